@@ -1,0 +1,28 @@
+namespace Dedup.Archiver.Restore;
+
+public sealed record RestoreOptions
+{
+    public required string Target { get; init; }
+    /// <summary>Only paths matching one of these (and their parents and children) are restored; empty means all.</summary>
+    public IReadOnlyList<string> Includes { get; init; } = [];
+    public IReadOnlyList<string> Excludes { get; init; } = [];
+    /// <summary>Replace existing files. Without it, an existing file is left alone and reported.</summary>
+    public bool Overwrite { get; init; }
+    /// <summary>Restore uid/gid. Defaults to true when running as root.</summary>
+    public bool RestoreOwners { get; init; } = Environment.UserName == "root";
+    public int Workers { get; init; } = Math.Max(2, Environment.ProcessorCount);
+}
+
+public sealed record RestoreFailure(string Path, string Reason);
+
+public sealed record RestoreResult(long Files, long Directories, long Bytes, long Skipped, IReadOnlyList<RestoreFailure> Failures);
+
+public sealed class RestoreProgress
+{
+    internal long _files, _bytes, _totalFiles, _totalBytes;
+    public long Files => Interlocked.Read(ref _files);
+    public long Bytes => Interlocked.Read(ref _bytes);
+    /// <summary>Known after the tree walk; 0 until then.</summary>
+    public long TotalFiles => Interlocked.Read(ref _totalFiles);
+    public long TotalBytes => Interlocked.Read(ref _totalBytes);
+}

@@ -1,0 +1,37 @@
+using System.Security.Cryptography;
+using System.Text;
+using Konscious.Security.Cryptography;
+
+namespace Dedup.Crypto;
+
+/// <summary>Turns a passphrase into a 32-byte key-file key with Argon2id.</summary>
+public static class PasswordKdf
+{
+    public const int SaltSize = 32;
+
+    public static SecretBytes Derive(ReadOnlySpan<char> password, ReadOnlySpan<byte> salt, Argon2Parameters p)
+    {
+        p.Validate();
+        // Konscious wants a byte[]; keep it pinned and zero it as soon as the hash is done.
+        var pwd = GC.AllocateArray<byte>(Encoding.UTF8.GetByteCount(password), pinned: true);
+        try
+        {
+            Encoding.UTF8.GetBytes(password, pwd);
+            using var argon = new Argon2id(pwd)
+            {
+                Salt = salt.ToArray(),
+                MemorySize = p.MemoryKiB,
+                Iterations = p.Iterations,
+                DegreeOfParallelism = p.Parallelism,
+            };
+            var hash = argon.GetBytes(32);
+            var key = new SecretBytes(hash);
+            CryptographicOperations.ZeroMemory(hash);
+            return key;
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(pwd);
+        }
+    }
+}

@@ -1,0 +1,38 @@
+namespace Dedup.Format;
+
+public enum NodeType : byte
+{
+    File = 0,
+    Directory = 1,
+    Symlink = 2,
+    BlockDevice = 3,
+    CharDevice = 4,
+    Fifo = 5,
+    Socket = 6,
+}
+
+/// <summary>
+/// One entry of a directory. Times are nanoseconds since the Unix epoch (UTC).
+/// <see cref="Content"/> holds the data blob IDs of a file, or the tree blob IDs of a directory
+/// (a large directory spans several tree blobs, read in order).
+/// </summary>
+public sealed record TreeNode
+{
+    public required string Name { get; init; }
+    public required NodeType Type { get; init; }
+    /// <summary>Permission bits and set-id/sticky bits (the low 12 bits of st_mode).</summary>
+    public uint Mode { get; init; }
+    public uint Uid { get; init; }
+    public uint Gid { get; init; }
+    public string User { get; init; } = "";
+    public string Group { get; init; } = "";
+    public long MTimeNs { get; init; }
+    public long CTimeNs { get; init; }
+    public long Size { get; init; }
+    public ulong Inode { get; init; }
+    public ulong Device { get; init; }
+    /// <summary>The device number a block or character device node stands for.</summary>
+    public ulong Rdev { get; init; }
+    public string LinkTarget { get; init; } = "";
+    public IReadOnlyList<ObjectId> Content { get; init; } = [];
+}

@@ -1,0 +1,120 @@
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Dedup.Crypto;
+using Dedup.Format;
+
+namespace Dedup.Repository.Keys;
+
+/// <summary>
+/// A key file (keys/&lt;sha256&gt;): a JSON envelope with the Argon2id parameters and the repository
+/// secrets sealed under the password-derived key. The envelope's fields are the AEAD's associated
+/// data, so editing any of them makes the file fail to open (spec/repository-format.md, "Key files").
+/// </summary>
+public sealed record KeyFile
+{
+    [JsonPropertyName("version")] public required int Version { get; init; }
+    [JsonPropertyName("kind")] public required string Kind { get; init; }
+    [JsonPropertyName("created")] public required string Created { get; init; }
+    [JsonPropertyName("host")] public required string Host { get; init; }
+    [JsonPropertyName("username")] public required string Username { get; init; }
+    [JsonPropertyName("kdf")] public required string Kdf { get; init; }
+    [JsonPropertyName("memory_kib")] public required int MemoryKiB { get; init; }
+    [JsonPropertyName("iterations")] public required int Iterations { get; init; }
+    [JsonPropertyName("parallelism")] public required int Parallelism { get; init; }
+    [JsonPropertyName("salt")] public required string Salt { get; init; }
+    [JsonPropertyName("nonce")] public required string Nonce { get; init; }
+    [JsonPropertyName("payload")] public required string Payload { get; init; }
+
+    public static string KindName(KeyKind k) => k == KeyKind.Full ? "full" : "write-only";
+
+    private byte[] AssociatedData() => Encoding.UTF8.GetBytes(
+        $"dedup.key.v1\n{Kind}\n{Created}\n{Host}\n{Username}\n{Kdf}\n{MemoryKiB}\n{Iterations}\n{Parallelism}\n{Salt}");
+
+    public static byte[] Create(RepositoryKeys keys, byte[] configHash, ReadOnlySpan<char> password, Argon2Parameters kdf,
+        string host, string username, DateTimeOffset created)
+    {
+        var salt = RandomNumberGenerator.GetBytes(PasswordKdf.SaltSize);
+        var nonce = RandomNumberGenerator.GetBytes(Aead.NonceSize);
+        var envelope = new KeyFile
+        {
+            Version = 1, Kind = KindName(keys.Kind), Created = created.ToUniversalTime().ToString("O"), Host = host, Username = username,
+            Kdf = "argon2id", MemoryKiB = kdf.MemoryKiB, Iterations = kdf.Iterations, Parallelism = kdf.Parallelism,
+            Salt = Convert.ToBase64String(salt), Nonce = Convert.ToBase64String(nonce), Payload = "",
+        };
+        using var payload = new PooledBufferWriter();
+        KeyPayload.Write(payload, keys, configHash);
+        var sealedPayload = new byte[payload.WrittenCount + Aead.TagSize];
+        using (var key = PasswordKdf.Derive(password, salt, kdf))
+            Aead.Seal(key.Span, nonce, payload.WrittenSpan, envelope.AssociatedData(), sealedPayload);
+        return JsonSerializer.SerializeToUtf8Bytes(envelope with { Payload = Convert.ToBase64String(sealedPayload) }, JsonOptions.Indented);
+    }
+
+    public static KeyFile Parse(ReadOnlySpan<byte> bytes, string name)
+    {
+        KeyFile? k;
+        try
+        {
+            k = JsonSerializer.Deserialize<KeyFile>(bytes, JsonOptions.Strict);
+        }
+        catch (JsonException e)
+        {
+            throw new CorruptObjectException(name, "not a valid key file", e);
+        }
+        if (k is null || k.Version != 1 || k.Kdf != "argon2id" || (k.Kind != "full" && k.Kind != "write-only"))
+            throw new CorruptObjectException(name, "unknown key file version, kind or KDF");
+        return k;
+    }
+
+    public Argon2Parameters KdfParameters => new(MemoryKiB, Iterations, Parallelism);
+
+    /// <summary>Derives the key from the password and opens the payload; null when the password does not fit.</summary>
+    public RepositoryKeys? TryOpen(ReadOnlySpan<char> password, RepositoryConfig config, byte[] configHash, string name)
+    {
+        byte[] salt, nonce, sealedPayload;
+        try
+        {
+            salt = Convert.FromBase64String(Salt);
+            nonce = Convert.FromBase64String(Nonce);
+            sealedPayload = Convert.FromBase64String(Payload);
+        }
+        catch (FormatException e)
+        {
+            throw new CorruptObjectException(name, "bad base64", e);
+        }
+        if (salt.Length < 16 || nonce.Length != Aead.NonceSize || sealedPayload.Length < Aead.TagSize)
+            throw new CorruptObjectException(name, "bad salt, nonce or payload size");
+        try
+        {
+            KdfParameters.Validate();
+        }
+        catch (ArgumentException e)
+        {
+            throw new CorruptObjectException(name, e.Message);
+        }
+        var plain = GC.AllocateArray<byte>(sealedPayload.Length - Aead.TagSize, pinned: true);
+        try
+        {
+            using (var key = PasswordKdf.Derive(password, salt, KdfParameters))
+                if (!Aead.TryOpen(key.Span, nonce, sealedPayload, AssociatedData(), plain)) return null;
+            var (keys, recordedConfigHash) = KeyPayload.Read(plain, name, config);
+            if (KindName(keys.Kind) != Kind)
+            {
+                keys.Dispose();
+                throw new CorruptObjectException(name, "the envelope's kind disagrees with the sealed payload");
+            }
+            if (!CryptographicOperations.FixedTimeEquals(recordedConfigHash, configHash) ||
+                keys.RepositoryId != ObjectId.Parse(config.Id))
+            {
+                keys.Dispose();
+                throw new CorruptObjectException(Layout.Config, "it does not match the hash its key file recorded: the config was modified or replaced");
+            }
+            return keys;
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(plain);
+        }
+    }
+}

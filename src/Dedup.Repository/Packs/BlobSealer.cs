@@ -1,0 +1,69 @@
+using System.Buffers;
+using System.Security.Cryptography;
+using Dedup.Crypto;
+using Dedup.Format;
+using K4os.Compression.LZ4;
+
+namespace Dedup.Repository.Packs;
+
+/// <summary>Compresses and seals one blob into a destination, and the reverse. The per-blob step of spec "Packs".</summary>
+internal static class BlobSealer
+{
+    /// <summary>Room a caller must provide for sealing <paramref name="rawLength"/> bytes.</summary>
+    public static int MaxSealedSize(int rawLength) => Math.Max(LZ4Codec.MaximumOutputSize(rawLength), rawLength) + Aead.TagSize;
+
+    /// <summary>Seals in place in <paramref name="destination"/>; returns the stored length.</summary>
+    public static int Seal(AesGcm gcm, BlobType type, in ObjectId id, long offset, ReadOnlySpan<byte> plaintext, Span<byte> destination)
+    {
+        int n = plaintext.Length == 0 ? 0 : LZ4Codec.Encode(plaintext, destination, LZ4Level.L00_FAST);
+        // Keep LZ4 only when it is strictly smaller: a reader knows the payload is raw exactly when its length equals the raw length.
+        if (n <= 0 || n >= plaintext.Length)
+        {
+            plaintext.CopyTo(destination);
+            n = plaintext.Length;
+        }
+        Span<byte> nonce = stackalloc byte[Aead.NonceSize];
+        Span<byte> aad = stackalloc byte[PackLayout.BlobAadSize];
+        PackLayout.BlobNonce(offset, nonce);
+        PackLayout.BlobAad(type, id, aad);
+        var payload = destination[..n];
+        gcm.Encrypt(nonce, payload, payload, destination.Slice(n, Aead.TagSize), aad);
+        return n + Aead.TagSize;
+    }
+
+    /// <summary>
+    /// Opens a stored blob into <paramref name="output"/> (exactly rawLength bytes) and checks that its keyed hash is its ID.
+    /// Throws <see cref="CorruptObjectException"/> naming <paramref name="where"/> on any mismatch.
+    /// </summary>
+    public static void Open(ReadOnlySpan<byte> dataKey, BlobType type, in ObjectId id, long offset, ReadOnlySpan<byte> stored,
+        int rawLength, Span<byte> output, Keys.RepositoryKeys keys, string where)
+    {
+        if (stored.Length < Aead.TagSize || stored.Length - Aead.TagSize > rawLength)
+            throw new CorruptObjectException(where, "stored length does not fit its raw length");
+        int payloadLength = stored.Length - Aead.TagSize;
+        Span<byte> nonce = stackalloc byte[Aead.NonceSize];
+        Span<byte> aad = stackalloc byte[PackLayout.BlobAadSize];
+        PackLayout.BlobNonce(offset, nonce);
+        PackLayout.BlobAad(type, id, aad);
+        var target = output[..rawLength];
+        if (payloadLength == rawLength)
+        {
+            if (!Aead.TryOpen(dataKey, nonce, stored, aad, target)) throw new CorruptObjectException(where, "authentication failed (bytes were changed)");
+        }
+        else
+        {
+            var tmp = ArrayPool<byte>.Shared.Rent(payloadLength);
+            try
+            {
+                if (!Aead.TryOpen(dataKey, nonce, stored, aad, tmp)) throw new CorruptObjectException(where, "authentication failed (bytes were changed)");
+                int n = LZ4Codec.Decode(tmp.AsSpan(0, payloadLength), target);
+                if (n != rawLength) throw new CorruptObjectException(where, "LZ4 payload does not decompress to its recorded length");
+            }
+            finally
+            {
+                ArrayPool<byte>.Shared.Return(tmp, clearArray: true);
+            }
+        }
+        if (keys.BlobId(target) != id) throw new CorruptObjectException(where, "content does not hash to its ID");
+    }
+}

@@ -1,0 +1,115 @@
+using System.Buffers.Binary;
+using System.Security.Cryptography;
+using Dedup.Crypto;
+using Dedup.Format;
+
+namespace Dedup.Repository.Packs;
+
+/// <summary>A finished pack: its bytes (owned; dispose to clear and return the buffer) and how the index describes it.</summary>
+internal sealed class FinishedPack(PooledBufferWriter buffer, IndexPack index) : IDisposable
+{
+    public ObjectId Id => Index.PackId;
+    public IndexPack Index { get; } = index;
+    public ReadOnlyMemory<byte> Bytes => buffer.WrittenMemory;
+    public long RawBytes { get; init; }
+    public void Dispose() => buffer.Dispose();
+}
+
+/// <summary>
+/// Builds one pack in memory. Like restic's pack writer, it refuses further use once finished or after
+/// an error, so a half-built pack can never be uploaded. Not thread-safe: each worker owns one.
+/// </summary>
+internal sealed class PackWriter : IDisposable
+{
+    private readonly PooledBufferWriter _buffer;
+    private readonly SecretBytes _dataKey = SecretBytes.Random(Aead.KeySize);
+    private readonly AesGcm _gcm;
+    private readonly List<PackHeaderEntry> _entries = [];
+    private readonly byte[] _readPublicKey;
+    private bool _closed;
+    private bool _handedOver;
+    private long _rawBytes;
+
+    public PackWriter(BlobType type, byte[] readPublicKey, int targetSize)
+    {
+        Type = type;
+        _readPublicKey = readPublicKey;
+        TargetSize = targetSize;
+        _buffer = new PooledBufferWriter(Math.Min(targetSize + (targetSize >> 3), 64 * 1024 * 1024));
+        _gcm = new AesGcm(_dataKey.Span, Aead.TagSize);
+    }
+
+    public BlobType Type { get; }
+    public int TargetSize { get; }
+    public long Size => _buffer.WrittenCount;
+    public int Count => _entries.Count;
+    public bool IsFull => Size >= TargetSize;
+
+    public int Add(in ObjectId id, ReadOnlySpan<byte> plaintext)
+    {
+        ObjectDisposedException.ThrowIf(_closed, this);
+        long offset = Size;
+        var dst = _buffer.GetSpan(BlobSealer.MaxSealedSize(plaintext.Length));
+        int stored;
+        try
+        {
+            stored = BlobSealer.Seal(_gcm, Type, id, offset, plaintext, dst);
+        }
+        catch
+        {
+            _closed = true;
+            throw;
+        }
+        _buffer.Advance(stored);
+        _entries.Add(new PackHeaderEntry(id, stored, plaintext.Length));
+        _rawBytes += plaintext.Length;
+        return stored;
+    }
+
+    /// <summary>Appends the sealed header and trailer, names the pack by the SHA-256 of its bytes, and hands over the buffer.</summary>
+    public FinishedPack Finish()
+    {
+        ObjectDisposedException.ThrowIf(_closed, this);
+        if (_entries.Count == 0) throw new InvalidOperationException("An empty pack is never written.");
+        _closed = true;
+        long dataLength = Size;
+        using (var header = new PooledBufferWriter())
+        {
+            PackHeaderCodec.Write(header, Type, _entries);
+            // Check the header before writing it, as restic does: a bug here must not produce an unreadable pack.
+            PackHeaderCodec.Read(header.WrittenSpan, dataLength, "new pack header");
+            var sealedHeader = _buffer.GetSpan(header.WrittenCount + Aead.TagSize);
+            Span<byte> nonce = stackalloc byte[Aead.NonceSize];
+            PackLayout.HeaderNonce(nonce);
+            Aead.Seal(_gcm, nonce, header.WrittenSpan, PackLayout.HeaderAad, sealedHeader);
+            _buffer.Advance(header.WrittenCount + Aead.TagSize);
+            var trailer = _buffer.GetSpan(PackLayout.TrailerSize);
+            var wrapped = trailer[..KeyWrap.WrappedSize];
+            KeyWrap.Wrap(_dataKey.Span, _readPublicKey, wrapped);
+            BinaryPrimitives.WriteUInt32LittleEndian(trailer.Slice(KeyWrap.WrappedSize, 4), (uint)(header.WrittenCount + Aead.TagSize));
+            trailer[KeyWrap.WrappedSize + 4] = PackLayout.Version;
+            PackLayout.Magic.CopyTo(trailer[(KeyWrap.WrappedSize + 5)..]);
+            var wrappedCopy = wrapped.ToArray();
+            _buffer.Advance(PackLayout.TrailerSize);
+            var id = ObjectId.HashOf(_buffer.WrittenSpan);
+            var blobs = new IndexBlob[_entries.Count];
+            long offset = 0;
+            for (int i = 0; i < blobs.Length; i++)
+            {
+                var e = _entries[i];
+                blobs[i] = new IndexBlob(e.Id, offset, e.StoredLength, e.RawLength);
+                offset += e.StoredLength;
+            }
+            _handedOver = true;
+            return new FinishedPack(_buffer, new IndexPack(id, Type, wrappedCopy, blobs)) { RawBytes = _rawBytes };
+        }
+    }
+
+    public void Dispose()
+    {
+        _gcm.Dispose();
+        _dataKey.Dispose();
+        if (!_handedOver) _buffer.Dispose(); // after Finish the FinishedPack owns the buffer
+        _closed = true;
+    }
+}

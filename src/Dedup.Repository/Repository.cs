@@ -1,0 +1,136 @@
+using System.Collections.Concurrent;
+using Dedup.Crypto;
+using Dedup.Format;
+using Dedup.Repository.Index;
+using Dedup.Repository.Keys;
+using Dedup.Repository.Snapshots;
+using Dedup.Storage;
+
+namespace Dedup.Repository;
+
+public sealed record InitOptions
+{
+    public int ChunkerMin { get; init; } = 256 * 1024;
+    public int ChunkerAverage { get; init; } = 1024 * 1024;
+    public int ChunkerMax { get; init; } = 4 * 1024 * 1024;
+    public int PackSize { get; init; } = 16 * 1024 * 1024;
+    public Argon2Parameters Kdf { get; init; } = Argon2Parameters.Default;
+    public string Host { get; init; } = Environment.MachineName;
+    public string Username { get; init; } = Environment.UserName;
+}
+
+/// <summary>
+/// An opened repository: the verified config, the unlocked keys, the store, and (once loaded) the index.
+/// Holds no lock and writes nothing by being open.
+/// </summary>
+public sealed class Repository : IAsyncDisposable
+{
+    private Repository(IStorage storage, RepositoryConfig config, byte[] configHash, RepositoryKeys keys, ObjectId keyId, TimeProvider clock)
+    {
+        Storage = storage;
+        Config = config;
+        ConfigHash = configHash;
+        Keys = keys;
+        KeyId = keyId;
+        Clock = clock;
+        Blobs = new BlobReader(storage, Index, keys);
+        Snapshots = new SnapshotStore(this);
+    }
+
+    public IStorage Storage { get; }
+    public RepositoryConfig Config { get; }
+    public byte[] ConfigHash { get; }
+    public RepositoryKeys Keys { get; }
+    /// <summary>The key file this repository was opened with.</summary>
+    public ObjectId KeyId { get; }
+    public TimeProvider Clock { get; }
+    public IndexTable Index { get; } = new();
+    public BlobReader Blobs { get; }
+    public SnapshotStore Snapshots { get; }
+
+    /// <summary>Creates a repository: config first, then the first key file. Refuses a store that already has a config.</summary>
+    public static async Task<ObjectId> InitAsync(IStorage storage, ReadOnlyMemory<char> password, InitOptions options, TimeProvider? clock = null, CancellationToken ct = default)
+    {
+        clock ??= TimeProvider.System;
+        if (await storage.StatAsync(Layout.Config, ct).ConfigureAwait(false) is not null) throw new RepositoryExistsException(storage.Location);
+        var repoId = ObjectId.HashOf(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
+        using var keys = RepositoryKeys.Generate(repoId);
+        var config = new RepositoryConfig
+        {
+            Version = RepositoryConfig.CurrentVersion,
+            Id = repoId.ToString(),
+            Created = clock.GetUtcNow(),
+            ChunkerMin = options.ChunkerMin,
+            ChunkerAverage = options.ChunkerAverage,
+            ChunkerMax = options.ChunkerMax,
+            PackSize = options.PackSize,
+            Compression = "lz4",
+            ReadPublicKey = Convert.ToBase64String(keys.ReadPublicKey),
+            SigningPublicKey = Convert.ToBase64String(keys.SigningKey.PublicKey),
+        };
+        var configBytes = config.Serialize();
+        RepositoryConfig.Parse(configBytes); // what we write must be what we accept
+        if (await storage.PutAsync(Layout.Config, configBytes, ct).ConfigureAwait(false) == PutOutcome.AlreadyExists)
+            throw new RepositoryExistsException(storage.Location);
+        var keyBytes = KeyFile.Create(keys, ObjectId.HashOf(configBytes).ToArray(), password.Span, options.Kdf, options.Host, options.Username, clock.GetUtcNow());
+        var keyId = ObjectId.HashOf(keyBytes);
+        await storage.PutAsync(Layout.Key(keyId), keyBytes, ct).ConfigureAwait(false);
+        return keyId;
+    }
+
+    /// <summary>Verifies the config against the key file the password opens. Does not load the index.</summary>
+    public static async Task<Repository> OpenAsync(IStorage storage, ReadOnlyMemory<char> password, TimeProvider? clock = null, CancellationToken ct = default)
+    {
+        byte[] configBytes;
+        try
+        {
+            configBytes = await StoredObjects.ReadAllAsync(storage, Layout.Config, 1024 * 1024, ct).ConfigureAwait(false);
+        }
+        catch (ObjectNotFoundException)
+        {
+            throw new RepositoryNotFoundException(storage.Location);
+        }
+        var config = RepositoryConfig.Parse(configBytes);
+        var configHash = ObjectId.HashOf(configBytes).ToArray();
+        CorruptObjectException? damaged = null;
+        await foreach (var obj in storage.ListAsync(Layout.KeysPrefix, ct).ConfigureAwait(false))
+        {
+            if (!Layout.TryParseId(obj.Name, out var keyId)) continue;
+            try
+            {
+                var bytes = await StoredObjects.ReadVerifiedAsync(storage, obj.Name, keyId, 64 * 1024, ct).ConfigureAwait(false);
+                var keys = KeyFile.Parse(bytes, obj.Name).TryOpen(password.Span, config, configHash, obj.Name);
+                if (keys is not null) return new Repository(storage, config, configHash, keys, keyId, clock ?? TimeProvider.System);
+            }
+            catch (CorruptObjectException e) when (e.ObjectName != Layout.Config)
+            {
+                damaged ??= e; // another key file may still open; report the damage only if none does
+            }
+        }
+        if (damaged is not null) throw damaged;
+        throw new WrongPasswordException();
+    }
+
+    /// <summary>Loads every index file, in parallel, into the in-memory index.</summary>
+    public async Task LoadIndexAsync(CancellationToken ct = default)
+    {
+        var names = new ConcurrentQueue<string>();
+        await foreach (var obj in Storage.ListAsync(Layout.IndexPrefix, ct).ConfigureAwait(false)) names.Enqueue(obj.Name);
+        await Parallel.ForEachAsync(names, new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = ct }, async (name, token) =>
+        {
+            if (!Layout.TryParseId(name, out var id)) return;
+            var bytes = await StoredObjects.ReadVerifiedAsync(Storage, name, id, Limits.MaxIndexSize, token).ConfigureAwait(false);
+            IndexFile.Open(bytes, Keys, name, p => Index.AddPack(p));
+        }).ConfigureAwait(false);
+    }
+
+    /// <summary>Starts storing blobs. Dispose without Flush abandons the session; what was stored stays reusable.</summary>
+    public RepositoryWriter StartWriting(int uploadConcurrency = 4, int indexEveryPacks = 16) => new(this, uploadConcurrency, indexEveryPacks);
+
+    public ValueTask DisposeAsync()
+    {
+        Blobs.Dispose();
+        Keys.Dispose();
+        return ValueTask.CompletedTask;
+    }
+}

@@ -1,0 +1,224 @@
+using System.Collections.Concurrent;
+using System.Threading.Channels;
+using Dedup.Format;
+using Dedup.Repository.Index;
+using Dedup.Repository.Packs;
+
+namespace Dedup.Repository;
+
+/// <summary>Counters of what a writer stored.</summary>
+public sealed class WriteStatistics
+{
+    internal long _blobs, _raw, _stored, _packs, _indexes;
+    public long BlobsAdded => Interlocked.Read(ref _blobs);
+    public long RawBytesAdded => Interlocked.Read(ref _raw);
+    public long StoredBytesAdded => Interlocked.Read(ref _stored);
+    public long PacksWritten => Interlocked.Read(ref _packs);
+    public long IndexFilesWritten => Interlocked.Read(ref _indexes);
+}
+
+/// <summary>
+/// Stores new blobs: deduplicates against the index and against blobs in flight, seals them into packs
+/// (one open pack per worker and type, so compression and encryption run on every core without a shared lock),
+/// uploads finished packs through a bounded queue, and writes index files only after the packs they list are
+/// stored. Every few packs it writes an index file, so an interrupted backup leaves reusable, indexed packs.
+/// Nothing it does deletes or overwrites an object.
+/// </summary>
+public sealed class RepositoryWriter : IAsyncDisposable
+{
+    private readonly Repository _repo;
+    private readonly ConcurrentDictionary<ObjectId, byte> _inFlight = new();
+    private readonly ConcurrentBag<PackWriter>[] _idle = [new(), new()];
+    private readonly Channel<FinishedPack> _uploads;
+    private readonly Task[] _uploaders;
+    private readonly List<IndexPack> _unindexed = [];
+    private readonly SemaphoreSlim _indexLock = new(1, 1);
+    private readonly CancellationTokenSource _failed = new();
+    private readonly int _indexEvery;
+    private DateTimeOffset _lastIndexWrite;
+    private Exception? _error;
+    private bool _completed;
+
+    internal RepositoryWriter(Repository repo, int uploadConcurrency, int indexEveryPacks)
+    {
+        _repo = repo;
+        _indexEvery = indexEveryPacks;
+        _lastIndexWrite = repo.Clock.GetUtcNow();
+        // The queue holds at most one pack per uploader: with the packs being filled, memory stays bounded by
+        // (workers + 2 * uploaders) packs whatever the data size.
+        _uploads = Channel.CreateBounded<FinishedPack>(new BoundedChannelOptions(uploadConcurrency) { SingleReader = false });
+        _uploaders = Enumerable.Range(0, uploadConcurrency).Select(_ => Task.Run(UploadLoopAsync)).ToArray();
+    }
+
+    public WriteStatistics Statistics { get; } = new();
+
+    /// <summary>True when the blob is neither stored nor being stored: the caller must now add it (and only this caller).</summary>
+    public bool Reserve(in ObjectId id) => !_repo.Index.Contains(id) && _inFlight.TryAdd(id, 0);
+
+    /// <summary>Hashes a blob and stores it unless the repository has it. Returns its ID.</summary>
+    public async ValueTask<ObjectId> SaveAsync(BlobType type, ReadOnlyMemory<byte> plaintext, CancellationToken ct = default)
+    {
+        var id = _repo.Keys.BlobId(plaintext.Span);
+        if (Reserve(id)) await AddAsync(type, id, plaintext, ct).ConfigureAwait(false);
+        return id;
+    }
+
+    /// <summary>Seals a reserved blob into a pack. CPU work happens on the calling thread.</summary>
+    public async ValueTask AddAsync(BlobType type, ObjectId id, ReadOnlyMemory<byte> plaintext, CancellationToken ct = default)
+    {
+        ThrowIfFailed();
+        var bag = _idle[(int)type];
+        if (!bag.TryTake(out var writer)) writer = new PackWriter(type, _repo.Keys.ReadPublicKey, _repo.Config.PackSize);
+        int stored;
+        try
+        {
+            stored = writer.Add(id, plaintext.Span);
+        }
+        catch
+        {
+            writer.Dispose();
+            throw;
+        }
+        Interlocked.Increment(ref Statistics._blobs);
+        Interlocked.Add(ref Statistics._raw, plaintext.Length);
+        Interlocked.Add(ref Statistics._stored, stored);
+        if (writer.IsFull) await FinishAsync(writer, ct).ConfigureAwait(false);
+        else bag.Add(writer);
+    }
+
+    private async ValueTask FinishAsync(PackWriter writer, CancellationToken ct)
+    {
+        FinishedPack pack;
+        try
+        {
+            pack = writer.Finish();
+        }
+        finally
+        {
+            writer.Dispose();
+        }
+        try
+        {
+            using var linked = CancellationTokenSource.CreateLinkedTokenSource(ct, _failed.Token);
+            await _uploads.Writer.WriteAsync(pack, linked.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (_error is not null)
+        {
+            pack.Dispose();
+            ThrowIfFailed();
+        }
+        catch
+        {
+            pack.Dispose();
+            throw;
+        }
+    }
+
+    private async Task UploadLoopAsync()
+    {
+        await foreach (var pack in _uploads.Reader.ReadAllAsync().ConfigureAwait(false))
+        {
+            using (pack)
+            {
+                if (_error is not null) continue;
+                try
+                {
+                    // AlreadyExists is fine: the name is the hash of the bytes, so the same pack is there.
+                    await _repo.Storage.PutAsync(Layout.Pack(pack.Id), pack.Bytes, _failed.Token).ConfigureAwait(false);
+                    Interlocked.Increment(ref Statistics._packs);
+                    _repo.Index.AddPack(pack.Index);
+                    foreach (var b in pack.Index.Blobs) _inFlight.TryRemove(b.Id, out _);
+                    bool due;
+                    lock (_unindexed)
+                    {
+                        _unindexed.Add(pack.Index);
+                        due = _unindexed.Count >= _indexEvery || _repo.Clock.GetUtcNow() - _lastIndexWrite > TimeSpan.FromMinutes(2);
+                    }
+                    if (due) await WriteIndexAsync(_failed.Token).ConfigureAwait(false);
+                }
+                catch (Exception e)
+                {
+                    Fail(e);
+                }
+            }
+        }
+    }
+
+    private void Fail(Exception e)
+    {
+        if (e is OperationCanceledException && _error is not null) return;
+        Interlocked.CompareExchange(ref _error, e, null);
+        _failed.Cancel();
+    }
+
+    private void ThrowIfFailed()
+    {
+        if (_error is not null) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(_error).Throw();
+    }
+
+    private async Task WriteIndexAsync(CancellationToken ct)
+    {
+        await _indexLock.WaitAsync(ct).ConfigureAwait(false);
+        try
+        {
+            IndexPack[] batch;
+            lock (_unindexed)
+            {
+                batch = _unindexed.ToArray();
+                _unindexed.Clear();
+                _lastIndexWrite = _repo.Clock.GetUtcNow();
+            }
+            if (batch.Length == 0) return;
+            var bytes = IndexFile.Seal(batch, _repo.Keys);
+            await _repo.Storage.PutAsync(Layout.Index(ObjectId.HashOf(bytes)), bytes, ct).ConfigureAwait(false);
+            Interlocked.Increment(ref Statistics._indexes);
+        }
+        finally
+        {
+            _indexLock.Release();
+        }
+    }
+
+    /// <summary>Finishes open packs, waits for every upload, and writes the last index file. After this, every added blob is stored and indexed.</summary>
+    public async Task FlushAsync(CancellationToken ct = default)
+    {
+        ThrowIfFailed();
+        foreach (var bag in _idle)
+            while (bag.TryTake(out var w))
+            {
+                if (w.Count == 0) w.Dispose();
+                else await FinishAsync(w, ct).ConfigureAwait(false);
+            }
+        _uploads.Writer.TryComplete();
+        _completed = true;
+        await Task.WhenAll(_uploaders).ConfigureAwait(false);
+        ThrowIfFailed();
+        await WriteIndexAsync(ct).ConfigureAwait(false);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (!_completed)
+        {
+            // Abandoned (error or cancellation): stop uploads; what was stored stays for the next run to reuse.
+            _failed.Cancel();
+            _uploads.Writer.TryComplete();
+            try { await Task.WhenAll(_uploaders).ConfigureAwait(false); } catch { /* already reported */ }
+            // Index what did get stored, best effort, so that the next backup reuses it instead of uploading it again.
+            try
+            {
+                using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+                await WriteIndexAsync(cts.Token).ConfigureAwait(false);
+            }
+            catch
+            {
+                // The store is failing; those packs stay unindexed until 'repair index' or prune finds them.
+            }
+        }
+        foreach (var bag in _idle)
+            while (bag.TryTake(out var w)) w.Dispose();
+        while (_uploads.Reader.TryRead(out var p)) p.Dispose();
+        _failed.Dispose();
+        _indexLock.Dispose();
+    }
+}

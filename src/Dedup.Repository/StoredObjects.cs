@@ -1,0 +1,53 @@
+using System.Buffers;
+using Dedup.Format;
+using Dedup.Storage;
+
+namespace Dedup.Repository;
+
+/// <summary>Reading whole objects with the checks every reader makes: bounded size, and the name is the SHA-256 of the bytes.</summary>
+internal static class StoredObjects
+{
+    /// <summary>Reads an object of at most <paramref name="maxSize"/> bytes.</summary>
+    public static async Task<byte[]> ReadAllAsync(IStorage storage, string name, int maxSize, CancellationToken ct)
+    {
+        await using var s = await storage.OpenReadAsync(name, 0, -1, ct).ConfigureAwait(false);
+        using var ms = new MemoryStream();
+        var buf = ArrayPool<byte>.Shared.Rent(81920);
+        try
+        {
+            int n;
+            while ((n = await s.ReadAsync(buf, ct).ConfigureAwait(false)) > 0)
+            {
+                if (ms.Length + n > maxSize) throw new CorruptObjectException(name, $"larger than the {maxSize}-byte limit for its kind");
+                ms.Write(buf, 0, n);
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buf);
+        }
+        return ms.ToArray();
+    }
+
+    /// <summary>Reads an object named by the SHA-256 of its content and checks that it still is.</summary>
+    public static async Task<byte[]> ReadVerifiedAsync(IStorage storage, string name, ObjectId id, int maxSize, CancellationToken ct)
+    {
+        var bytes = await ReadAllAsync(storage, name, maxSize, ct).ConfigureAwait(false);
+        if (ObjectId.HashOf(bytes) != id)
+            throw new CorruptObjectException(name, "its content does not match its name (damaged or replaced)");
+        return bytes;
+    }
+
+    /// <summary>Reads exactly <paramref name="destination"/>.Length bytes at <paramref name="offset"/>.</summary>
+    public static async Task ReadRangeAsync(IStorage storage, string name, long offset, Memory<byte> destination, CancellationToken ct)
+    {
+        await using var s = await storage.OpenReadAsync(name, offset, destination.Length, ct).ConfigureAwait(false);
+        int total = 0;
+        while (total < destination.Length)
+        {
+            int n = await s.ReadAsync(destination[total..], ct).ConfigureAwait(false);
+            if (n == 0) throw new CorruptObjectException(name, $"truncated: {destination.Length} bytes expected at offset {offset}, {total} present");
+            total += n;
+        }
+    }
+}
