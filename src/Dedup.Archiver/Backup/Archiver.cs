@@ -1,10 +1,144 @@
+using System.Diagnostics;
+using Dedup.Archiver.Platform;
+using Dedup.Archiver.Trees;
+using Dedup.Chunking;
+using Dedup.Format;
+using Dedup.Repository.Snapshots;
 using Repo = Dedup.Repository.Repository;
 
 namespace Dedup.Archiver.Backup;
 
-/// <summary>Backs up paths or a stream into a snapshot: walk → chunk → hash → dedup → pack → storage.</summary>
-public static partial class Archiver
+/// <summary>
+/// Backs up paths or a stream into a snapshot: walk → chunk → hash → dedup → pack → storage.
+/// Write order: packs, then the index files listing them, then the snapshot. An interrupted run therefore
+/// never leaves a snapshot pointing at missing data, and the next run reuses the indexed packs.
+/// </summary>
+public static class Archiver
 {
-    public static Task<BackupResult> RunAsync(Repo repo, BackupOptions options, BackupProgress progress, CancellationToken ct = default)
-        => throw new NotImplementedException("being written by the lead");
+    public static readonly string ProgramVersion = "dedup " + (typeof(Archiver).Assembly.GetName().Version?.ToString(3) ?? "0");
+
+    public static async Task<BackupResult> RunAsync(Repo repo, BackupOptions options, BackupProgress progress, CancellationToken ct = default)
+    {
+        var clock = Stopwatch.StartNew();
+        var started = repo.Clock.GetUtcNow();
+        var paths = options.Stdin is null ? NormalisePaths(options.Paths) : ["/" + options.StdinFileName.Trim('/')];
+        if (options.Stdin is not null && !TreeCodec.IsSafeName(options.StdinFileName.Trim('/')))
+            throw new ArgumentException($"'{options.StdinFileName}' is not a valid file name for --stdin-filename.");
+        var parent = await FindParentAsync(repo, options, paths, ct).ConfigureAwait(false);
+
+        var chunker = new Chunker(new ChunkerParameters(repo.Config.ChunkerMin, repo.Config.ChunkerAverage, repo.Config.ChunkerMax), repo.Keys.ChunkerSecret.Span);
+        await using var writer = repo.StartWriting(options.UploadConcurrency);
+        var saver = new FileSaver(writer, chunker, repo.Keys.BlobId, progress, Math.Max(2, options.Workers));
+        var session = new BackupSession(repo, writer, saver, options, progress, ct);
+        var parentRoot = parent is null ? null : new TreeNode { Name = "/", Type = NodeType.Directory, Content = SnapshotWalker.RootTree(parent.Info) };
+
+        IReadOnlyList<ObjectId> rootTree;
+        if (options.Stdin is not null)
+        {
+            var saved = await saver.SaveAsync(options.Stdin, ct).ConfigureAwait(false);
+            var now = repo.Clock.GetUtcNow().ToUnixTimeMilliseconds() * 1_000_000;
+            var file = new TreeNode
+            {
+                Name = paths[0][1..], Type = NodeType.File, Mode = 0x1A4 /* 0644 */, Size = saved.Size, MTimeNs = now, CTimeNs = now,
+                Uid = PosixCalls.GetEUid(), User = Environment.UserName, Content = saved.Content,
+            };
+            Interlocked.Increment(ref progress._files);
+            rootTree = await session.SaveDirectoryAsync([file], parentRoot).ConfigureAwait(false);
+        }
+        else
+        {
+            rootTree = await BackupRootAsync(session, BuildTrie(paths), "", parentRoot).ConfigureAwait(false);
+        }
+
+        await writer.FlushAsync(ct).ConfigureAwait(false);
+        var info = new SnapshotInfo
+        {
+            Time = started, Host = options.Host, Username = options.Username, Paths = paths, Tags = options.Tags,
+            Tree = rootTree.Select(t => t.ToString()).ToArray(), Parent = parent?.Id.ToString(), ProgramVersion = ProgramVersion,
+            Excludes = options.Excludes, Incomplete = session.Failures.Count > 0,
+            Summary = session.Summary(progress.BytesRead, clock.Elapsed.TotalSeconds),
+        };
+        var id = await repo.Snapshots.SaveAsync(info, ct).ConfigureAwait(false);
+        return new BackupResult(id, info, session.Failures);
+    }
+
+    /// <summary>Absolute, without trailing slashes, sorted, with paths inside other given paths dropped.</summary>
+    internal static string[] NormalisePaths(IReadOnlyList<string> input)
+    {
+        if (input.Count == 0) throw new ArgumentException("Give at least one path to back up.");
+        var full = input.Select(p => Path.GetFullPath(p).TrimEnd('/')).Select(p => p.Length == 0 ? "/" : p).Distinct().Order(StringComparer.Ordinal).ToList();
+        return full.Where(p => !full.Any(q => q != p && (q == "/" || p.StartsWith(q + "/", StringComparison.Ordinal)))).ToArray();
+    }
+
+    /// <summary>The latest snapshot of the same host and paths, unless a parent was given. Write-only keys cannot read parents.</summary>
+    private static async Task<LoadedSnapshot?> FindParentAsync(Repo repo, BackupOptions options, string[] paths, CancellationToken ct)
+    {
+        if (repo.Keys.ReadKey is null) return null;
+        if (options.Parent is { } id) return await repo.Snapshots.LoadAsync(id, default, ct).ConfigureAwait(false);
+        var all = await repo.Snapshots.LoadAllAsync((_, _) => { }, ct).ConfigureAwait(false);
+        return all.LastOrDefault(s => s.Info.Host == options.Host && s.Info.Paths.SequenceEqual(paths, StringComparer.Ordinal)
+                                      && s.Header.Trust != SnapshotTrust.Untrusted);
+    }
+
+    /// <summary>A node of the path trie: the root's children are first components; Target marks a path to back up whole.</summary>
+    private sealed class PathTrie
+    {
+        public SortedDictionary<string, PathTrie> Children { get; } = new(StringComparer.Ordinal);
+        public bool Target { get; set; }
+    }
+
+    private static PathTrie BuildTrie(string[] paths)
+    {
+        var root = new PathTrie();
+        foreach (var p in paths)
+        {
+            var node = root;
+            foreach (var part in p.Split('/', StringSplitOptions.RemoveEmptyEntries))
+            {
+                if (!node.Children.TryGetValue(part, out var next)) node.Children[part] = next = new PathTrie();
+                node = next;
+            }
+            node.Target = true;
+        }
+        if (root.Target) root.Children.Clear(); // backing up "/" itself
+        return root;
+    }
+
+    /// <summary>
+    /// Builds the snapshot's root: directories on the way to each path carry their real metadata but only the
+    /// entries leading to backed-up paths, as restic does; each target is backed up whole.
+    /// </summary>
+    private static async Task<IReadOnlyList<ObjectId>> BackupRootAsync(BackupSession session, PathTrie trie, string fsDir, TreeNode? previousDir)
+    {
+        if (trie.Target)
+        {
+            var whole = await session.BackupPathAsync(fsDir.Length == 0 ? "/" : fsDir, "", "/", previousDir, null).ConfigureAwait(false);
+            return whole?.Content ?? await session.SaveDirectoryAsync([], previousDir).ConfigureAwait(false);
+        }
+        var previousChildren = await session.LoadPreviousChildrenAsync(previousDir).ConfigureAwait(false);
+        var entries = new List<TreeNode>();
+        foreach (var (name, child) in trie.Children)
+        {
+            var fsPath = fsDir + "/" + name;
+            previousChildren.TryGetValue(name, out var prev);
+            if (child.Target)
+            {
+                var node = await session.BackupPathAsync(fsPath, fsPath, name, prev, null).ConfigureAwait(false);
+                if (node is not null) entries.Add(node);
+                continue;
+            }
+            FileStatus st;
+            try
+            {
+                st = PosixFile.LStat(fsPath);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                st = default; // the target below will report the missing path
+            }
+            var content = await BackupRootAsync(session, child, fsPath, prev).ConfigureAwait(false);
+            entries.Add(BackupSession.NodeFromStatus(name, st) with { Type = NodeType.Directory, Content = content });
+        }
+        return await session.SaveDirectoryAsync(entries, previousDir).ConfigureAwait(false);
+    }
 }
