@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Runs every test on a fresh Debian machine: installs what the tests need, starts the local Ceph S3 server,
+# builds, runs unit + property + fuzz-corpus + end-to-end tests, and prints "N passed, N failed".
+# Usage: scripts/test.sh [extra dotnet test args, e.g. --filter FullyQualifiedName~Chunking]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+
+if ! command -v dotnet >/dev/null; then
+  echo "test.sh: the .NET 10 SDK is required (dotnet not on PATH)." >&2
+  exit 1
+fi
+
+# The real S3 server (Ceph RADOS Gateway from Debian's packages) for the S3 tests.
+scripts/s3-server.sh start
+# shellcheck disable=SC1091
+source "$ROOT/.state/s3/env"
+
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
+dotnet build Dedup.sln -c Release -nologo -v quiet
+
+log=$(mktemp)
+status=0
+# One project at a time: the machine has two cores and the end-to-end tests start real processes.
+for proj in tests/Dedup.Tests tests/Dedup.EndToEnd; do
+  dotnet test "$proj" -c Release --no-build -nologo "$@" 2>&1 | tee -a "$log" || status=1
+done
+
+# Sum the per-assembly summary lines ("Failed!  - Failed: 1, Passed: 2, Skipped: 0, Total: 3").
+passed=$(grep -oE 'Passed: +[0-9]+' "$log" | awk '{s+=$2} END {print s+0}')
+failed=$(grep -oE 'Failed: +[0-9]+' "$log" | awk '{s+=$2} END {print s+0}')
+skipped=$(grep -oE 'Skipped: +[0-9]+' "$log" | awk '{s+=$2} END {print s+0}')
+rm -f "$log"
+if [ "$passed" -eq 0 ]; then status=1; fi
+echo "tests: $passed passed, $failed failed, $skipped skipped"
+exit $status
