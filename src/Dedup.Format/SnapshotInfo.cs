@@ -19,6 +19,10 @@ public sealed record SnapshotInfo
     [JsonPropertyName("program_version")] public string ProgramVersion { get; init; } = "";
     /// <summary>True when some files could not be read and were left out.</summary>
     [JsonPropertyName("incomplete")] public bool Incomplete { get; init; }
+    /// <summary>The backup marker (inflight/ID) this run wrote, so prune can tell the backup finished.</summary>
+    [JsonPropertyName("session")] public string? Session { get; init; }
+    /// <summary>For a snapshot made by 'copy', the ID of the snapshot it was copied from.</summary>
+    [JsonPropertyName("original")] public string? Original { get; init; }
     [JsonPropertyName("excludes")] public IReadOnlyList<string> Excludes { get; init; } = [];
     [JsonPropertyName("summary")] public SnapshotSummary Summary { get; init; } = new();
 }

@@ -3,6 +3,7 @@ using Dedup.Crypto;
 using Dedup.Format;
 using Dedup.Repository.Index;
 using Dedup.Repository.Keys;
+using Dedup.Repository.Maintenance;
 using Dedup.Repository.Snapshots;
 using Dedup.Storage;
 
@@ -111,17 +112,85 @@ public sealed class Repository : IAsyncDisposable
         throw new WrongPasswordException();
     }
 
-    /// <summary>Loads every index file, in parallel, into the in-memory index.</summary>
+    /// <summary>The prune marks seen by the last <see cref="LoadIndexAsync"/>.</summary>
+    public IReadOnlyList<PruneMark> Marks { get; private set; } = [];
+
+    /// <summary>The index files read by the last <see cref="LoadIndexAsync"/>.</summary>
+    public IReadOnlyList<string> IndexFiles { get; private set; } = [];
+
+    /// <summary>
+    /// Loads the prune marks, then every index file, in parallel, into the in-memory index. Marks come first so
+    /// that no index entry is trusted for dedup without knowing whether its pack is about to be deleted. Adding is
+    /// idempotent, so a second call only adds what is new. An index file that vanishes while loading (a concurrent
+    /// prune replaced it) is skipped: its packs are in the replacement, or deleted and marked.
+    /// </summary>
     public async Task LoadIndexAsync(CancellationToken ct = default)
+    {
+        var marks = await LoadMarksAsync(ct).ConfigureAwait(false);
+        Marks = marks;
+        IndexFiles = await LoadIndexIntoAsync(Index, marks.SelectMany(m => m.Packs).ToHashSet(), ct).ConfigureAwait(false);
+    }
+
+    /// <summary>Loads every index file into <paramref name="table"/>, flagging the given packs as marked. Returns the files read.</summary>
+    public async Task<IReadOnlyList<string>> LoadIndexIntoAsync(IndexTable table, IReadOnlySet<ObjectId> markedPacks, CancellationToken ct = default)
+    {
+        var loaded = new ConcurrentQueue<string>();
+        await ForEachIndexFileAsync((name, pack) => table.AddPack(pack, markedPacks.Contains(pack.PackId)), loaded.Enqueue, ct).ConfigureAwait(false);
+        return loaded.ToArray();
+    }
+
+    /// <summary>
+    /// Streams every pack description of every index file, in parallel, to <paramref name="onPack"/> (which must be
+    /// thread-safe), then reports each file read. Files that vanish meanwhile are skipped; damaged ones throw.
+    /// </summary>
+    public async Task ForEachIndexFileAsync(Action<string, IndexPack> onPack, Action<string>? onFile = null, CancellationToken ct = default)
     {
         var names = new ConcurrentQueue<string>();
         await foreach (var obj in Storage.ListAsync(Layout.IndexPrefix, ct).ConfigureAwait(false)) names.Enqueue(obj.Name);
         await Parallel.ForEachAsync(names, new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = ct }, async (name, token) =>
         {
             if (!Layout.TryParseId(name, out var id)) return;
-            var bytes = await StoredObjects.ReadVerifiedAsync(Storage, name, id, Limits.MaxIndexSize, token).ConfigureAwait(false);
-            IndexFile.Open(bytes, Keys, name, p => Index.AddPack(p));
+            byte[] bytes;
+            try
+            {
+                bytes = await StoredObjects.ReadVerifiedAsync(Storage, name, id, Limits.MaxIndexSize, token).ConfigureAwait(false);
+            }
+            catch (ObjectNotFoundException)
+            {
+                return;
+            }
+            IndexFile.Open(bytes, Keys, name, p => onPack(name, p));
+            onFile?.Invoke(name);
         }).ConfigureAwait(false);
+    }
+
+    /// <summary>Reads every prune mark with a valid repository signature; forged or damaged marks are ignored.</summary>
+    public async Task<List<PruneMark>> LoadMarksAsync(CancellationToken ct = default)
+    {
+        var marks = new List<PruneMark>();
+        await foreach (var obj in Storage.ListAsync(PruneMark.Prefix, ct).ConfigureAwait(false))
+        {
+            if (!Layout.TryParseId(obj.Name, out var id)) continue;
+            try
+            {
+                var bytes = await StoredObjects.ReadVerifiedAsync(Storage, obj.Name, id, Limits.MaxIndexSize, ct).ConfigureAwait(false);
+                marks.Add(PruneMark.Open(bytes, id, obj.LastModified, Keys, Config.SigningPublicKeyBytes, obj.Name));
+            }
+            catch (Exception e) when (e is CorruptObjectException or ObjectNotFoundException)
+            {
+                // A damaged or forged mark only costs dedup nothing here; check reports it.
+            }
+        }
+        return marks;
+    }
+
+    /// <summary>Announces a backup to prune (spec "Prune"): a create-only marker written before the index is read.</summary>
+    public async Task<ObjectId> WriteBackupMarkerAsync(string host, CancellationToken ct = default)
+    {
+        var bytes = BackupMarker.Seal(Clock.GetUtcNow(), host, Keys);
+        var id = ObjectId.HashOf(bytes);
+        await Storage.PutAsync(BackupMarker.Prefix + id, bytes, ct).ConfigureAwait(false);
+        return id;
     }
 
     /// <summary>Starts storing blobs. Dispose without Flush abandons the session; what was stored stays reusable.</summary>

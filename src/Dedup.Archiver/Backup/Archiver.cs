@@ -24,12 +24,15 @@ public static class Archiver
         var paths = options.Stdin is null ? NormalisePaths(options.Paths) : ["/" + options.StdinFileName.Trim('/')];
         if (options.Stdin is not null && !TreeCodec.IsSafeName(options.StdinFileName.Trim('/')))
             throw new ArgumentException($"'{options.StdinFileName}' is not a valid file name for --stdin-filename.");
+        // Announce the backup before reading the index: prune then knows this run may refer to any pack it saw.
+        var session = await repo.WriteBackupMarkerAsync(options.Host, ct).ConfigureAwait(false);
+        await repo.LoadIndexAsync(ct).ConfigureAwait(false);
         var parent = await FindParentAsync(repo, options, paths, ct).ConfigureAwait(false);
 
         var chunker = new Chunker(new ChunkerParameters(repo.Config.ChunkerMin, repo.Config.ChunkerAverage, repo.Config.ChunkerMax), repo.Keys.ChunkerSecret.Span);
         await using var writer = repo.StartWriting(options.UploadConcurrency);
         var saver = new FileSaver(writer, chunker, repo.Keys.BlobId, progress, Math.Max(2, options.Workers));
-        var session = new BackupSession(repo, writer, saver, options, progress, ct);
+        var walk = new BackupSession(repo, writer, saver, options, progress, ct);
         var parentRoot = parent is null ? null : new TreeNode { Name = "/", Type = NodeType.Directory, Content = SnapshotWalker.RootTree(parent.Info) };
 
         IReadOnlyList<ObjectId> rootTree;
@@ -43,11 +46,11 @@ public static class Archiver
                 Uid = PosixCalls.GetEUid(), User = Environment.UserName, Content = saved.Content,
             };
             Interlocked.Increment(ref progress._files);
-            rootTree = await session.SaveDirectoryAsync([file], parentRoot).ConfigureAwait(false);
+            rootTree = await walk.SaveDirectoryAsync([file], parentRoot).ConfigureAwait(false);
         }
         else
         {
-            rootTree = await BackupRootAsync(session, BuildTrie(paths), "", parentRoot).ConfigureAwait(false);
+            rootTree = await BackupRootAsync(walk, BuildTrie(paths), "", parentRoot).ConfigureAwait(false);
         }
 
         await writer.FlushAsync(ct).ConfigureAwait(false);
@@ -55,11 +58,11 @@ public static class Archiver
         {
             Time = started, Host = options.Host, Username = options.Username, Paths = paths, Tags = options.Tags,
             Tree = rootTree.Select(t => t.ToString()).ToArray(), Parent = parent?.Id.ToString(), ProgramVersion = ProgramVersion,
-            Excludes = options.Excludes, Incomplete = session.Failures.Count > 0,
-            Summary = session.Summary(progress.BytesRead, clock.Elapsed.TotalSeconds),
+            Excludes = options.Excludes, Incomplete = walk.Failures.Count > 0, Session = session.ToString(),
+            Summary = walk.Summary(progress.BytesRead, clock.Elapsed.TotalSeconds),
         };
         var id = await repo.Snapshots.SaveAsync(info, ct).ConfigureAwait(false);
-        return new BackupResult(id, info, session.Failures);
+        return new BackupResult(id, info, walk.Failures);
     }
 
     /// <summary>Absolute, without trailing slashes, sorted, with paths inside other given paths dropped.</summary>

@@ -8,8 +8,8 @@ namespace Dedup.Repository.Index;
 /// <summary>Where a blob is stored.</summary>
 public readonly record struct BlobLocation(ObjectId PackId, BlobType Type, long Offset, int StoredLength, int RawLength, int PackIndex);
 
-/// <summary>A pack as the in-memory index knows it.</summary>
-public sealed record PackInfo(ObjectId Id, BlobType Type, byte[] WrappedKey);
+/// <summary>A pack as the in-memory index knows it. A marked pack is scheduled for deletion by prune.</summary>
+public sealed record PackInfo(ObjectId Id, BlobType Type, byte[] WrappedKey, bool Marked);
 
 /// <summary>
 /// The in-memory index: blob ID → location, in about 54 bytes per blob. Entries are 48-byte structs in
@@ -45,8 +45,11 @@ public sealed class IndexTable
     /// <summary>Bytes held per blob, for the scale figures.</summary>
     public long ApproximateBytes => (long)_segments.Count * SegmentSize * Marshal.SizeOf<Entry>() + (long)_slots.Length * 4;
 
-    /// <summary>Adds a pack's blobs. A blob already present elsewhere keeps its first location; returns how many were new.</summary>
-    public int AddPack(IndexPack pack)
+    /// <summary>
+    /// Adds a pack's blobs; returns how many were new. A blob already present keeps its first location, except that
+    /// a location in an unmarked pack replaces one in a marked pack, so lookups prefer packs prune will keep.
+    /// </summary>
+    public int AddPack(IndexPack pack, bool marked = false)
     {
         _lock.EnterWriteLock();
         try
@@ -54,13 +57,19 @@ public sealed class IndexTable
             if (_packIndex.ContainsKey(pack.PackId)) return 0;
             if (pack.Blobs.Length > 0 && pack.Blobs[^1].Offset > uint.MaxValue) throw new CorruptObjectException(pack.PackId.ToString(), "offset beyond 4 GiB");
             int packNo = _packs.Count;
-            _packs.Add(new PackInfo(pack.PackId, pack.Type, pack.WrappedKey));
+            _packs.Add(new PackInfo(pack.PackId, pack.Type, pack.WrappedKey, marked));
             _packIndex.Add(pack.PackId, packNo);
             int added = 0;
             foreach (var b in pack.Blobs)
             {
                 if (b.Offset > uint.MaxValue) throw new CorruptObjectException(pack.PackId.ToString(), "offset beyond 4 GiB");
-                if (FindSlot(b.Id, out _)) continue;
+                if (FindSlot(b.Id, out int existing))
+                {
+                    ref var old = ref _segments[existing >> SegmentBits][existing & (SegmentSize - 1)];
+                    if (!marked && _packs[old.Pack].Marked)
+                        old = new Entry { Id = b.Id, Pack = packNo, Offset = (uint)b.Offset, Stored = b.StoredLength, Raw = b.RawLength };
+                    continue;
+                }
                 EnsureCapacity(_count + 1);
                 int n = _count++;
                 if ((n >> SegmentBits) == _segments.Count) _segments.Add(new Entry[SegmentSize]);
@@ -77,12 +86,16 @@ public sealed class IndexTable
         }
     }
 
+    /// <summary>
+    /// True when the blob is stored in a pack that is not marked for deletion. This is the dedup test: a blob that
+    /// lives only in a marked pack counts as absent and is stored again (spec "Prune").
+    /// </summary>
     public bool Contains(in ObjectId id)
     {
         _lock.EnterReadLock();
         try
         {
-            return FindSlot(id, out _);
+            return FindSlot(id, out int n) && !_packs[_segments[n >> SegmentBits][n & (SegmentSize - 1)].Pack].Marked;
         }
         finally
         {
@@ -90,6 +103,21 @@ public sealed class IndexTable
         }
     }
 
+    /// <summary>The entry number of a blob (0..Count-1), for compact per-blob bitmaps such as prune's used set.</summary>
+    public bool TryGetEntryNumber(in ObjectId id, out int entry)
+    {
+        _lock.EnterReadLock();
+        try
+        {
+            return FindSlot(id, out entry);
+        }
+        finally
+        {
+            _lock.ExitReadLock();
+        }
+    }
+
+    /// <summary>Finds a blob wherever it is stored, marked packs included (they stay readable until deleted).</summary>
     public bool TryGet(in ObjectId id, out BlobLocation location)
     {
         _lock.EnterReadLock();

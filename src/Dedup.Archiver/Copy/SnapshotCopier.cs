@@ -1,0 +1,111 @@
+using System.Security.Cryptography;
+using Dedup.Archiver.Backup;
+using Dedup.Archiver.Trees;
+using Dedup.Chunking;
+using Dedup.Format;
+using Dedup.Repository;
+using Dedup.Repository.Snapshots;
+using Repo = Dedup.Repository.Repository;
+
+namespace Dedup.Archiver.Copy;
+
+public sealed record CopyResult(IReadOnlyList<(string Source, string Destination)> Copied, IReadOnlyList<string> AlreadyPresent);
+
+/// <summary>
+/// Copies snapshots between repositories. Each repository has its own chunker and blob-ID secrets, so file content
+/// is streamed through the destination's chunker: it deduplicates against everything already there, and a re-run
+/// stores nothing twice. Snapshots are matched by the "original" field, so a re-run copies only what is missing.
+/// Content already copied in this run is remembered by the list of its source blob IDs and not read again.
+/// </summary>
+public sealed class SnapshotCopier
+{
+    private const int MaxRememberedFiles = 100_000;
+    private readonly Repo _source;
+    private readonly RepositoryWriter _writer;
+    private readonly FileSaver _saver;
+    private readonly Dictionary<string, IReadOnlyList<ObjectId>> _copiedContent = [];
+    private readonly CancellationToken _ct;
+
+    private SnapshotCopier(Repo source, Repo dest, RepositoryWriter writer, BackupProgress progress, CancellationToken ct)
+    {
+        _source = source;
+        _writer = writer;
+        var chunker = new Chunker(new ChunkerParameters(dest.Config.ChunkerMin, dest.Config.ChunkerAverage, dest.Config.ChunkerMax), dest.Keys.ChunkerSecret.Span);
+        _saver = new FileSaver(writer, chunker, dest.Keys.BlobId, progress, Math.Max(2, Environment.ProcessorCount));
+        _ct = ct;
+    }
+
+    public static async Task<CopyResult> RunAsync(Repo source, Repo dest, IReadOnlyList<string> references, BackupProgress progress, CancellationToken ct = default)
+    {
+        source.Keys.RequireReadKey("read the source repository");
+        await source.LoadIndexAsync(ct).ConfigureAwait(false);
+        var session = await dest.WriteBackupMarkerAsync(Environment.MachineName, ct).ConfigureAwait(false);
+        await dest.LoadIndexAsync(ct).ConfigureAwait(false);
+
+        var wanted = references.Count == 0
+            ? await source.Snapshots.LoadAllAsync(null, ct).ConfigureAwait(false)
+            : [.. await Task.WhenAll(references.Select(r => source.Snapshots.ResolveAsync(r, null, ct))).ConfigureAwait(false)];
+        var present = dest.Keys.ReadKey is null
+            ? []
+            : (await dest.Snapshots.LoadAllAsync((_, _) => { }, ct).ConfigureAwait(false)).Select(s => s.Info.Original ?? "").ToHashSet();
+
+        var copied = new List<(string, string)>();
+        var skipped = new List<string>();
+        await using var writer = dest.StartWriting();
+        var copier = new SnapshotCopier(source, dest, writer, progress, ct);
+        var pending = new List<(LoadedSnapshot Source, IReadOnlyList<ObjectId> Tree)>();
+        foreach (var snapshot in wanted.DistinctBy(s => s.Id))
+        {
+            if (present.Contains(snapshot.Id.ToString()))
+            {
+                skipped.Add(snapshot.Id.ToString());
+                continue;
+            }
+            pending.Add((snapshot, await copier.CopyDirectoryAsync(SnapshotWalker.RootTree(snapshot.Info), 0).ConfigureAwait(false)));
+        }
+        // Snapshots only after every pack and index file they need is stored.
+        await writer.FlushAsync(ct).ConfigureAwait(false);
+        foreach (var (snapshot, tree) in pending)
+        {
+            var info = snapshot.Info with { Tree = tree.Select(t => t.ToString()).ToArray(), Parent = null, Original = snapshot.Id.ToString(), Session = session.ToString() };
+            var id = await dest.Snapshots.SaveAsync(info, ct).ConfigureAwait(false);
+            copied.Add((snapshot.Id.ToString(), id.ToString()));
+        }
+        return new CopyResult(copied, skipped);
+    }
+
+    private async Task<IReadOnlyList<ObjectId>> CopyDirectoryAsync(IReadOnlyList<ObjectId> tree, int depth)
+    {
+        if (depth > Limits.MaxTreeDepth) throw new CorruptObjectException("source tree", "directories nest too deep");
+        var nodes = await SnapshotWalker.LoadDirectoryAsync(_source, tree, _ct).ConfigureAwait(false);
+        var copied = new List<TreeNode>(nodes.Count);
+        foreach (var node in nodes)
+        {
+            copied.Add(node.Type switch
+            {
+                NodeType.File => node with { Content = await CopyContentAsync(node.Content).ConfigureAwait(false) },
+                NodeType.Directory => node with { Content = await CopyDirectoryAsync(node.Content, depth + 1).ConfigureAwait(false) },
+                _ => node,
+            });
+        }
+        return await TreeWriter.SaveAsync(_writer, copied, _ct).ConfigureAwait(false);
+    }
+
+    private async Task<IReadOnlyList<ObjectId>> CopyContentAsync(IReadOnlyList<ObjectId> sourceBlobs)
+    {
+        var key = ContentKey(sourceBlobs);
+        if (_copiedContent.TryGetValue(key, out var done)) return done;
+        await using var stream = new BlobSequenceStream(_source, sourceBlobs);
+        var saved = await _saver.SaveAsync(stream, _ct).ConfigureAwait(false);
+        if (_copiedContent.Count >= MaxRememberedFiles) _copiedContent.Clear(); // bounded memory on huge snapshots
+        _copiedContent[key] = saved.Content;
+        return saved.Content;
+    }
+
+    private static string ContentKey(IReadOnlyList<ObjectId> ids)
+    {
+        var bytes = new byte[ids.Count * ObjectId.Size];
+        for (int i = 0; i < ids.Count; i++) ids[i].WriteTo(bytes.AsSpan(i * ObjectId.Size));
+        return Convert.ToHexString(SHA256.HashData(bytes));
+    }
+}
