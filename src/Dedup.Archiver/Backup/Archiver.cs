@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Dedup.Archiver.Cache;
 using Dedup.Archiver.Platform;
 using Dedup.Archiver.Trees;
 using Dedup.Chunking;
@@ -27,13 +28,14 @@ public static class Archiver
         // Announce the backup before reading the index: prune then knows this run may refer to any pack it saw.
         var session = await repo.WriteBackupMarkerAsync(options.Host, ct).ConfigureAwait(false);
         await repo.LoadIndexAsync(ct).ConfigureAwait(false);
-        var parent = await FindParentAsync(repo, options, paths, ct).ConfigureAwait(false);
+        var cache = options.CacheDirectory is null ? null : TreeCache.Open(options.CacheDirectory, repo.Keys.RepositoryId, options.Host, paths, repo.Keys.BlobId);
+        var parent = await FindParentAsync(repo, options, paths, cache, ct).ConfigureAwait(false);
 
         var chunker = new Chunker(new ChunkerParameters(repo.Config.ChunkerMin, repo.Config.ChunkerAverage, repo.Config.ChunkerMax), repo.Keys.ChunkerSecret.Span);
         await using var writer = repo.StartWriting(options.UploadConcurrency);
         var saver = new FileSaver(writer, chunker, repo.Keys.BlobId, progress, Math.Max(2, options.Workers));
-        var walk = new BackupSession(repo, writer, saver, options, progress, ct);
-        var parentRoot = parent is null ? null : new TreeNode { Name = "/", Type = NodeType.Directory, Content = SnapshotWalker.RootTree(parent.Info) };
+        var walk = new BackupSession(repo, writer, saver, options, progress, cache, ct);
+        var parentRoot = parent is null ? null : new TreeNode { Name = "/", Type = NodeType.Directory, Content = parent.Tree.Select(ObjectId.Parse).ToArray() };
 
         IReadOnlyList<ObjectId> rootTree;
         if (options.Stdin is not null)
@@ -57,11 +59,12 @@ public static class Archiver
         var info = new SnapshotInfo
         {
             Time = started, Host = options.Host, Username = options.Username, Paths = paths, Tags = options.Tags,
-            Tree = rootTree.Select(t => t.ToString()).ToArray(), Parent = parent?.Id.ToString(), ProgramVersion = ProgramVersion,
+            Tree = rootTree.Select(t => t.ToString()).ToArray(), Parent = parent?.Snapshot, ProgramVersion = ProgramVersion,
             Excludes = options.Excludes, Incomplete = walk.Failures.Count > 0, Session = session.ToString(),
             Summary = walk.Summary(progress.BytesRead, clock.Elapsed.TotalSeconds),
         };
         var id = await repo.Snapshots.SaveAsync(info, ct).ConfigureAwait(false);
+        cache?.Commit(new CachedParent(id.ToString(), info.Tree, info.Time));
         return new BackupResult(id, info, walk.Failures);
     }
 
@@ -73,14 +76,23 @@ public static class Archiver
         return full.Where(p => !full.Any(q => q != p && (q == "/" || p.StartsWith(q + "/", StringComparison.Ordinal)))).ToArray();
     }
 
-    /// <summary>The latest snapshot of the same host and paths, unless a parent was given. Write-only keys cannot read parents.</summary>
-    private static async Task<LoadedSnapshot?> FindParentAsync(Repo repo, BackupOptions options, string[] paths, CancellationToken ct)
+    /// <summary>
+    /// The parent: the one given, else the latest trusted snapshot of the same host and paths. A write-only key cannot
+    /// read snapshots, so it uses the parent its local cache remembers (none when the cache is lost: files are then
+    /// read again, but only new chunks are uploaded).
+    /// </summary>
+    private static async Task<CachedParent?> FindParentAsync(Repo repo, BackupOptions options, string[] paths, TreeCache? cache, CancellationToken ct)
     {
-        if (repo.Keys.ReadKey is null) return null;
-        if (options.Parent is { } id) return await repo.Snapshots.LoadAsync(id, default, ct).ConfigureAwait(false);
-        var all = await repo.Snapshots.LoadAllAsync((_, _) => { }, ct).ConfigureAwait(false);
-        return all.LastOrDefault(s => s.Info.Host == options.Host && s.Info.Paths.SequenceEqual(paths, StringComparer.Ordinal)
-                                      && s.Header.Trust != SnapshotTrust.Untrusted);
+        if (repo.Keys.ReadKey is null) return options.Parent is null ? cache?.Parent : null;
+        LoadedSnapshot? found;
+        if (options.Parent is { } id) found = await repo.Snapshots.LoadAsync(id, default, ct).ConfigureAwait(false);
+        else
+        {
+            var all = await repo.Snapshots.LoadAllAsync((_, _) => { }, ct).ConfigureAwait(false);
+            found = all.LastOrDefault(s => s.Info.Host == options.Host && s.Info.Paths.SequenceEqual(paths, StringComparer.Ordinal)
+                                           && s.Header.Trust != SnapshotTrust.Untrusted);
+        }
+        return found is null ? null : new CachedParent(found.Id.ToString(), found.Info.Tree, found.Info.Time);
     }
 
     /// <summary>A node of the path trie: the root's children are first components; Target marks a path to back up whole.</summary>

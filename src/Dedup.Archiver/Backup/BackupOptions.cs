@@ -20,6 +20,8 @@ public sealed record BackupOptions
     /// <summary>Threads for chunking, hashing, compressing and sealing. Default: the core count.</summary>
     public int Workers { get; init; } = Environment.ProcessorCount;
     public int UploadConcurrency { get; init; } = 4;
+    /// <summary>Where to keep the local tree cache (see <see cref="Cache.TreeCache"/>); null disables it.</summary>
+    public string? CacheDirectory { get; init; }
 }
 
 /// <summary>A path that could not be backed up, and why. The snapshot is still written, marked incomplete.</summary>

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using Dedup.Archiver.Cache;
 using Dedup.Archiver.Filtering;
 using Dedup.Archiver.Platform;
 using Dedup.Archiver.Trees;
@@ -26,8 +27,11 @@ internal sealed class BackupSession
     private readonly ConcurrentQueue<BackupFailure> _failures = new();
     private long _filesNew, _filesChanged, _filesUnmodified, _dirsNew, _dirsChanged, _dirsUnmodified, _bytesTotal;
 
-    public BackupSession(Repo repo, RepositoryWriter writer, FileSaver saver, BackupOptions options, BackupProgress progress, CancellationToken ct)
+    private readonly TreeCache? _cache;
+
+    public BackupSession(Repo repo, RepositoryWriter writer, FileSaver saver, BackupOptions options, BackupProgress progress, TreeCache? cache, CancellationToken ct)
     {
+        _cache = cache;
         _repo = repo;
         _writer = writer;
         _saver = saver;
@@ -59,7 +63,7 @@ internal sealed class BackupSession
     /// <summary>Saves a directory's entries as tree blobs and counts it as new, changed or unmodified.</summary>
     public async Task<IReadOnlyList<ObjectId>> SaveDirectoryAsync(IReadOnlyList<TreeNode> entries, TreeNode? previous)
     {
-        var ids = await TreeWriter.SaveAsync(_writer, entries, _ct).ConfigureAwait(false);
+        var ids = await TreeWriter.SaveAsync(_writer, entries, _ct, _cache).ConfigureAwait(false);
         if (previous is null || previous.Type != NodeType.Directory) Interlocked.Increment(ref _dirsNew);
         else if (previous.Content.SequenceEqual(ids)) Interlocked.Increment(ref _dirsUnmodified);
         else Interlocked.Increment(ref _dirsChanged);
@@ -180,7 +184,14 @@ internal sealed class BackupSession
         if (previous is null || previous.Type != NodeType.Directory || previous.Content.Count == 0) return [];
         try
         {
-            var nodes = await SnapshotWalker.LoadDirectoryAsync(_repo, previous.Content, _ct).ConfigureAwait(false);
+            var nodes = new List<TreeNode>();
+            foreach (var id in previous.Content)
+            {
+                // The local cache first: it is all a write-only key has, and it saves a remote read for a full key.
+                if (_cache?.TryRead(id) is { } cached) nodes.AddRange(TreeCodec.Decode(cached, $"cached tree {id.ToShortString()}"));
+                else if (_repo.Keys.ReadKey is not null) nodes.AddRange(await SnapshotWalker.LoadDirectoryAsync(_repo, [id], _ct).ConfigureAwait(false));
+                else return [];
+            }
             return nodes.ToDictionary(n => n.Name, StringComparer.Ordinal);
         }
         catch (Exception e) when (e is CorruptObjectException or BlobMissingException)

@@ -1,5 +1,6 @@
 using System.IO.Hashing;
 using System.Text;
+using Dedup.Archiver.Cache;
 using Dedup.Format;
 using Dedup.Repository;
 
@@ -16,7 +17,7 @@ public static class TreeWriter
     private const int CutMask = 0x3FF;
     private const int MaxTreeBlob = 4 * 1024 * 1024;
 
-    public static async Task<IReadOnlyList<ObjectId>> SaveAsync(RepositoryWriter writer, IReadOnlyList<TreeNode> nodes, CancellationToken ct)
+    public static async Task<IReadOnlyList<ObjectId>> SaveAsync(RepositoryWriter writer, IReadOnlyList<TreeNode> nodes, CancellationToken ct, TreeCache? cache = null)
     {
         var ids = new List<ObjectId>(1);
         using var blob = new PooledBufferWriter();
@@ -29,22 +30,24 @@ public static class TreeWriter
             bool last = i == nodes.Count - 1;
             if (last || IsCutPoint(nodes[i].Name) || body.WrittenCount >= MaxTreeBlob)
             {
-                ids.Add(await FlushAsync(writer, blob, body, count, ct).ConfigureAwait(false));
+                ids.Add(await FlushAsync(writer, blob, body, count, cache, ct).ConfigureAwait(false));
                 count = 0;
             }
         }
         // An empty directory is one tree blob with no entries, so that every directory has content to point at.
-        if (nodes.Count == 0) ids.Add(await FlushAsync(writer, blob, body, 0, ct).ConfigureAwait(false));
+        if (nodes.Count == 0) ids.Add(await FlushAsync(writer, blob, body, 0, cache, ct).ConfigureAwait(false));
         return ids;
     }
 
-    private static async Task<ObjectId> FlushAsync(RepositoryWriter writer, PooledBufferWriter blob, PooledBufferWriter body, int count, CancellationToken ct)
+    private static async Task<ObjectId> FlushAsync(RepositoryWriter writer, PooledBufferWriter blob, PooledBufferWriter body, int count, TreeCache? cache, CancellationToken ct)
     {
         blob.Clear();
         TreeCodec.WriteHeader(blob, count);
         blob.Write(body.WrittenSpan);
         body.Clear();
-        return await writer.SaveAsync(BlobType.Tree, blob.WrittenMemory, ct).ConfigureAwait(false);
+        var id = await writer.SaveAsync(BlobType.Tree, blob.WrittenMemory, ct).ConfigureAwait(false);
+        cache?.Write(id, blob.WrittenSpan);
+        return id;
     }
 
     private static bool IsCutPoint(string name)

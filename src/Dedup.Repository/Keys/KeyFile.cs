@@ -19,6 +19,8 @@ public sealed record KeyFile
     [JsonPropertyName("created")] public required string Created { get; init; }
     [JsonPropertyName("host")] public required string Host { get; init; }
     [JsonPropertyName("username")] public required string Username { get; init; }
+    /// <summary>The key's snapshot-signing public key (base64), readable without the password so the admin can enumerate writers.</summary>
+    [JsonPropertyName("signing_public_key")] public required string SigningPublicKey { get; init; }
     [JsonPropertyName("kdf")] public required string Kdf { get; init; }
     [JsonPropertyName("memory_kib")] public required int MemoryKiB { get; init; }
     [JsonPropertyName("iterations")] public required int Iterations { get; init; }
@@ -30,7 +32,7 @@ public sealed record KeyFile
     public static string KindName(KeyKind k) => k == KeyKind.Full ? "full" : "write-only";
 
     private byte[] AssociatedData() => Encoding.UTF8.GetBytes(
-        $"dedup.key.v1\n{Kind}\n{Created}\n{Host}\n{Username}\n{Kdf}\n{MemoryKiB}\n{Iterations}\n{Parallelism}\n{Salt}");
+        $"dedup.key.v1\n{Kind}\n{Created}\n{Host}\n{Username}\n{SigningPublicKey}\n{Kdf}\n{MemoryKiB}\n{Iterations}\n{Parallelism}\n{Salt}");
 
     public static byte[] Create(RepositoryKeys keys, byte[] configHash, ReadOnlySpan<char> password, Argon2Parameters kdf,
         string host, string username, DateTimeOffset created)
@@ -40,6 +42,7 @@ public sealed record KeyFile
         var envelope = new KeyFile
         {
             Version = 1, Kind = KindName(keys.Kind), Created = created.ToUniversalTime().ToString("O"), Host = host, Username = username,
+            SigningPublicKey = Convert.ToBase64String(keys.SigningKey.PublicKey),
             Kdf = "argon2id", MemoryKiB = kdf.MemoryKiB, Iterations = kdf.Iterations, Parallelism = kdf.Parallelism,
             Salt = Convert.ToBase64String(salt), Nonce = Convert.ToBase64String(nonce), Payload = "",
         };
@@ -99,10 +102,10 @@ public sealed record KeyFile
             using (var key = PasswordKdf.Derive(password, salt, KdfParameters))
                 if (!Aead.TryOpen(key.Span, nonce, sealedPayload, AssociatedData(), plain)) return null;
             var (keys, recordedConfigHash) = KeyPayload.Read(plain, name, config);
-            if (KindName(keys.Kind) != Kind)
+            if (KindName(keys.Kind) != Kind || Convert.ToBase64String(keys.SigningKey.PublicKey) != SigningPublicKey)
             {
                 keys.Dispose();
-                throw new CorruptObjectException(name, "the envelope's kind disagrees with the sealed payload");
+                throw new CorruptObjectException(name, "the envelope's kind or signing key disagrees with the sealed payload");
             }
             if (!CryptographicOperations.FixedTimeEquals(recordedConfigHash, configHash) ||
                 keys.RepositoryId != ObjectId.Parse(config.Id))

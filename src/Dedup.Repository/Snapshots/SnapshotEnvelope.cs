@@ -16,8 +16,11 @@ public enum SnapshotTrust
     Untrusted,
 }
 
-/// <summary>What anyone with read access to the store can see of a snapshot without decrypting it.</summary>
-public sealed record SnapshotHeader(ObjectId Id, DateTimeOffset ClaimedTime, byte[] SignerPublicKey, SnapshotTrust Trust);
+/// <summary>
+/// What anyone with read access to the store can see of a snapshot without decrypting it. For a write-only
+/// writer, <see cref="CertifiedHost"/> is the host its certificate names.
+/// </summary>
+public sealed record SnapshotHeader(ObjectId Id, DateTimeOffset ClaimedTime, byte[] SignerPublicKey, SnapshotTrust Trust, string? CertifiedHost = null);
 
 /// <summary>
 /// A snapshot object (spec "Snapshots"):
@@ -30,7 +33,6 @@ public sealed record SnapshotHeader(ObjectId Id, DateTimeOffset ClaimedTime, byt
 public static class SnapshotEnvelope
 {
     private static ReadOnlySpan<byte> Magic => "DDSN"u8;
-    private static ReadOnlySpan<byte> CertificateLabel => "dedup.writer-cert.v1"u8;
 
     public static byte[] Seal(SnapshotInfo info, RepositoryKeys keys)
     {
@@ -87,43 +89,26 @@ public static class SnapshotEnvelope
         return p;
     }
 
+    /// <summary>Reads and verifies the plaintext part only: what a write-only key can learn about a snapshot.</summary>
     public static SnapshotHeader ReadHeader(ReadOnlySpan<byte> stored, ObjectId id, string name, byte[] repositorySigningKey)
     {
         var p = Parse(stored, name);
-        return new SnapshotHeader(id, p.Time, p.Signer.ToArray(), Verify(p, repositorySigningKey));
+        return Header(p, id, repositorySigningKey);
     }
 
-    private static SnapshotTrust Verify(in Parsed p, byte[] repositorySigningKey)
+    private static SnapshotHeader Header(in Parsed p, ObjectId id, byte[] repositorySigningKey)
     {
-        if (!SigningKey.Verify(p.Signer, p.Signed, p.Signature)) return SnapshotTrust.Untrusted;
-        if (p.Signer.SequenceEqual(repositorySigningKey)) return SnapshotTrust.Repository;
-        return VerifyCertificate(p.Signer, p.Certificate, repositorySigningKey) ? SnapshotTrust.CertifiedWriter : SnapshotTrust.Untrusted;
-    }
-
-    /// <summary>A writer certificate is the repository key's signature over "dedup.writer-cert.v1" || the writer's public key.</summary>
-    public static bool VerifyCertificate(ReadOnlySpan<byte> writerKey, ReadOnlySpan<byte> certificate, byte[] repositorySigningKey)
-    {
-        if (certificate.Length != SigningKey.SignatureSize) return false;
-        Span<byte> msg = stackalloc byte[CertificateLabel.Length + writerKey.Length];
-        CertificateLabel.CopyTo(msg);
-        writerKey.CopyTo(msg[CertificateLabel.Length..]);
-        return SigningKey.Verify(repositorySigningKey, msg, certificate);
-    }
-
-    public static byte[] Certify(SigningKey repositoryKey, ReadOnlySpan<byte> writerKey)
-    {
-        Span<byte> msg = stackalloc byte[CertificateLabel.Length + writerKey.Length];
-        CertificateLabel.CopyTo(msg);
-        writerKey.CopyTo(msg[CertificateLabel.Length..]);
-        var sig = new byte[SigningKey.SignatureSize];
-        repositoryKey.Sign(msg, sig);
-        return sig;
+        var signer = p.Signer.ToArray();
+        if (!SigningKey.Verify(p.Signer, p.Signed, p.Signature)) return new SnapshotHeader(id, p.Time, signer, SnapshotTrust.Untrusted);
+        if (p.Signer.SequenceEqual(repositorySigningKey)) return new SnapshotHeader(id, p.Time, signer, SnapshotTrust.Repository);
+        var host = WriterCertificate.Verify(p.Signer, p.Certificate, repositorySigningKey);
+        return new SnapshotHeader(id, p.Time, signer, host is null ? SnapshotTrust.Untrusted : SnapshotTrust.CertifiedWriter, host);
     }
 
     public static (SnapshotHeader Header, SnapshotInfo Info) Open(ReadOnlySpan<byte> stored, ObjectId id, string name, RepositoryKeys keys, byte[] repositorySigningKey)
     {
         var p = Parse(stored, name);
-        var header = new SnapshotHeader(id, p.Time, p.Signer.ToArray(), Verify(p, repositorySigningKey));
+        var header = Header(p, id, repositorySigningKey);
         var readKey = keys.RequireReadKey("read snapshots");
         using var dataKey = new SecretBytes(Aead.KeySize);
         if (!KeyWrap.TryUnwrap(p.Wrapped, readKey, dataKey.WritableSpan)) throw new CorruptObjectException(name, "its data key does not unwrap (damaged, or written for another repository)");
@@ -139,6 +124,8 @@ public static class SnapshotEnvelope
             if (info.Paths.Any(x => x is null) || info.Tags.Any(x => x is null) || info.Excludes.Any(x => x is null))
                 throw new CorruptObjectException(name, "a list holds null");
             if (info.Tree.Any(t => !ObjectId.TryParse(t, out _))) throw new CorruptObjectException(name, "bad tree ID");
+            // A writer may only write snapshots of the host its certificate names.
+            if (header.Trust == SnapshotTrust.CertifiedWriter && info.Host != header.CertifiedHost) header = header with { Trust = SnapshotTrust.Untrusted };
             return (header, info);
         }
         catch (JsonException e)

@@ -1,4 +1,5 @@
 using Dedup.Format;
+using Dedup.Repository.Keys;
 
 namespace Dedup.Repository.Snapshots;
 
@@ -12,6 +13,10 @@ public sealed record LoadedSnapshot(SnapshotHeader Header, SnapshotInfo Info, Da
 public sealed class SnapshotStore(Repository repo)
 {
     private const int MaxSnapshotBytes = Limits.MaxSnapshotSize;
+    private Task<List<Revocation>>? _revocations;
+
+    private Task<List<Revocation>> Revocations(CancellationToken ct) =>
+        _revocations ??= KeyManager.LoadRevocationsAsync(repo.Storage, repo.Config.SigningPublicKeyBytes, ct);
 
     /// <summary>Seals, signs and stores a snapshot; the last write of a backup.</summary>
     public async Task<ObjectId> SaveAsync(SnapshotInfo info, CancellationToken ct = default)
@@ -35,7 +40,42 @@ public sealed class SnapshotStore(Repository repo)
         var name = Layout.Snapshot(id);
         var bytes = await StoredObjects.ReadVerifiedAsync(repo.Storage, name, id, MaxSnapshotBytes, ct).ConfigureAwait(false);
         var (header, info) = SnapshotEnvelope.Open(bytes, id, name, repo.Keys, repo.Config.SigningPublicKeyBytes);
-        return new LoadedSnapshot(header, info, storedAt);
+        if (storedAt == default) storedAt = (await repo.Storage.StatAsync(name, ct).ConfigureAwait(false))?.LastModified ?? default;
+        return new LoadedSnapshot(await ApplyRevocationsAsync(header, storedAt, ct).ConfigureAwait(false), info, storedAt);
+    }
+
+    /// <summary>A writer's snapshot that reached the store after its key was revoked is untrusted.</summary>
+    private async Task<SnapshotHeader> ApplyRevocationsAsync(SnapshotHeader header, DateTimeOffset storedAt, CancellationToken ct)
+    {
+        if (header.Trust != SnapshotTrust.CertifiedWriter) return header;
+        foreach (var r in await Revocations(ct).ConfigureAwait(false))
+            if (r.WriterPublicKey.AsSpan().SequenceEqual(header.SignerPublicKey) && storedAt >= r.RevokedAt)
+                return header with { Trust = SnapshotTrust.Untrusted };
+        return header;
+    }
+
+    /// <summary>
+    /// The plaintext headers of the snapshots this key signed: ID, claimed time and trust. This is all a write-only
+    /// key can see of snapshots, and it cannot see other keys' (it skips them without decrypting anything).
+    /// </summary>
+    public async Task<List<(SnapshotHeader Header, DateTimeOffset StoredAt)>> ListOwnHeadersAsync(CancellationToken ct = default)
+    {
+        var own = new List<(SnapshotHeader, DateTimeOffset)>();
+        foreach (var (id, storedAt) in await ListAsync(ct).ConfigureAwait(false))
+        {
+            var name = Layout.Snapshot(id);
+            try
+            {
+                var bytes = await StoredObjects.ReadVerifiedAsync(repo.Storage, name, id, MaxSnapshotBytes, ct).ConfigureAwait(false);
+                var header = SnapshotEnvelope.ReadHeader(bytes, id, name, repo.Config.SigningPublicKeyBytes);
+                if (header.SignerPublicKey.AsSpan().SequenceEqual(repo.Keys.SigningKey.PublicKey)) own.Add((header, storedAt));
+            }
+            catch (Exception e) when (e is CorruptObjectException or Dedup.Storage.StorageAccessDeniedException)
+            {
+                // Damaged, or not readable with write-only credentials: not ours to show.
+            }
+        }
+        return own.OrderBy(h => h.Item1.ClaimedTime).ToList();
     }
 
     /// <summary>

@@ -1,0 +1,119 @@
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using Dedup.Format;
+
+namespace Dedup.Archiver.Cache;
+
+/// <summary>The parent a cache remembers: the last snapshot written for one host and path set.</summary>
+public sealed record CachedParent(string Snapshot, IReadOnlyList<string> Tree, DateTimeOffset Time);
+
+/// <summary>
+/// The plaintext tree blobs of the last snapshot of one (host, paths), kept on the backup host. It lets a write-only
+/// key, which cannot decrypt trees in the repository, skip unchanged files; with a full key it saves fetching parent
+/// trees from remote storage. It holds only metadata of the host's own files, in a 0700 folder. Every tree read back
+/// is checked against its keyed ID, so a damaged cache costs re-reading files, never a wrong snapshot. Any cache I/O
+/// error disables the cache for the run rather than failing the backup.
+/// Layout: BASE/&lt;repository id&gt;/&lt;sha256(host, paths)&gt;/{current,next}/{parent.json, trees/&lt;id&gt;}.
+/// </summary>
+public sealed class TreeCache
+{
+    private readonly string _current, _next;
+    private readonly Func<ReadOnlySpan<byte>, ObjectId> _blobId;
+    private bool _broken;
+
+    private TreeCache(string dir, Func<ReadOnlySpan<byte>, ObjectId> blobId)
+    {
+        _current = Path.Join(dir, "current");
+        _next = Path.Join(dir, "next");
+        _blobId = blobId;
+    }
+
+    /// <summary>The default base folder: DEDUP_CACHE_DIR, else $XDG_CACHE_HOME/dedup, else ~/.cache/dedup.</summary>
+    public static string DefaultBase() =>
+        Environment.GetEnvironmentVariable("DEDUP_CACHE_DIR") is { Length: > 0 } d ? d
+        : Path.Join(Environment.GetEnvironmentVariable("XDG_CACHE_HOME") is { Length: > 0 } x ? x
+            : Path.Join(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache"), "dedup");
+
+    public static TreeCache? Open(string baseDir, ObjectId repositoryId, string host, IReadOnlyList<string> paths, Func<ReadOnlySpan<byte>, ObjectId> blobId)
+    {
+        try
+        {
+            var key = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(host + "\0" + string.Join("\0", paths))));
+            var dir = Path.Join(baseDir, repositoryId.ToString(), key);
+            Directory.CreateDirectory(dir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+            var cache = new TreeCache(dir, blobId);
+            if (Directory.Exists(cache._next)) Directory.Delete(cache._next, true); // left by an interrupted run
+            Directory.CreateDirectory(Path.Join(cache._next, "trees"));
+            return cache;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+
+    public CachedParent? Parent
+    {
+        get
+        {
+            try
+            {
+                var file = Path.Join(_current, "parent.json");
+                return File.Exists(file) ? JsonSerializer.Deserialize<CachedParent>(File.ReadAllBytes(file)) : null;
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or JsonException)
+            {
+                return null;
+            }
+        }
+    }
+
+    /// <summary>A tree blob of the cached parent, verified against its ID; null when absent or damaged.</summary>
+    public byte[]? TryRead(in ObjectId id)
+    {
+        try
+        {
+            var file = Path.Join(_current, "trees", id.ToString());
+            if (!File.Exists(file)) return null;
+            var bytes = File.ReadAllBytes(file);
+            return _blobId(bytes) == id ? bytes : null;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+
+    public void Write(in ObjectId id, ReadOnlySpan<byte> tree)
+    {
+        if (_broken) return;
+        try
+        {
+            File.WriteAllBytes(Path.Join(_next, "trees", id.ToString()), tree);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            _broken = true;
+        }
+    }
+
+    /// <summary>Makes the trees written in this run the cached parent, once the snapshot is stored.</summary>
+    public void Commit(CachedParent parent)
+    {
+        if (_broken) return;
+        try
+        {
+            File.WriteAllBytes(Path.Join(_next, "parent.json"), JsonSerializer.SerializeToUtf8Bytes(parent));
+            var old = _current + ".old";
+            if (Directory.Exists(old)) Directory.Delete(old, true);
+            if (Directory.Exists(_current)) Directory.Move(_current, old);
+            Directory.Move(_next, _current);
+            if (Directory.Exists(old)) Directory.Delete(old, true);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            _broken = true;
+        }
+    }
+}
