@@ -1,4 +1,5 @@
 using Dedup.Format;
+using Dedup.Repository.Maintenance;
 using Dedup.Repository.Snapshots;
 using Dedup.Storage;
 using Repo = Dedup.Repository.Repository;
@@ -57,10 +58,14 @@ public static class Forget
         }
 
         int removed = 0;
+        var sessions = all.ToDictionary(s => s.Id.ToString(), s => s.Info.Session);
         if (!options.DryRun)
             foreach (var item in groups.SelectMany(g => g.Items).Where(i => !i.Keep))
             {
                 await storage.DeleteAsync(Layout.Snapshot(ObjectId.Parse(item.Id)), ct).ConfigureAwait(false);
+                // The backup that wrote it has finished: retire its marker too, or prune would wait on it as if it were running.
+                if (sessions[item.Id] is { } session && ObjectId.TryParse(session, out _))
+                    await storage.DeleteAsync(BackupMarker.Prefix + session, ct).ConfigureAwait(false);
                 removed++;
             }
         return new ForgetResult(groups, untrusted, removed);

@@ -1,0 +1,108 @@
+using System.Collections.Concurrent;
+
+namespace Dedup.Archiver.Check;
+
+public sealed record CheckOptions
+{
+    /// <summary>Also read every pack whole and verify every blob in it (check --read-data).</summary>
+    public bool ReadData { get; init; }
+    /// <summary>Packs read at once with <see cref="ReadData"/>; memory is about this many packs.</summary>
+    public int ReadConcurrency { get; init; } = 2;
+    /// <summary>One line per phase, for a verbose CLI.</summary>
+    public IProgress<string>? Log { get; init; }
+    /// <summary>Live counters for a progress display.</summary>
+    public CheckProgress? Progress { get; init; }
+}
+
+/// <summary>Counters updated while check runs; read from another thread.</summary>
+public sealed class CheckProgress
+{
+    internal long _packs, _packsTotal, _bytesRead, _blobs, _snapshots;
+    public long PacksChecked => Interlocked.Read(ref _packs);
+    public long PacksTotal => Interlocked.Read(ref _packsTotal);
+    public long BytesRead => Interlocked.Read(ref _bytesRead);
+    public long BlobsChecked => Interlocked.Read(ref _blobs);
+    public long SnapshotsChecked => Interlocked.Read(ref _snapshots);
+}
+
+/// <summary>
+/// One damaged or suspicious object. <see cref="ObjectName"/> is a storage name ("data/ab/ab12…", "index/…",
+/// "snapshots/…", "config", "keys/…") or "blob ab12…" for data that is missing altogether. Warnings
+/// (e.g. a pack left by an interrupted backup) do not make the check fail.
+/// </summary>
+public sealed record CheckProblem(string ObjectName, string Description, IReadOnlyList<string> AffectedSnapshots, IReadOnlyList<string> AffectedFiles)
+{
+    public bool IsWarning { get; init; }
+    public override string ToString() => $"{(IsWarning ? "warning" : "error")}: {ObjectName}: {Description}";
+}
+
+public sealed record CheckResult
+{
+    public required IReadOnlyList<CheckProblem> Problems { get; init; }
+    public long PacksChecked { get; init; }
+    public long BlobsChecked { get; init; }
+    public long SnapshotsChecked { get; init; }
+    public IEnumerable<CheckProblem> Errors => Problems.Where(p => !p.IsWarning);
+    public IEnumerable<CheckProblem> Warnings => Problems.Where(p => p.IsWarning);
+    /// <summary>True when nothing is damaged or missing (warnings allowed).</summary>
+    public bool IsOk => !Errors.Any();
+}
+
+/// <summary>
+/// Collects problems from parallel phases, one per object, merging what each affects. The affected-file list per
+/// problem is capped so that a damaged blob shared by millions of files cannot exhaust memory.
+/// </summary>
+internal sealed class ProblemLog
+{
+    public const int MaxFilesPerProblem = 10_000;
+
+    private sealed class Entry(string name, string description, bool warning)
+    {
+        public readonly string Name = name;
+        public readonly string Description = description;
+        public readonly bool Warning = warning;
+        public readonly SortedSet<string> Snapshots = new(StringComparer.Ordinal);
+        public readonly List<string> Files = [];
+        public readonly HashSet<string> FileSet = new(StringComparer.Ordinal);
+        public int Dropped;
+    }
+
+    private readonly ConcurrentDictionary<string, Entry> _entries = new(StringComparer.Ordinal);
+    private readonly List<string> _order = [];
+
+    public void Add(string objectName, string description, bool warning = false)
+    {
+        var e = new Entry(objectName, description, warning);
+        if (_entries.TryAdd(Key(objectName, description), e))
+            lock (_order) _order.Add(Key(objectName, description));
+    }
+
+    /// <summary>Records that <paramref name="file"/> of <paramref name="snapshot"/> (or the snapshot as a whole, when null) needs the object.</summary>
+    public void Affect(string objectName, string description, string snapshot, string? file)
+    {
+        Add(objectName, description);
+        var e = _entries[Key(objectName, description)];
+        lock (e)
+        {
+            e.Snapshots.Add(snapshot);
+            if (file is null) return;
+            var entry = $"{snapshot[..Math.Min(8, snapshot.Length)]}:{file}";
+            if (e.FileSet.Count >= MaxFilesPerProblem) e.Dropped++;
+            else if (e.FileSet.Add(entry)) e.Files.Add(entry);
+        }
+    }
+
+    public bool HasErrors => _entries.Values.Any(e => !e.Warning);
+
+    public List<CheckProblem> ToList()
+    {
+        lock (_order)
+            return _order.Select(k => _entries[k]).Select(e =>
+            {
+                var files = e.Dropped == 0 ? e.Files : [.. e.Files, $"… and {e.Dropped} more"];
+                return new CheckProblem(e.Name, e.Description, e.Snapshots.ToArray(), files) { IsWarning = e.Warning };
+            }).OrderBy(p => p.IsWarning).ToList();
+    }
+
+    private static string Key(string name, string description) => name + "\n" + description;
+}

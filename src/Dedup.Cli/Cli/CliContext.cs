@@ -1,0 +1,69 @@
+using System.Text.Encodings.Web;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Dedup.Storage;
+using Repo = Dedup.Repository.Repository;
+
+namespace Dedup.Cli.Cli;
+
+/// <summary>One invocation: its parsed arguments, output conventions, cancellation, and what it opened (disposed at exit).</summary>
+public sealed class CliContext(ParsedArgs args, CancellationToken cancellation) : IAsyncDisposable
+{
+    private static readonly JsonSerializerOptions JsonStyle = new()
+    {
+        WriteIndented = false,
+        // Paths and names are printed as they are; the output is not embedded in HTML.
+        Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+    };
+
+    private StorageHandle? _storage;
+    private Repo? _repo;
+
+    public ParsedArgs Args { get; } = args;
+    public CancellationToken Cancellation { get; } = cancellation;
+    public bool Json => Args.Has("json");
+    public bool Quiet => Args.Has("quiet");
+    public TextWriter Out { get; init; } = Console.Out;
+    public TextWriter Error { get; init; } = Console.Error;
+
+    /// <summary>Live progress only where a person watches: stderr is a terminal and output is for humans.</summary>
+    public bool ShowProgress => !Json && !Quiet && !Console.IsErrorRedirected;
+
+    /// <summary>Human-readable output on stdout; suppressed by --quiet and --json.</summary>
+    public void Say(string line)
+    {
+        if (!Quiet && !Json) Out.WriteLine(line);
+    }
+
+    /// <summary>A problem that does not stop the verb; always on stderr, even with --quiet.</summary>
+    public void Warn(string line) => Error.WriteLine("dedup: " + OneLine(line));
+
+    public void WriteJson(JsonNode? node) => Out.WriteLine(node?.ToJsonString(JsonStyle) ?? "null");
+
+    public static string OneLine(string s) => s.ReplaceLineEndings(" ").Trim();
+
+    public string RepositoryUrl =>
+        Args.Get("repo") ?? (Environment.GetEnvironmentVariable("DEDUP_REPOSITORY") is { Length: > 0 } env ? env
+            : throw new UsageException("no repository: give -r/--repo or set DEDUP_REPOSITORY"));
+
+    public StorageHandle OpenStorage() => _storage ??= StorageFactory.Open(RepositoryUrl, Args);
+
+    /// <summary>Opens the repository with the password, which is cleared as soon as the keys are unlocked.</summary>
+    public async Task<Repo> OpenRepositoryAsync(bool loadIndex = false)
+    {
+        if (_repo is null)
+        {
+            var storage = OpenStorage().Storage;
+            using var password = Passwords.ForRepository(Args, confirm: false);
+            _repo = await Repo.OpenAsync((IStorage)storage, password.Memory, ct: Cancellation).ConfigureAwait(false);
+        }
+        if (loadIndex) await _repo.LoadIndexAsync(Cancellation).ConfigureAwait(false);
+        return _repo;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_repo is not null) await _repo.DisposeAsync().ConfigureAwait(false);
+        _storage?.Dispose();
+    }
+}

@@ -1,0 +1,46 @@
+using Dedup.Storage;
+using Dedup.Storage.S3;
+
+namespace Dedup.Cli.Cli;
+
+/// <summary>
+/// An opened store and what owns it. <see cref="Storage"/> can delete because both backends can; verbs that
+/// should not delete take it as <see cref="IStorage"/>, and only 'key remove' uses the maintenance view.
+/// </summary>
+public sealed class StorageHandle(IMaintenanceStorage storage, S3Storage? s3) : IDisposable
+{
+    public IMaintenanceStorage Storage { get; } = storage;
+
+    /// <summary>The S3 backend itself, for bucket-level questions (versioning, Object Lock); null for local folders.</summary>
+    public S3Storage? S3 { get; } = s3;
+
+    public void Dispose() => S3?.Dispose();
+}
+
+public static class StorageFactory
+{
+    /// <summary>Opens a repository URL: "s3:…" for S3, anything else is a local folder.</summary>
+    public static StorageHandle Open(string url, ParsedArgs args)
+    {
+        if (!url.StartsWith("s3:", StringComparison.Ordinal)) return new StorageHandle(new LocalStorage(url), null);
+        S3Location location;
+        try
+        {
+            location = S3Location.Parse(url);
+        }
+        catch (FormatException e)
+        {
+            throw new UsageException(e.Message);
+        }
+        var connections = args.GetInt("s3-connections", 1, 256) ?? 5;
+        var options = new S3StorageOptions
+        {
+            Region = args.Get("s3-region"),
+            StorageClass = args.Get("s3-storage-class"),
+            MaxConnections = connections,
+        };
+        var s3 = new S3Storage(location, options);
+        // Limit first, then retry: a request waiting out its backoff should not hold a connection slot.
+        return new StorageHandle(s3.WithConcurrencyLimit(connections).WithRetries(), s3);
+    }
+}

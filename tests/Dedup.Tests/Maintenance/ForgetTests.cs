@@ -1,0 +1,96 @@
+using Dedup.Format;
+using Dedup.Maintenance;
+using Xunit;
+
+namespace Dedup.Tests.Maintenance;
+
+public sealed class ForgetTests
+{
+    private static SnapshotInfo Info(DateTimeOffset time, string host = "web") =>
+        new() { Time = time, Host = host, Paths = ["/srv"], Tree = [ObjectId.HashOf([1]).ToString()] };
+
+    [Fact]
+    public async Task Future_dated_snapshots_cannot_push_out_real_ones()
+    {
+        await using var s = await Scenario.CreateAsync();
+        var repo = await s.OpenAsync();
+        var real = new List<string>();
+        for (int day = 0; day < 7; day++)
+        {
+            real.Add((await repo.Snapshots.SaveAsync(Info(s.Clock.Now))).ToString());
+            s.Clock.Advance(TimeSpan.FromDays(1));
+        }
+        // A compromised client uploads ten fakes today, each claiming a different future day.
+        for (int i = 1; i <= 10; i++) await repo.Snapshots.SaveAsync(Info(s.Clock.Now.AddDays(365 + i)));
+
+        var result = await Forget.RunAsync(repo, s.Storage, new ForgetOptions { Policy = new RetentionPolicy { Daily = 7 }, DryRun = true });
+        var items = result.Groups.SelectMany(g => g.Items).ToList();
+        // Every fake is judged by the storage's time (today), so together they fill one daily slot, not seven.
+        Assert.All(items.Where(i => i.ClaimedTime > s.Clock.Now.AddDays(300)), i => Assert.NotNull(i.Warning));
+        var keptReal = items.Where(i => i.Keep && real.Contains(i.Id)).Count();
+        Assert.True(keptReal >= 6, $"only {keptReal} of the real daily snapshots were kept");
+    }
+
+    [Fact]
+    public async Task Keep_last_removes_the_rest_and_dry_run_removes_nothing()
+    {
+        await using var s = await Scenario.CreateAsync();
+        var repo = await s.OpenAsync();
+        for (int i = 0; i < 5; i++)
+        {
+            await repo.Snapshots.SaveAsync(Info(s.Clock.Now));
+            s.Clock.Advance(TimeSpan.FromHours(1));
+        }
+        var dry = await Forget.RunAsync(repo, s.Storage, new ForgetOptions { Policy = new RetentionPolicy { Last = 2 }, DryRun = true });
+        Assert.Equal(0, dry.Removed);
+        Assert.Equal(3, dry.Groups.Single().Items.Count(i => !i.Keep));
+        Assert.Equal(5, (await repo.Snapshots.ListAsync()).Count);
+
+        var real = await Forget.RunAsync(repo, s.Storage, new ForgetOptions { Policy = new RetentionPolicy { Last = 2 } });
+        Assert.Equal(3, real.Removed);
+        Assert.Equal(2, (await repo.Snapshots.ListAsync()).Count);
+    }
+
+    [Fact]
+    public async Task An_empty_policy_is_refused()
+    {
+        await using var s = await Scenario.CreateAsync();
+        var repo = await s.OpenAsync();
+        await repo.Snapshots.SaveAsync(Info(s.Clock.Now));
+        await Assert.ThrowsAsync<ArgumentException>(() => Forget.RunAsync(repo, s.Storage, new ForgetOptions()));
+    }
+
+    [Theory]
+    [InlineData("48h", 48 * 3600)]
+    [InlineData("7d", 7 * 86400)]
+    [InlineData("2w", 14 * 86400)]
+    [InlineData("1d12h", 36 * 3600)]
+    [InlineData("0", 0)]
+    public void Durations_parse(string text, long seconds) => Assert.Equal(TimeSpan.FromSeconds(seconds), RetentionPolicy.ParseDuration(text));
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("h")]
+    [InlineData("12")]
+    [InlineData("3x")]
+    public void Bad_durations_are_rejected(string text) => Assert.Throws<FormatException>(() => RetentionPolicy.ParseDuration(text));
+
+    [Fact]
+    public void Daily_buckets_keep_the_newest_of_each_day()
+    {
+        var t0 = new DateTimeOffset(2026, 3, 1, 8, 0, 0, TimeSpan.Zero);
+        var candidates = new[]
+        {
+            new RetentionPolicy.Candidate("a", t0, []),
+            new RetentionPolicy.Candidate("b", t0.AddHours(2), []),
+            new RetentionPolicy.Candidate("c", t0.AddDays(1), []),
+            new RetentionPolicy.Candidate("d", t0.AddDays(2), ["keep"]),
+        };
+        var decisions = new RetentionPolicy { Daily = 2, KeepTags = ["keep"] }.Apply(candidates).ToDictionary(d => d.Id);
+        Assert.True(decisions["d"].Keep);
+        Assert.True(decisions["c"].Keep);
+        Assert.False(decisions["b"].Keep);
+        Assert.False(decisions["a"].Keep);
+        Assert.Contains("tag", decisions["d"].Reasons);
+    }
+}
