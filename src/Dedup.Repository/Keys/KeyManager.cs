@@ -56,6 +56,33 @@ public static class KeyManager
     }
 
     /// <summary>
+    /// Re-seals the open key's secrets under a new password as a new key file, then removes the old file when the
+    /// store can delete. With append-only credentials the old file stays (its old password still works) and the
+    /// result says so, so the caller can tell the user to remove it from the admin host.
+    /// </summary>
+    public static async Task<(ObjectId NewKey, bool OldRemoved)> ChangePasswordAsync(Repo repo, ReadOnlyMemory<char> password, Argon2Parameters kdf,
+        IMaintenanceStorage? storage, CancellationToken ct = default)
+    {
+        var current = (await ListAsync(repo, ct).ConfigureAwait(false)).Single(k => k.Current);
+        var k = repo.Keys;
+        using var copy = new RepositoryKeys(k.Kind, k.RepositoryId, new SecretBytes(k.ChunkerSecret.Span), new SecretBytes(k.BlobIdKey.Span),
+            new SecretBytes(k.IndexKey.Span), SigningKeyCopy(k.SigningKey), k.ReadKey is null ? null : ReadKeyCopy(k.ReadKey), k.ReadPublicKey, k.Certificate);
+        var bytes = KeyFile.Create(copy, repo.ConfigHash, password.Span, kdf, current.Host, current.Username, repo.Clock.GetUtcNow());
+        var id = ObjectId.HashOf(bytes);
+        await repo.Storage.PutAsync(Layout.Key(id), bytes, ct).ConfigureAwait(false);
+        if (storage is null) return (id, false);
+        try
+        {
+            await storage.DeleteAsync(Layout.Key(repo.KeyId), ct).ConfigureAwait(false);
+            return (id, true);
+        }
+        catch (StorageAccessDeniedException)
+        {
+            return (id, false);
+        }
+    }
+
+    /// <summary>
     /// Removes a key file. Refuses the key in use and the last full key. A write-only key is also revoked, so that
     /// snapshots it signs later are untrusted even if its holder kept a copy of the key file.
     /// </summary>
