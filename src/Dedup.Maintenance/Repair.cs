@@ -1,0 +1,128 @@
+using System.Collections.Concurrent;
+using Dedup.Archiver.Trees;
+using Dedup.Format;
+using Dedup.Repository;
+using Dedup.Repository.Index;
+using Dedup.Repository.Packs;
+using Dedup.Repository.Snapshots;
+using Dedup.Storage;
+using Repo = Dedup.Repository.Repository;
+
+namespace Dedup.Maintenance;
+
+public sealed record RepairIndexResult(int PacksIndexed, IReadOnlyList<string> DamagedPacks, int IndexFilesWritten, int IndexFilesDeleted);
+
+public sealed record RepairedSnapshot(string Original, string? Replacement, IReadOnlyList<string> LostPaths);
+
+/// <summary>
+/// Helps after damage. 'repair index' rebuilds the index from the pack headers, so entries for missing or damaged packs
+/// disappear (otherwise backups would deduplicate against data that is gone). 'repair snapshots' writes, for each snapshot
+/// that refers to missing data, a new snapshot without the affected files, tagged "repaired", and says what was lost.
+/// Both need a full key and a store that can delete (the index files they replace).
+/// </summary>
+public static class Repair
+{
+    public static async Task<RepairIndexResult> RebuildIndexAsync(Repo repo, IMaintenanceStorage storage, CancellationToken ct = default)
+    {
+        var readKey = repo.Keys.RequireReadKey("read pack headers");
+        var oldIndexFiles = new List<string>();
+        await foreach (var obj in storage.ListAsync(Layout.IndexPrefix, ct).ConfigureAwait(false)) oldIndexFiles.Add(obj.Name);
+        var packs = new ConcurrentBag<IndexPack>();
+        var damaged = new ConcurrentBag<string>();
+        var listed = new List<StoredObject>();
+        await foreach (var obj in storage.ListAsync(Layout.DataPrefix, ct).ConfigureAwait(false)) listed.Add(obj);
+        await Parallel.ForEachAsync(listed, new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = ct }, async (obj, token) =>
+        {
+            if (!Layout.TryParseId(obj.Name, out var id)) return;
+            try
+            {
+                packs.Add((await PackHeaderReader.ReadAsync(storage, id, obj.Size, readKey, token).ConfigureAwait(false)).ToIndexPack());
+            }
+            catch (CorruptObjectException e)
+            {
+                damaged.Add($"{obj.Name}: {e.Reason}");
+            }
+        }).ConfigureAwait(false);
+
+        int written = 0;
+        var keep = new HashSet<string>();
+        foreach (var chunk in packs.OrderBy(p => p.PackId).Chunk(4096))
+        {
+            var bytes = IndexFile.Seal(chunk, repo.Keys);
+            var name = Layout.Index(ObjectId.HashOf(bytes));
+            await storage.PutAsync(name, bytes, ct).ConfigureAwait(false);
+            keep.Add(name);
+            written++;
+        }
+        int deleted = 0;
+        foreach (var name in oldIndexFiles.Where(n => !keep.Contains(n)))
+        {
+            await storage.DeleteAsync(name, ct).ConfigureAwait(false);
+            deleted++;
+        }
+        return new RepairIndexResult(packs.Count, damaged.Order().ToList(), written, deleted);
+    }
+
+    /// <summary>
+    /// For every snapshot with files whose blobs are missing from the index (or whose trees cannot be read), writes a
+    /// replacement that leaves them out. With <paramref name="forgetOriginals"/>, the damaged originals are removed.
+    /// Run 'repair index' first so the index reflects what is really stored.
+    /// </summary>
+    public static async Task<List<RepairedSnapshot>> RepairSnapshotsAsync(Repo repo, IMaintenanceStorage storage, bool forgetOriginals, bool dryRun, CancellationToken ct = default)
+    {
+        repo.Keys.RequireReadKey("read snapshots");
+        await repo.LoadIndexAsync(ct).ConfigureAwait(false);
+        var results = new List<RepairedSnapshot>();
+        foreach (var snapshot in await repo.Snapshots.LoadAllAsync((_, _) => { }, ct).ConfigureAwait(false))
+        {
+            var lost = new List<string>();
+            await using var writer = repo.StartWriting();
+            var tree = await RewriteAsync(repo, writer, SnapshotWalker.RootTree(snapshot.Info), "", lost, 0, ct).ConfigureAwait(false);
+            if (lost.Count == 0) continue;
+            string? replacement = null;
+            if (!dryRun)
+            {
+                await writer.FlushAsync(ct).ConfigureAwait(false);
+                var info = snapshot.Info with
+                {
+                    Tree = tree.Select(t => t.ToString()).ToArray(), Parent = snapshot.Id.ToString(), Incomplete = true,
+                    Tags = snapshot.Info.Tags.Append("repaired").Distinct().ToArray(),
+                };
+                replacement = (await repo.Snapshots.SaveAsync(info, ct).ConfigureAwait(false)).ToString();
+                if (forgetOriginals) await storage.DeleteAsync(Layout.Snapshot(snapshot.Id), ct).ConfigureAwait(false);
+            }
+            results.Add(new RepairedSnapshot(snapshot.Id.ToString(), replacement, lost));
+        }
+        return results;
+    }
+
+    private static async Task<IReadOnlyList<ObjectId>> RewriteAsync(Repo repo, RepositoryWriter writer, IReadOnlyList<ObjectId> tree, string path,
+        List<string> lost, int depth, CancellationToken ct)
+    {
+        List<TreeNode> nodes;
+        try
+        {
+            if (depth > Limits.MaxTreeDepth) throw new CorruptObjectException(path, "trees nest too deep");
+            nodes = await SnapshotWalker.LoadDirectoryAsync(repo, tree, ct).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is CorruptObjectException or BlobMissingException)
+        {
+            lost.Add((path.Length == 0 ? "/" : path) + "/ (directory contents)");
+            return await TreeWriter.SaveAsync(writer, [], ct).ConfigureAwait(false);
+        }
+        var kept = new List<TreeNode>(nodes.Count);
+        foreach (var node in nodes)
+        {
+            var child = path + "/" + node.Name;
+            if (node.Type == NodeType.File && !node.Content.All(id => repo.Index.TryGet(id, out _)))
+            {
+                lost.Add(child);
+                continue;
+            }
+            kept.Add(node.Type == NodeType.Directory
+                ? node with { Content = await RewriteAsync(repo, writer, node.Content, child, lost, depth + 1, ct).ConfigureAwait(false) }
+                : node);
+        }
+        return await TreeWriter.SaveAsync(writer, kept, ct).ConfigureAwait(false);
+    }
+}
