@@ -52,13 +52,21 @@ public static class Program
         }
         var verb = Verbs.FirstOrDefault(v => v.Name == name)
             ?? throw new UsageException($"unknown verb '{name}'; 'dedup help' lists the verbs");
-        var options = ArgParser.Parse(args, index, [.. GlobalOptions.All, .. verb.Options]);
-        if (options.HelpRequested)
+        ParsedArgs options;
+        try
         {
-            Console.Out.Write(verb.Usage());
-            return ExitCodes.Ok;
+            options = ArgParser.Parse(args, index, [.. GlobalOptions.All, .. verb.Options]);
+            if (options.HelpRequested)
+            {
+                Console.Out.Write(verb.Usage());
+                return ExitCodes.Ok;
+            }
+            verb.CheckArgCount(options);
         }
-        verb.CheckArgCount(options);
+        catch (UsageException e)
+        {
+            throw new UsageException($"{e.Message}; see 'dedup {verb.Name} --help'");
+        }
         await using var ctx = new CliContext(options, ct);
         return await verb.Run(ctx).ConfigureAwait(false);
     }

@@ -1,3 +1,4 @@
+using System.Numerics;
 using System.Security.Cryptography;
 
 namespace Dedup.Crypto;
@@ -48,15 +49,34 @@ public sealed class SigningKey : IDisposable
         }
     }
 
+    /// <summary>Signs, normalising s to the lower half of the group order so that every message has one valid signature.</summary>
     public void Sign(ReadOnlySpan<byte> data, Span<byte> signature)
     {
         if (!_ecdsa.TrySignData(data, signature, HashAlgorithmName.SHA256, out int n) || n != SignatureSize)
             throw new CryptographicException("Signing failed.");
+        var s = new BigInteger(signature[32..], isUnsigned: true, isBigEndian: true);
+        if (s > HalfOrder)
+        {
+            signature[32..].Clear();
+            (Order - s).TryWriteBytes(signature[32..], out int written, isUnsigned: true, isBigEndian: true);
+            // TryWriteBytes writes the minimal big-endian form at the start; right-align it into the 32-byte field.
+            if (written < 32)
+            {
+                var tmp = signature.Slice(32, written).ToArray();
+                signature[32..].Clear();
+                tmp.CopyTo(signature[(64 - written)..]);
+            }
+        }
     }
+
+    /// <summary>The order n of the P-256 group, and n/2: signatures with s above n/2 are refused (no malleable copies).</summary>
+    private static readonly BigInteger Order = BigInteger.Parse("0FFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551", System.Globalization.NumberStyles.HexNumber);
+    private static readonly BigInteger HalfOrder = Order / 2;
 
     /// <summary>Checks a signature against a 65-byte public key. Malformed keys or signatures are simply invalid.</summary>
     public static bool Verify(ReadOnlySpan<byte> publicKey, ReadOnlySpan<byte> data, ReadOnlySpan<byte> signature)
     {
+        if (signature.Length != SignatureSize || new BigInteger(signature[32..], isUnsigned: true, isBigEndian: true) > HalfOrder) return false;
         try
         {
             using var ecdsa = ECDsa.Create(EcKeys.PublicParameters(publicKey));

@@ -27,6 +27,11 @@ public static class Layout
     public static bool TryParseId(string name, out ObjectId id)
     {
         int slash = name.LastIndexOf('/');
-        return ObjectId.TryParse(slash < 0 ? name : name[(slash + 1)..], out id);
+        var hex = slash < 0 ? name : name[(slash + 1)..];
+        id = default;
+        // Names are lowercase hex only, so one object has one name; a pack must sit in the folder of its first byte.
+        if (hex.Any(char.IsAsciiLetterUpper) || !ObjectId.TryParse(hex, out id)) return false;
+        if (name.StartsWith(DataPrefix, StringComparison.Ordinal) && name != Pack(id)) return false;
+        return true;
     }
 }

@@ -49,7 +49,12 @@ public ref struct SpanReader
             byte b = ReadByte();
             if (shift == 63 && b > 1) throw Corrupt("varint overflows 64 bits");
             result |= (ulong)(b & 0x7F) << shift;
-            if ((b & 0x80) == 0) return result;
+            if ((b & 0x80) == 0)
+            {
+                // One encoding per value: a final zero byte after the first would be an overlong (non-minimal) form.
+                if (b == 0 && shift > 0) throw Corrupt("varint is not minimally encoded");
+                return result;
+            }
         }
         throw Corrupt("varint too long");
     }

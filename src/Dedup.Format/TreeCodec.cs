@@ -2,7 +2,7 @@ namespace Dedup.Format;
 
 /// <summary>
 /// The plaintext of a tree blob (spec/repository-format.md, "Trees"): version (1 byte) = 1,
-/// entry count (varint), entries sorted by the ordinal order of their UTF-8 names, each:
+/// entry count (varint), entries sorted by the ordinal (UTF-16 code unit) order of their names, each:
 /// name, type (1), mode, uid, gid, user, group, mtime (zigzag varint ns), ctime, size, inode,
 /// device, rdev, link target, content count, content IDs (32 bytes each).
 /// Strings are a varint byte length and UTF-8 bytes.
@@ -67,9 +67,9 @@ public static class TreeCodec
             {
                 Name = name,
                 Type = (NodeType)type,
-                Mode = (uint)Math.Min(r.ReadVarUInt(), 0xFFFF),
-                Uid = (uint)Math.Min(r.ReadVarUInt(), uint.MaxValue),
-                Gid = (uint)Math.Min(r.ReadVarUInt(), uint.MaxValue),
+                Mode = ReadUInt(ref r, 0xFFF, "mode"),
+                Uid = ReadUInt(ref r, uint.MaxValue, "uid"),
+                Gid = ReadUInt(ref r, uint.MaxValue, "gid"),
                 User = r.ReadString(Limits.MaxUserNameBytes, "user name"),
                 Group = r.ReadString(Limits.MaxUserNameBytes, "group name"),
                 MTimeNs = r.ReadVarInt64(),
@@ -87,6 +87,13 @@ public static class TreeCodec
         }
         r.ExpectEnd();
         return nodes;
+    }
+
+    private static uint ReadUInt(ref SpanReader r, uint max, string what)
+    {
+        ulong v = r.ReadVarUInt();
+        if (v > max) throw r.Corrupt($"{what} {v} is out of range");
+        return (uint)v;
     }
 
     private static long ReadSize(ref SpanReader r)

@@ -71,11 +71,13 @@ public sealed class Repository : IAsyncDisposable
         };
         var configBytes = config.Serialize();
         RepositoryConfig.Parse(configBytes); // what we write must be what we accept
-        if (await storage.PutAsync(Layout.Config, configBytes, ct).ConfigureAwait(false) == PutOutcome.AlreadyExists)
-            throw new RepositoryExistsException(storage.Location);
+        // The key file first, the config last: until the config exists there is no repository, so an interrupted
+        // init leaves at most a stray key file, and running init again just works.
         var keyBytes = KeyFile.Create(keys, ObjectId.HashOf(configBytes).ToArray(), password.Span, options.Kdf, options.Host, options.Username, clock.GetUtcNow());
         var keyId = ObjectId.HashOf(keyBytes);
         await storage.PutAsync(Layout.Key(keyId), keyBytes, ct).ConfigureAwait(false);
+        if (await storage.PutAsync(Layout.Config, configBytes, ct).ConfigureAwait(false) == PutOutcome.AlreadyExists)
+            throw new RepositoryExistsException(storage.Location);
         return keyId;
     }
 
@@ -103,9 +105,11 @@ public sealed class Repository : IAsyncDisposable
                 var keys = KeyFile.Parse(bytes, obj.Name).TryOpen(password.Span, config, configHash, obj.Name);
                 if (keys is not null) return new Repository(storage, config, configHash, keys, keyId, clock ?? TimeProvider.System);
             }
-            catch (CorruptObjectException e) when (e.ObjectName != Layout.Config)
+            catch (CorruptObjectException e)
             {
-                damaged ??= e; // another key file may still open; report the damage only if none does
+                // Another key file may still open (a key file left by an interrupted init belongs to another config);
+                // report the damage only if none does.
+                damaged ??= e;
             }
         }
         if (damaged is not null) throw damaged;

@@ -55,8 +55,8 @@ public sealed record RepositoryConfig
         return c;
     }
 
-    public byte[] ReadPublicKeyBytes => DecodeKey(ReadPublicKey)!;
-    public byte[] SigningPublicKeyBytes => DecodeKey(SigningPublicKey)!;
+    [JsonIgnore] public byte[] ReadPublicKeyBytes => DecodeKey(ReadPublicKey)!;
+    [JsonIgnore] public byte[] SigningPublicKeyBytes => DecodeKey(SigningPublicKey)!;
 
     private static byte[]? DecodeKey(string b64)
     {

@@ -17,9 +17,11 @@ public sealed record CheckOptions
 /// <summary>Counters updated while check runs; read from another thread.</summary>
 public sealed class CheckProgress
 {
-    internal long _packs, _packsTotal, _bytesRead, _blobs, _snapshots;
+    internal long _packs, _packsTotal, _packsRead, _bytesRead, _blobs, _snapshots;
     public long PacksChecked => Interlocked.Read(ref _packs);
     public long PacksTotal => Interlocked.Read(ref _packsTotal);
+    /// <summary>Packs read whole (ReadData only).</summary>
+    public long PacksRead => Interlocked.Read(ref _packsRead);
     public long BytesRead => Interlocked.Read(ref _bytesRead);
     public long BlobsChecked => Interlocked.Read(ref _blobs);
     public long SnapshotsChecked => Interlocked.Read(ref _snapshots);
@@ -63,6 +65,7 @@ internal sealed class ProblemLog
         public readonly bool Warning = warning;
         public readonly SortedSet<string> Snapshots = new(StringComparer.Ordinal);
         public readonly List<string> Files = [];
+        // Kept beside the list so lookups stay O(1) while the list keeps discovery order.
         public readonly HashSet<string> FileSet = new(StringComparer.Ordinal);
         public int Dropped;
     }
@@ -70,25 +73,37 @@ internal sealed class ProblemLog
     private readonly ConcurrentDictionary<string, Entry> _entries = new(StringComparer.Ordinal);
     private readonly List<string> _order = [];
 
+    private readonly ConcurrentDictionary<string, Entry> _firstError = new(StringComparer.Ordinal);
+
     public void Add(string objectName, string description, bool warning = false)
     {
         var e = new Entry(objectName, description, warning);
         if (_entries.TryAdd(Key(objectName, description), e))
+        {
             lock (_order) _order.Add(Key(objectName, description));
+            if (!warning) _firstError.TryAdd(objectName, e);
+        }
     }
 
-    /// <summary>Records that <paramref name="file"/> of <paramref name="snapshot"/> (or the snapshot as a whole, when null) needs the object.</summary>
+    /// <summary>
+    /// Records that <paramref name="file"/> of <paramref name="snapshot"/> (or the snapshot as a whole, when null) needs the
+    /// object. The loss is attached to the object's first error, or to a new one saying <paramref name="description"/>.
+    /// </summary>
     public void Affect(string objectName, string description, string snapshot, string? file)
     {
-        Add(objectName, description);
-        var e = _entries[Key(objectName, description)];
+        if (!_firstError.TryGetValue(objectName, out var e))
+        {
+            Add(objectName, description);
+            e = _firstError[objectName];
+        }
         lock (e)
         {
             e.Snapshots.Add(snapshot);
             if (file is null) return;
-            var entry = $"{snapshot[..Math.Min(8, snapshot.Length)]}:{file}";
+            // Paths are merged across snapshots: a file unchanged between backups is one loss to the user.
+            if (e.FileSet.Contains(file)) return;
             if (e.FileSet.Count >= MaxFilesPerProblem) e.Dropped++;
-            else if (e.FileSet.Add(entry)) e.Files.Add(entry);
+            else if (e.FileSet.Add(file)) e.Files.Add(file);
         }
     }
 

@@ -1,5 +1,4 @@
 using System.Text.Json.Nodes;
-using Dedup.Archiver.Restore;
 using Dedup.Archiver.Trees;
 using Dedup.Cli.Cli;
 using Dedup.Format;
@@ -114,7 +113,7 @@ public static class BrowseCommands
         if (node.Type != NodeType.File)
             throw new UsageException($"'{path}' is a {Text.TypeName(node.Type)}, not a file; dump writes one file (use 'restore --include' for more)");
         await using var stdout = Console.OpenStandardOutput();
-        await Dump.WriteFileAsync(repo, node, stdout, ctx.Cancellation).ConfigureAwait(false);
+        await Dedup.Archiver.Restore.Dump.WriteFileAsync(repo, node, stdout, ctx.Cancellation).ConfigureAwait(false);
         return ExitCodes.Ok;
     }
 }

@@ -53,7 +53,7 @@ public static class InitCommand
         ObjectId keyId;
         using (var password = Passwords.ForRepository(ctx.Args, confirm: true))
             keyId = await Repo.InitAsync(storage, password.Memory, options, ct: ctx.Cancellation).ConfigureAwait(false);
-        await using var config = await storage.OpenReadAsync(Layout.Config, ct: ctx.Cancellation).ConfigureAwait(false);
+        await using var config = await storage.OpenReadAsync(Layout.Config, cancellationToken: ctx.Cancellation).ConfigureAwait(false);
         var parsed = RepositoryConfig.Parse(await ReadAllAsync(config, ctx.Cancellation).ConfigureAwait(false));
 
         BucketProtection? protection = handle.S3 is null ? null : await handle.S3.GetProtectionAsync(ctx.Cancellation).ConfigureAwait(false);

@@ -31,8 +31,19 @@ public sealed record KeyFile
 
     public static string KindName(KeyKind k) => k == KeyKind.Full ? "full" : "write-only";
 
-    private byte[] AssociatedData() => Encoding.UTF8.GetBytes(
-        $"dedup.key.v1\n{Kind}\n{Created}\n{Host}\n{Username}\n{SigningPublicKey}\n{Kdf}\n{MemoryKiB}\n{Iterations}\n{Parallelism}\n{Salt}");
+    /// <summary>
+    /// The envelope fields as AEAD associated data: "dedup.key.v1", then each field as a varint byte length and its
+    /// UTF-8 bytes, so no field's text can shift into another's.
+    /// </summary>
+    private byte[] AssociatedData()
+    {
+        using var w = new PooledBufferWriter();
+        w.Write("dedup.key.v1"u8);
+        foreach (var field in new[] { Kind, Created, Host, Username, SigningPublicKey, Kdf, MemoryKiB.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                     Iterations.ToString(System.Globalization.CultureInfo.InvariantCulture), Parallelism.ToString(System.Globalization.CultureInfo.InvariantCulture), Salt })
+            w.WriteString(field);
+        return w.ToArray();
+    }
 
     public static byte[] Create(RepositoryKeys keys, byte[] configHash, ReadOnlySpan<char> password, Argon2Parameters kdf,
         string host, string username, DateTimeOffset created)
@@ -70,7 +81,7 @@ public sealed record KeyFile
         return k;
     }
 
-    public Argon2Parameters KdfParameters => new(MemoryKiB, Iterations, Parallelism);
+    [JsonIgnore] public Argon2Parameters KdfParameters => new(MemoryKiB, Iterations, Parallelism);
 
     /// <summary>Derives the key from the password and opens the payload; null when the password does not fit.</summary>
     public RepositoryKeys? TryOpen(ReadOnlySpan<char> password, RepositoryConfig config, byte[] configHash, string name)

@@ -124,6 +124,8 @@ public static class SnapshotEnvelope
             if (info.Paths.Any(x => x is null) || info.Tags.Any(x => x is null) || info.Excludes.Any(x => x is null))
                 throw new CorruptObjectException(name, "a list holds null");
             if (info.Tree.Any(t => !ObjectId.TryParse(t, out _))) throw new CorruptObjectException(name, "bad tree ID");
+            if (info.Time.ToUnixTimeMilliseconds() != header.ClaimedTime.ToUnixTimeMilliseconds())
+                throw new CorruptObjectException(name, "the time in its header differs from the time in its payload");
             // A writer may only write snapshots of the host its certificate names.
             if (header.Trust == SnapshotTrust.CertifiedWriter && info.Host != header.CertifiedHost) header = header with { Trust = SnapshotTrust.Untrusted };
             return (header, info);

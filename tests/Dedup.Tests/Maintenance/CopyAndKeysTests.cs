@@ -22,7 +22,7 @@ public sealed class CopyAndKeysTests
         await src.BackupAsync(source, tree);
 
         var destStorage = new MemoryStorage();
-        await Repository.Repository.InitAsync(destStorage, "dest".AsMemory(), Scenario.SmallRepo);
+        await Dedup.Repository.Repository.InitAsync(destStorage, "dest".AsMemory(), Scenario.SmallRepo);
         var dest = await src.OpenAsync("dest", destStorage);
         var first = await SnapshotCopier.RunAsync(source, dest, [], new BackupProgress());
         Assert.Single(first.Copied);

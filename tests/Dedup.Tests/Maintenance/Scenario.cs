@@ -3,6 +3,7 @@ using Dedup.Archiver.Restore;
 using Dedup.Crypto;
 using Dedup.Repository;
 using Dedup.Storage;
+using Repo = Dedup.Repository.Repository;
 
 namespace Dedup.Tests.Maintenance;
 
@@ -24,7 +25,7 @@ public sealed class Scenario : IAsyncDisposable
     public ManualClock Clock { get; } = new(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero));
     public MemoryStorage Storage { get; } = new();
     public string Work { get; } = Directory.CreateTempSubdirectory("dedup-scenario-").FullName;
-    private readonly List<Repository.Repository> _open = [];
+    private readonly List<Repo> _open = [];
 
     public static readonly InitOptions SmallRepo = new()
     {
@@ -36,13 +37,13 @@ public sealed class Scenario : IAsyncDisposable
     {
         var s = new Scenario();
         s.Storage.TimeProvider = s.Clock;
-        await Repository.Repository.InitAsync(s.Storage, Password.AsMemory(), SmallRepo, s.Clock);
+        await Repo.InitAsync(s.Storage, Password.AsMemory(), SmallRepo, s.Clock);
         return s;
     }
 
-    public async Task<Repository.Repository> OpenAsync(string password = Password, IStorage? storage = null)
+    public async Task<Repo> OpenAsync(string password = Password, IStorage? storage = null)
     {
-        var repo = await Repository.Repository.OpenAsync(storage ?? Storage, password.AsMemory(), Clock);
+        var repo = await Repo.OpenAsync(storage ?? Storage, password.AsMemory(), Clock);
         _open.Add(repo);
         return repo;
     }
@@ -62,11 +63,11 @@ public sealed class Scenario : IAsyncDisposable
         return dir;
     }
 
-    public async Task<BackupResult> BackupAsync(Repository.Repository repo, string path, string host = "host-a", Stream? stdin = null) =>
+    public async Task<BackupResult> BackupAsync(Repo repo, string path, string host = "host-a", Stream? stdin = null) =>
         await Archiver.Backup.Archiver.RunAsync(repo, new BackupOptions { Paths = [path], Host = host, Stdin = stdin, StdinFileName = "stream" }, new BackupProgress());
 
     /// <summary>Restores a snapshot and returns the restore target.</summary>
-    public async Task<(string Target, RestoreResult Result)> RestoreAsync(Repository.Repository repo, string snapshot)
+    public async Task<(string Target, RestoreResult Result)> RestoreAsync(Repo repo, string snapshot)
     {
         var target = Path.Join(Work, "restore-" + Guid.NewGuid().ToString("n")[..8]);
         var loaded = await repo.Snapshots.ResolveAsync(snapshot);

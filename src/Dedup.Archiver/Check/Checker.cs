@@ -1,0 +1,181 @@
+using System.Collections.Concurrent;
+using Dedup.Format;
+using Dedup.Repository;
+using Dedup.Repository.Index;
+using Dedup.Repository.Keys;
+using Dedup.Repository.Snapshots;
+using Dedup.Storage;
+using Repo = Dedup.Repository.Repository;
+
+namespace Dedup.Archiver.Check;
+
+/// <summary>
+/// Verifies a repository as restic's check does, reporting every problem instead of stopping at the first:
+/// the config and key files; every index file (loaded one by one so a damaged one is named); that every indexed
+/// pack exists with the size its index implies and a header that agrees; every snapshot's envelope and signature;
+/// every tree reachable from a snapshot; and that every blob a file needs is indexed. With ReadData it also reads
+/// every pack whole (<see cref="PackDataCheck"/>). Damage is then mapped to the snapshots and files it affects.
+/// Check only reads: it never writes or deletes.
+/// </summary>
+public static class Checker
+{
+    public static async Task<CheckResult> RunAsync(Repo repo, CheckOptions options, CancellationToken ct = default)
+    {
+        var log = new ProblemLog();
+        var progress = options.Progress ?? new CheckProgress();
+        options.Log?.Report("checking config and keys");
+        await CheckConfigAsync(repo, log, ct).ConfigureAwait(false);
+        await CheckKeysAsync(repo, log, ct).ConfigureAwait(false);
+
+        options.Log?.Report("loading index files");
+        var packs = new ConcurrentDictionary<ObjectId, IndexPack>();
+        var table = new IndexTable();
+        await LoadIndexFilesAsync(repo, packs, table, log, ct).ConfigureAwait(false);
+        var marked = (await repo.LoadMarksAsync(ct).ConfigureAwait(false)).SelectMany(m => m.Packs).ToHashSet();
+
+        options.Log?.Report("checking packs");
+        var stored = new Dictionary<ObjectId, long>();
+        await foreach (var obj in repo.Storage.ListAsync(Layout.DataPrefix, ct).ConfigureAwait(false))
+        {
+            if (Layout.TryParseId(obj.Name, out var id) && obj.Name == Layout.Pack(id)) stored[id] = obj.Size;
+            else log.Add(obj.Name, "not a pack name; ignored", warning: true);
+        }
+        // Blobs that a reader would fail to get, with the object to blame: filled by the pack checks, used to map damage to files.
+        var badBlobs = new ConcurrentDictionary<ObjectId, (string Pack, string Reason)>();
+        await PackStructureCheck.RunAsync(repo, packs, stored, marked, table, badBlobs, log, progress, ct).ConfigureAwait(false);
+
+        long blobsVerified = 0;
+        if (options.ReadData)
+        {
+            options.Log?.Report("reading all packs");
+            blobsVerified = await PackDataCheck.RunAsync(repo, packs, stored, table, badBlobs, log, progress, options.ReadConcurrency, ct).ConfigureAwait(false);
+        }
+
+        options.Log?.Report("checking snapshots");
+        var snapshots = await LoadSnapshotsAsync(repo, log, progress, ct).ConfigureAwait(false);
+
+        options.Log?.Report("checking trees");
+        using var reader = new BlobReader(repo.Storage, table, repo.Keys);
+        var trees = new TreeCheck(table, reader, badBlobs, log);
+        foreach (var s in snapshots) await trees.CheckSnapshotAsync(s, ct).ConfigureAwait(false);
+
+        return new CheckResult
+        {
+            Problems = log.ToList(),
+            PacksChecked = progress.PacksChecked,
+            BlobsChecked = blobsVerified + trees.TreesLoaded,
+            SnapshotsChecked = snapshots.Count,
+        };
+    }
+
+    /// <summary>The config was verified at open; reading it again catches a replacement since, and names it.</summary>
+    private static async Task CheckConfigAsync(Repo repo, ProblemLog log, CancellationToken ct)
+    {
+        try
+        {
+            var bytes = await CheckIo.ReadAllAsync(repo.Storage, Layout.Config, 1024 * 1024, ct).ConfigureAwait(false);
+            RepositoryConfig.Parse(bytes);
+            if (!ObjectId.HashOf(bytes).ToArray().AsSpan().SequenceEqual(repo.ConfigHash))
+                log.Add(Layout.Config, "it changed since the repository was opened (replaced or modified)");
+        }
+        catch (CorruptObjectException e)
+        {
+            log.Add(Layout.Config, e.Reason);
+        }
+        catch (ObjectNotFoundException)
+        {
+            log.Add(Layout.Config, "missing");
+        }
+    }
+
+    /// <summary>Other key files cannot be opened without their passwords, but their names, sizes and envelopes can be checked.</summary>
+    private static async Task CheckKeysAsync(Repo repo, ProblemLog log, CancellationToken ct)
+    {
+        await foreach (var obj in repo.Storage.ListAsync(Layout.KeysPrefix, ct).ConfigureAwait(false))
+        {
+            if (!Layout.TryParseId(obj.Name, out var id))
+            {
+                log.Add(obj.Name, "not a key file name; ignored", warning: true);
+                continue;
+            }
+            try
+            {
+                var bytes = await CheckIo.ReadVerifiedAsync(repo.Storage, obj.Name, id, 64 * 1024, ct).ConfigureAwait(false);
+                var key = KeyFile.Parse(bytes, obj.Name);
+                try
+                {
+                    key.KdfParameters.Validate();
+                }
+                catch (ArgumentException e)
+                {
+                    log.Add(obj.Name, e.Message);
+                }
+            }
+            catch (CorruptObjectException e)
+            {
+                log.Add(obj.Name, e.Reason);
+            }
+            catch (ObjectNotFoundException)
+            {
+                // Removed by 'key remove' while we listed: not damage.
+            }
+        }
+    }
+
+    private static async Task LoadIndexFilesAsync(Repo repo, ConcurrentDictionary<ObjectId, IndexPack> packs, IndexTable table, ProblemLog log, CancellationToken ct)
+    {
+        var names = new List<string>();
+        await foreach (var obj in repo.Storage.ListAsync(Layout.IndexPrefix, ct).ConfigureAwait(false)) names.Add(obj.Name);
+        await Parallel.ForEachAsync(names, new ParallelOptions { MaxDegreeOfParallelism = 4, CancellationToken = ct }, async (name, token) =>
+        {
+            if (!Layout.TryParseId(name, out var id))
+            {
+                log.Add(name, "not an index file name; ignored", warning: true);
+                return;
+            }
+            try
+            {
+                var bytes = await CheckIo.ReadVerifiedAsync(repo.Storage, name, id, Limits.MaxIndexSize, token).ConfigureAwait(false);
+                // Collect first, add after: a file that fails halfway must not leave half its packs in the table.
+                var filePacks = new List<IndexPack>();
+                IndexFile.Open(bytes, repo.Keys, name, filePacks.Add);
+                foreach (var p in filePacks)
+                    if (packs.TryAdd(p.PackId, p)) table.AddPack(p);
+            }
+            catch (CorruptObjectException e)
+            {
+                log.Add(name, e.Reason);
+            }
+            catch (ObjectNotFoundException)
+            {
+                // Replaced by a concurrent prune; its packs are in the replacement.
+            }
+        }).ConfigureAwait(false);
+    }
+
+    private static async Task<List<LoadedSnapshot>> LoadSnapshotsAsync(Repo repo, ProblemLog log, CheckProgress progress, CancellationToken ct)
+    {
+        var loaded = new List<LoadedSnapshot>();
+        foreach (var (id, storedAt) in await repo.Snapshots.ListAsync(ct).ConfigureAwait(false))
+        {
+            var name = Layout.Snapshot(id);
+            try
+            {
+                var s = await repo.Snapshots.LoadAsync(id, storedAt, ct).ConfigureAwait(false);
+                Interlocked.Increment(ref progress._snapshots);
+                if (s.Header.Trust == SnapshotTrust.Untrusted)
+                    log.Add(name, "its signature does not verify, or its signer is not certified or was revoked: it is not trusted");
+                loaded.Add(s);
+            }
+            catch (CorruptObjectException e)
+            {
+                log.Add(name, e.Reason);
+            }
+            catch (ObjectNotFoundException)
+            {
+                // Forgotten while we listed.
+            }
+        }
+        return loaded.OrderBy(s => s.Info.Time).ThenBy(s => s.Id).ToList();
+    }
+}

@@ -1,0 +1,100 @@
+using System.Collections.Concurrent;
+using Dedup.Format;
+using Dedup.Repository.Index;
+using Dedup.Repository.Packs;
+using Repo = Dedup.Repository.Repository;
+
+namespace Dedup.Archiver.Check;
+
+/// <summary>
+/// The pack checks that do not read blob data: every indexed pack exists, has exactly the size its index entry
+/// implies, and has a trailer and header that open and agree with the index; packs that no index lists are
+/// reported as harmless leftovers.
+/// </summary>
+internal static class PackStructureCheck
+{
+    public static async Task RunAsync(Repo repo, IReadOnlyDictionary<ObjectId, IndexPack> packs, IReadOnlyDictionary<ObjectId, long> stored,
+        IReadOnlySet<ObjectId> marked, IndexTable table, ConcurrentDictionary<ObjectId, (string, string)> badBlobs, ProblemLog log,
+        CheckProgress progress, CancellationToken ct)
+    {
+        Interlocked.Exchange(ref progress._packsTotal, packs.Count);
+        foreach (var id in stored.Keys)
+            if (!packs.ContainsKey(id)) log.Add(Layout.Pack(id), "unindexed (left by an interrupted backup; harmless)", warning: true);
+
+        var readKey = repo.Keys.RequireReadKey("check pack headers");
+        await Parallel.ForEachAsync(packs.Values, new ParallelOptions { MaxDegreeOfParallelism = 4, CancellationToken = ct }, async (pack, token) =>
+        {
+            var name = Layout.Pack(pack.PackId);
+            Interlocked.Increment(ref progress._packs);
+            if (!stored.TryGetValue(pack.PackId, out long size))
+            {
+                if (marked.Contains(pack.PackId))
+                {
+                    // Prune marked it and has deleted it; its index entry goes when prune finishes. Fine unless a snapshot needs it,
+                    // which the tree check will then report through the blobs below.
+                    log.Add(name, "deleted by prune but still indexed (prune has not finished)", warning: true);
+                }
+                else
+                {
+                    log.Add(name, "missing: the index lists it but the store does not have it");
+                }
+                MarkBlobs(pack, table, badBlobs, name, "its pack is missing");
+                return;
+            }
+            long expected = ExpectedSize(pack);
+            if (size != expected)
+            {
+                log.Add(name, $"has {size} bytes but its index entry implies {expected} (truncated, extended or replaced)");
+                MarkBlobs(pack, table, badBlobs, name, "its pack has the wrong size");
+                return;
+            }
+            try
+            {
+                var header = await PackHeaderReader.ReadAsync(repo.Storage, pack.PackId, size, readKey, token).ConfigureAwait(false);
+                foreach (var m in PackVerifier.Compare(header, pack)) log.Add(name, m);
+            }
+            catch (CorruptObjectException e)
+            {
+                log.Add(name, e.Reason);
+            }
+            catch (Dedup.Storage.ObjectNotFoundException)
+            {
+                log.Add(name, "missing: it vanished while being checked");
+            }
+        }).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// The exact size of a pack a writer produced from these blobs: the blobs back to back, the sealed header
+    /// (its encoding is fully determined by the entries) and the trailer.
+    /// </summary>
+    public static long ExpectedSize(IndexPack pack)
+    {
+        long dataEnd = 0;
+        long header = 1 + 1 + VarIntLength((ulong)pack.Blobs.Length);
+        foreach (var b in pack.Blobs)
+        {
+            dataEnd = Math.Max(dataEnd, b.Offset + b.StoredLength);
+            header += ObjectId.Size + VarIntLength((ulong)b.StoredLength) + VarIntLength((ulong)b.RawLength);
+        }
+        return dataEnd + header + Dedup.Crypto.Aead.TagSize + PackHeaderReader.TrailerSize;
+    }
+
+    private static int VarIntLength(ulong v)
+    {
+        int n = 1;
+        while (v >= 0x80)
+        {
+            v >>= 7;
+            n++;
+        }
+        return n;
+    }
+
+    /// <summary>Marks the pack's blobs as unreadable, but only those the index would fetch from this pack (a copy elsewhere is fine).</summary>
+    internal static void MarkBlobs(IndexPack pack, IndexTable table, ConcurrentDictionary<ObjectId, (string, string)> badBlobs, string name, string reason)
+    {
+        foreach (var b in pack.Blobs)
+            if (table.TryGet(b.Id, out var loc) && loc.PackId == pack.PackId) badBlobs.TryAdd(b.Id, (name, reason));
+    }
+}

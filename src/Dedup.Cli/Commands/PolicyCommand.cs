@@ -1,0 +1,95 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Dedup.Cli.Cli;
+
+namespace Dedup.Cli.Commands;
+
+/// <summary>Prints the S3 policies a repository needs, so that nobody hand-writes IAM JSON.</summary>
+public static class PolicyCommand
+{
+    public static readonly Verb Verb = new("policy", "--bucket B [--prefix P] --role client|admin [--principal ARN]",
+        "Print the S3 policy JSON for a backup client or the admin.",
+        """
+        client  may read, list and create objects under the prefix, but never delete them. Creates must carry
+                If-None-Match (enforced where the server knows the s3:if-none-match condition key), so existing
+                objects cannot be overwritten. No multipart abort either: stale uploads are the admin's to clean.
+        admin   everything on the bucket and prefix: what prune, forget and 'key remove' need.
+        Without --principal the output is an IAM identity policy (attach it to the user or role). With
+        --principal it is a bucket policy naming that principal (for Ceph RGW: arn:aws:iam:::user/NAME).
+        Needs no repository and no password.
+        """,
+        [
+            new("bucket", null, "B", "the bucket"),
+            new("prefix", null, "P", "the repository's key prefix inside the bucket"),
+            new("role", null, "client|admin", "whose policy to print"),
+            new("principal", null, "ARN", "print a bucket policy for this principal", Repeatable: true),
+        ],
+        0, 0, Run);
+
+    private static Task<int> Run(CliContext ctx)
+    {
+        var bucket = ctx.Args.Get("bucket") ?? throw new UsageException("policy needs --bucket B");
+        var role = ctx.Args.Get("role") ?? throw new UsageException("policy needs --role client or --role admin");
+        var prefix = (ctx.Args.Get("prefix") ?? "").Trim('/');
+        if (bucket.Contains('/') || bucket.Length == 0) throw new UsageException($"'{bucket}' is not a bucket name");
+        var policy = role switch
+        {
+            "client" => Client(bucket, prefix),
+            "admin" => Admin(bucket, prefix),
+            _ => throw new UsageException($"--role is client or admin, not '{role}'"),
+        };
+        var principals = ctx.Args.GetAll("principal");
+        if (principals.Count > 0)
+            foreach (var statement in policy["Statement"]!.AsArray())
+                statement!["Principal"] = new JsonObject { ["AWS"] = Strings(principals) };
+        // Always indented: the output is meant to be read, pasted into a console, or piped to a file.
+        ctx.Out.WriteLine(policy.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+        return Task.FromResult(ExitCodes.Ok);
+    }
+
+    public static JsonObject Client(string bucket, string prefix)
+    {
+        var objects = ObjectsArn(bucket, prefix);
+        return Policy(
+            Statement("ListRepository", "Allow", ["s3:ListBucket"], BucketArn(bucket), PrefixCondition(prefix)),
+            Statement("ReadBucketSettings", "Allow",
+                ["s3:GetBucketLocation", "s3:GetBucketVersioning", "s3:GetBucketObjectLockConfiguration", "s3:ListBucketMultipartUploads"],
+                BucketArn(bucket)),
+            Statement("ReadAndCreateObjects", "Allow", ["s3:GetObject", "s3:PutObject"], objects),
+            // Refuses object-creating writes without If-None-Match. s3:ObjectCreationOperation exempts the multipart
+            // steps that cannot carry the header (CreateMultipartUpload, UploadPart); CompleteMultipartUpload must.
+            Statement("CreateOnlyNoOverwrite", "Deny", ["s3:PutObject"], objects, new JsonObject
+            {
+                ["Null"] = new JsonObject { ["s3:if-none-match"] = "true" },
+                ["Bool"] = new JsonObject { ["s3:ObjectCreationOperation"] = "true" },
+            }));
+    }
+
+    public static JsonObject Admin(string bucket, string prefix) => Policy(
+        Statement("AdminBucket", "Allow", ["s3:*"], BucketArn(bucket)),
+        Statement("AdminObjects", "Allow", ["s3:*"], ObjectsArn(bucket, prefix)));
+
+    private static string BucketArn(string bucket) => $"arn:aws:s3:::{bucket}";
+
+    private static string ObjectsArn(string bucket, string prefix) => prefix.Length == 0 ? $"arn:aws:s3:::{bucket}/*" : $"arn:aws:s3:::{bucket}/{prefix}/*";
+
+    private static JsonObject? PrefixCondition(string prefix) => prefix.Length == 0 ? null : new JsonObject
+    {
+        ["StringLike"] = new JsonObject { ["s3:prefix"] = Strings([prefix, prefix + "/*"]) },
+    };
+
+    private static JsonObject Policy(params JsonObject[] statements) => new()
+    {
+        ["Version"] = "2012-10-17",
+        ["Statement"] = new JsonArray(statements.Select(s => (JsonNode)s).ToArray()),
+    };
+
+    private static JsonObject Statement(string sid, string effect, string[] actions, string resource, JsonObject? condition = null)
+    {
+        var s = new JsonObject { ["Sid"] = sid, ["Effect"] = effect, ["Action"] = Strings(actions), ["Resource"] = resource };
+        if (condition is not null) s["Condition"] = condition;
+        return s;
+    }
+
+    private static JsonArray Strings(IEnumerable<string> values) => new(values.Select(v => (JsonNode?)v).ToArray());
+}

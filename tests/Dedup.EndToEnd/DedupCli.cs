@@ -1,0 +1,86 @@
+using Xunit;
+using System.Diagnostics;
+using System.Text;
+using Dedup.TestKit;
+
+namespace Dedup.EndToEnd;
+
+public sealed record CliResult(int ExitCode, string Stdout, string Stderr, byte[] StdoutBytes)
+{
+    public string[] StderrLines => Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+    public override string ToString() => $"exit {ExitCode}\nstdout: {Stdout}\nstderr: {Stderr}";
+}
+
+/// <summary>
+/// Runs the built dedup.dll as a real process, as a user would, with a clean environment: the caller's
+/// DEDUP_* variables never leak in, and stdin is a pipe, so the CLI is never interactive.
+/// </summary>
+public sealed class DedupCli : IDisposable
+{
+    private static readonly string Dll = Path.Combine(AppContext.BaseDirectory, "dedup.dll");
+    private readonly TempDir _dir = new("dedup-e2e");
+
+    public DedupCli()
+    {
+        Repo = _dir.Combine("repo");
+        PasswordFile = _dir.Combine("password");
+        File.WriteAllText(PasswordFile, "correct horse battery staple\n");
+    }
+
+    public string Repo { get; }
+    public string PasswordFile { get; }
+    public TempDir Dir => _dir;
+
+    /// <summary>Small Argon2 parameters: the default (64 MiB, 3 passes) would cost seconds per command.</summary>
+    public static readonly string[] FastKdf = ["--argon2-memory", "1024", "--argon2-iterations", "1"];
+
+    public CliResult Init() => Run(["-r", Repo, "init", .. FastKdf]);
+
+    public CliResult Run(string[] args, Dictionary<string, string?>? env = null, byte[]? stdin = null, bool withPassword = true)
+    {
+        Assert.True(File.Exists(Dll), $"dedup.dll not found next to the tests at {Dll}");
+        var psi = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        psi.ArgumentList.Add(Dll);
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        foreach (var name in new[] { "DEDUP_PASSWORD", "DEDUP_PASSWORD_FILE", "DEDUP_REPOSITORY", "DEDUP_DEBUG" }) psi.Environment.Remove(name);
+        if (withPassword) psi.Environment["DEDUP_PASSWORD_FILE"] = PasswordFile;
+        if (env is not null)
+            foreach (var (k, v) in env)
+                if (v is null) psi.Environment.Remove(k);
+                else psi.Environment[k] = v;
+
+        using var p = Process.Start(psi)!;
+        var stdout = new MemoryStream();
+        var outTask = p.StandardOutput.BaseStream.CopyToAsync(stdout);
+        var errTask = p.StandardError.ReadToEndAsync();
+        if (stdin is not null) p.StandardInput.BaseStream.Write(stdin);
+        p.StandardInput.Close();
+        if (!p.WaitForExit(TimeSpan.FromMinutes(2)))
+        {
+            p.Kill(entireProcessTree: true);
+            throw new TimeoutException($"dedup {string.Join(' ', args)} did not finish in 2 minutes");
+        }
+        outTask.GetAwaiter().GetResult();
+        var bytes = stdout.ToArray();
+        return new CliResult(p.ExitCode, Encoding.UTF8.GetString(bytes), errTask.GetAwaiter().GetResult(), bytes);
+    }
+
+    /// <summary>Runs against <see cref="Repo"/> and asserts success.</summary>
+    public CliResult Ok(params string[] args)
+    {
+        var r = Run(["-r", Repo, .. args]);
+        Assert.True(r.ExitCode == 0, $"dedup {string.Join(' ', args)} failed: {r}");
+        return r;
+    }
+
+    /// <summary>Bytes the repository occupies (sum of object sizes; block rounding would hide small additions).</summary>
+    public long RepoBytes() => Directory.EnumerateFiles(Repo, "*", SearchOption.AllDirectories).Sum(f => new FileInfo(f).Length);
+
+    public void Dispose() => _dir.Dispose();
+}

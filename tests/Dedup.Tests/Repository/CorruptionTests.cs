@@ -1,0 +1,158 @@
+using Dedup.Archiver.Backup;
+using Dedup.Format;
+using Dedup.Repository;
+using Dedup.Repository.Index;
+using Dedup.Storage;
+using Dedup.TestKit;
+using Xunit;
+using Repo = Dedup.Repository.Repository;
+
+namespace Dedup.Tests.Repository;
+
+/// <summary>
+/// Any single changed byte in a stored object is detected: reading it gives CorruptObjectException (or, for key
+/// files, the password no longer opens it), never wrong data and never another exception type.
+/// </summary>
+public sealed class CorruptionTests
+{
+    private static async Task<TestRepo> RepoWithBackupAsync()
+    {
+        var t = await TestRepo.InMemoryAsync();
+        using var dir = new TempDir();
+        DataGen.FileTree(dir.Path, 7, 300_000);
+        await Dedup.Archiver.Backup.Archiver.RunAsync(t.Repo, new BackupOptions { Paths = [dir.Path], Workers = 2 }, new BackupProgress());
+        return t;
+    }
+
+    /// <summary>Positions to flip: every byte of small objects, a spread sample (with both ends) of large ones.</summary>
+    private static IEnumerable<int> Positions(int length, int max = 400)
+    {
+        if (length <= max) return Enumerable.Range(0, length);
+        var rng = new Random(length);
+        int edge = max / 4;
+        return Enumerable.Range(0, edge).Concat(Enumerable.Range(length - edge, edge))
+            .Concat(Enumerable.Range(0, max - 2 * edge).Select(_ => rng.Next(length))).Distinct();
+    }
+
+    [Fact]
+    public async Task Flipped_bytes_in_index_files_are_detected()
+    {
+        await using var t = await RepoWithBackupAsync();
+        foreach (var name in await t.ListAsync(Layout.IndexPrefix))
+        {
+            var good = await t.ReadObjectAsync(name);
+            Assert.True(Layout.TryParseId(name, out _));
+            foreach (int i in Positions(good.Length))
+            {
+                var bad = (byte[])good.Clone();
+                bad[i] ^= 0x10;
+                // Both the name check and, past it, the envelope must refuse the bytes.
+                Assert.NotEqual(ObjectId.HashOf(good), ObjectId.HashOf(bad));
+                Assert.Throws<CorruptObjectException>(() => IndexFile.Open(bad, t.Repo.Keys, name, _ => { }));
+            }
+        }
+    }
+
+    [Fact]
+    public async Task Flipped_bytes_in_packs_are_detected_by_the_verifier()
+    {
+        await using var t = await RepoWithBackupAsync();
+        var table = t.Repo.Index;
+        foreach (var name in (await t.ListAsync(Layout.DataPrefix)).Take(3))
+        {
+            Assert.True(Layout.TryParseId(name, out var id));
+            var good = await t.ReadObjectAsync(name);
+            var info = table.Packs().Single(p => p.Id == id);
+            var indexed = new IndexPack(id, info.Type, info.WrappedKey, table.Blobs().Where(b => b.Location.PackId == id)
+                .Select(b => new IndexBlob(b.Id, b.Location.Offset, b.Location.StoredLength, b.Location.RawLength)).OrderBy(b => b.Offset).ToArray());
+            Assert.True(Dedup.Repository.Packs.PackVerifier.Verify(good, id, indexed, t.Repo.Keys).IsIntact);
+            foreach (int i in Positions(good.Length, 120))
+            {
+                var bad = (byte[])good.Clone();
+                bad[i] ^= 0x01;
+                var result = Dedup.Repository.Packs.PackVerifier.Verify(bad, id, indexed, t.Repo.Keys);
+                Assert.False(result.HashMatches);
+                // Past the name check, the damage shows in the header or in exactly the blob that holds the byte.
+                Assert.True(result.HeaderProblem is not null || result.BadBlobs.Count == 1 || result.IndexMismatches.Count > 0,
+                    $"flip at {i} of {good.Length} went unnoticed past the hash");
+            }
+        }
+    }
+
+    [Fact]
+    public async Task Flipped_bytes_in_snapshots_are_detected()
+    {
+        await using var t = await RepoWithBackupAsync();
+        var name = (await t.ListAsync(Layout.SnapshotsPrefix)).Single();
+        Assert.True(Layout.TryParseId(name, out var id));
+        var good = await t.ReadObjectAsync(name);
+        foreach (int i in Positions(good.Length))
+        {
+            var bad = (byte[])good.Clone();
+            bad[i] ^= 0x80;
+            try
+            {
+                var (header, _) = Dedup.Repository.Snapshots.SnapshotEnvelope.Open(bad, id, name, t.Repo.Keys, t.Repo.Config.SigningPublicKeyBytes);
+                // The only parts outside the AEAD are covered by the signature: a flip there must leave it untrusted.
+                Assert.Equal(Dedup.Repository.Snapshots.SnapshotTrust.Untrusted, header.Trust);
+            }
+            catch (CorruptObjectException)
+            {
+            }
+            await t.ReplaceObjectAsync(name, bad);
+            await Assert.ThrowsAsync<CorruptObjectException>(() => t.Repo.Snapshots.LoadAsync(id));
+            await t.ReplaceObjectAsync(name, good);
+        }
+    }
+
+    [Fact]
+    public async Task Flipped_bytes_in_key_files_are_detected_or_refuse_the_password()
+    {
+        await using var t = await TestRepo.InMemoryAsync();
+        var name = (await t.ListAsync(Layout.KeysPrefix)).Single();
+        var good = await t.ReadObjectAsync(name);
+        foreach (int i in Positions(good.Length, 150))
+        {
+            var bad = (byte[])good.Clone();
+            bad[i] ^= 0x04;
+            await t.ReplaceObjectAsync(name, bad);
+            var ex = await Record.ExceptionAsync(() => TestRepo.OpenAsync(t.Storage));
+            Assert.True(ex is CorruptObjectException or WrongPasswordException, $"flip at {i}: {ex}");
+            await t.ReplaceObjectAsync(name, good);
+        }
+        await using var reopened = await TestRepo.OpenAsync(t.Storage);
+    }
+
+    [Fact]
+    public async Task A_tampered_config_is_detected_at_open()
+    {
+        await using var t = await TestRepo.InMemoryAsync();
+        var good = await t.ReadObjectAsync(Layout.Config);
+        var config = RepositoryConfig.Parse(good);
+        var tampered = (config with { PackSize = config.PackSize * 2 }).Serialize();
+        await t.ReplaceObjectAsync(Layout.Config, tampered);
+        var ex = await Assert.ThrowsAsync<CorruptObjectException>(() => Repo.OpenAsync(t.Storage, TestRepo.Password.AsMemory()));
+        Assert.Equal(Layout.Config, ex.ObjectName);
+
+        foreach (int i in Positions(good.Length, 100))
+        {
+            var bad = (byte[])good.Clone();
+            bad[i] ^= 0x02;
+            await t.ReplaceObjectAsync(Layout.Config, bad);
+            await Assert.ThrowsAsync<CorruptObjectException>(() => Repo.OpenAsync(t.Storage, TestRepo.Password.AsMemory()));
+        }
+    }
+
+    [Fact]
+    public async Task A_wrong_password_is_refused_with_WrongPasswordException()
+    {
+        await using var t = await TestRepo.InMemoryAsync();
+        await Assert.ThrowsAsync<WrongPasswordException>(() => Repo.OpenAsync(t.Storage, "not the password".AsMemory()));
+    }
+
+    [Fact]
+    public async Task An_empty_store_is_not_a_repository()
+    {
+        await Assert.ThrowsAsync<RepositoryNotFoundException>(() => Repo.OpenAsync(new MemoryStorage(), "x".AsMemory()));
+    }
+}
