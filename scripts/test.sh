@@ -13,8 +13,7 @@ fi
 
 # The real S3 server (Ceph RADOS Gateway from Debian's packages) for the S3 tests.
 scripts/s3-server.sh start
-# shellcheck disable=SC1091
-source "$ROOT/.state/s3/env"
+eval "$(scripts/s3-server.sh env)"
 
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 dotnet build Dedup.sln -c Release -nologo -v quiet
