@@ -13,13 +13,17 @@ namespace Dedup.Repository;
 /// Fetches single blobs by byte range and verifies each one: authentication, decompression and keyed hash.
 /// Unwrapped pack data keys are cached (bounded, zeroed when dropped) so each pack costs one ECDH.
 /// </summary>
-public sealed class BlobReader(IStorage storage, IndexTable index, RepositoryKeys keys) : IDisposable
+public sealed class BlobReader(IStorage storage, Func<IndexTable> currentIndex, RepositoryKeys keys) : IDisposable
 {
+    /// <summary>A reader over one fixed table (check loads its own).</summary>
+    public BlobReader(IStorage storage, IndexTable index, RepositoryKeys keys) : this(storage, () => index, keys) { }
+
     private const int MaxCachedKeys = 8192;
-    private readonly ConcurrentDictionary<int, byte[]> _dataKeys = new();
+    // Keyed by pack ID, not by the table's pack number, because the repository swaps in a fresh table on reload.
+    private readonly ConcurrentDictionary<ObjectId, byte[]> _dataKeys = new();
 
     public BlobLocation Locate(in ObjectId id) =>
-        index.TryGet(id, out var loc) ? loc : throw new BlobMissingException(id);
+        currentIndex().TryGet(id, out var loc) ? loc : throw new BlobMissingException(id);
 
     /// <summary>Reads and verifies a blob; the caller disposes the result.</summary>
     public async Task<RentedBuffer> ReadAsync(ObjectId id, CancellationToken ct = default)
@@ -49,15 +53,14 @@ public sealed class BlobReader(IStorage storage, IndexTable index, RepositoryKey
 
     private byte[] DataKey(in BlobLocation loc)
     {
-        if (_dataKeys.TryGetValue(loc.PackIndex, out var k)) return k;
+        if (_dataKeys.TryGetValue(loc.PackId, out var k)) return k;
         var readKey = keys.RequireReadKey("decrypt file contents or trees");
-        var pack = index.GetPack(loc.PackIndex);
         var key = GC.AllocateArray<byte>(Aead.KeySize, pinned: true);
-        if (!KeyWrap.TryUnwrap(pack.WrappedKey, readKey, key))
-            throw new CorruptObjectException(Layout.Pack(pack.Id), "its data key does not unwrap (the index entry or pack was damaged)");
+        if (!KeyWrap.TryUnwrap(loc.WrappedKey, readKey, key))
+            throw new CorruptObjectException(Layout.Pack(loc.PackId), "its data key does not unwrap (the index entry or pack was damaged)");
         // Past the cap, use the key uncached rather than evict: another thread may be decrypting with an evicted key.
         if (_dataKeys.Count >= MaxCachedKeys) return key;
-        return _dataKeys.GetOrAdd(loc.PackIndex, key);
+        return _dataKeys.GetOrAdd(loc.PackId, key);
     }
 
     private void Clear()

@@ -34,7 +34,7 @@ public sealed class Repository : IAsyncDisposable
         Keys = keys;
         KeyId = keyId;
         Clock = clock;
-        Blobs = new BlobReader(storage, Index, keys);
+        Blobs = new BlobReader(storage, () => Index, keys);
         Snapshots = new SnapshotStore(this);
     }
 
@@ -45,7 +45,8 @@ public sealed class Repository : IAsyncDisposable
     /// <summary>The key file this repository was opened with.</summary>
     public ObjectId KeyId { get; }
     public TimeProvider Clock { get; }
-    public IndexTable Index { get; } = new();
+    /// <summary>The in-memory index. Each <see cref="LoadIndexAsync"/> replaces it with a fresh table.</summary>
+    public IndexTable Index { get; private set; } = new();
     public BlobReader Blobs { get; }
     public SnapshotStore Snapshots { get; }
 
@@ -123,16 +124,19 @@ public sealed class Repository : IAsyncDisposable
     public IReadOnlyList<string> IndexFiles { get; private set; } = [];
 
     /// <summary>
-    /// Loads the prune marks, then every index file, in parallel, into the in-memory index. Marks come first so
-    /// that no index entry is trusted for dedup without knowing whether its pack is about to be deleted. Adding is
-    /// idempotent, so a second call only adds what is new. An index file that vanishes while loading (a concurrent
+    /// Loads the prune marks, then every index file, in parallel, into a new in-memory index. Marks come first so
+    /// that no index entry is trusted for dedup without knowing whether its pack is about to be deleted. An index file that vanishes while loading (a concurrent
     /// prune replaced it) is skipped: its packs are in the replacement, or deleted and marked.
     /// </summary>
     public async Task LoadIndexAsync(CancellationToken ct = default)
     {
         var marks = await LoadMarksAsync(ct).ConfigureAwait(false);
+        // A fresh table every time: a pack marked since the last load must lose its place to unmarked copies,
+        // which a table that already settled on it could not do.
+        var table = new IndexTable();
+        IndexFiles = await LoadIndexIntoAsync(table, marks.SelectMany(m => m.Packs).ToHashSet(), ct).ConfigureAwait(false);
         Marks = marks;
-        IndexFiles = await LoadIndexIntoAsync(Index, marks.SelectMany(m => m.Packs).ToHashSet(), ct).ConfigureAwait(false);
+        Index = table;
     }
 
     /// <summary>Loads every index file into <paramref name="table"/>, flagging the given packs as marked. Returns the files read.</summary>

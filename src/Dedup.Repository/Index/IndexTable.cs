@@ -6,7 +6,8 @@ using Dedup.Format;
 namespace Dedup.Repository.Index;
 
 /// <summary>Where a blob is stored.</summary>
-public readonly record struct BlobLocation(ObjectId PackId, BlobType Type, long Offset, int StoredLength, int RawLength, int PackIndex);
+/// <remarks><see cref="PackIndex"/> is only meaningful for the table that returned it; <see cref="WrappedKey"/> travels with the location.</remarks>
+public readonly record struct BlobLocation(ObjectId PackId, BlobType Type, long Offset, int StoredLength, int RawLength, int PackIndex, byte[] WrappedKey);
 
 /// <summary>A pack as the in-memory index knows it. A marked pack is scheduled for deletion by prune.</summary>
 public sealed record PackInfo(ObjectId Id, BlobType Type, byte[] WrappedKey, bool Marked);
@@ -130,7 +131,7 @@ public sealed class IndexTable
             }
             ref var e = ref _segments[n >> SegmentBits][n & (SegmentSize - 1)];
             var p = _packs[e.Pack];
-            location = new BlobLocation(p.Id, p.Type, e.Offset, e.Stored, e.Raw, e.Pack);
+            location = new BlobLocation(p.Id, p.Type, e.Offset, e.Stored, e.Raw, e.Pack, p.WrappedKey);
             return true;
         }
         finally
@@ -186,7 +187,7 @@ public sealed class IndexTable
         {
             var e = _segments[n >> SegmentBits][n & (SegmentSize - 1)];
             var p = _packs[e.Pack];
-            yield return (e.Id, new BlobLocation(p.Id, p.Type, e.Offset, e.Stored, e.Raw, e.Pack));
+            yield return (e.Id, new BlobLocation(p.Id, p.Type, e.Offset, e.Stored, e.Raw, e.Pack, p.WrappedKey));
         }
     }
 

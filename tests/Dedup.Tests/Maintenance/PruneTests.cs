@@ -72,7 +72,7 @@ public sealed class PruneTests
 
         s.Clock.Advance(TimeSpan.FromHours(49));
         var report = await Pruner.RunAsync(repo, s.Storage, Grace48h);
-        Assert.True(report.PacksDeleted > 0);
+        Assert.True(report.PacksDeleted > 0, Describe(report));
         var reader = await s.OpenAsync();
         await reader.LoadIndexAsync();
         var (target, result) = await s.RestoreAsync(reader, again.SnapshotId.ToString());
@@ -143,6 +143,27 @@ public sealed class PruneTests
         var done = await Pruner.RunAsync(admin, s.Storage, new PruneOptions { Grace = TimeSpan.FromHours(48), MaxBackupAge = TimeSpan.FromDays(7) });
         Assert.True(done.PacksDeleted > 0);
     }
+
+    [Fact]
+    public async Task Reloading_the_index_after_a_mark_moves_lookups_to_unmarked_copies()
+    {
+        await using var s = await Scenario.CreateAsync();
+        var repo = await s.OpenAsync();
+        var first = await s.BackupAsync(repo, "/ignored", stdin: new MemoryStream(new byte[70_000]));
+        var oldPacks = s.Storage.ListAsync("data/").ToBlockingEnumerable().Select(o => o.Name).ToHashSet();
+        await Forget.RunAsync(repo, s.Storage, new ForgetOptions { Ids = [first.SnapshotId.ToString()] });
+        await Pruner.RunAsync(repo, s.Storage, Grace48h); // marks the old packs; this process's index knew them unmarked
+
+        await s.BackupAsync(await s.OpenAsync(), "/ignored", stdin: new MemoryStream(new byte[70_000])); // stores the blobs again
+        await repo.LoadIndexAsync();
+        var blob = repo.Index.Blobs().First(b => b.Location.Type == Format.BlobType.Data).Id;
+        Assert.True(repo.Index.Contains(blob));
+        Assert.True(repo.Index.TryGet(blob, out var location));
+        Assert.DoesNotContain(Format.Layout.Pack(location.PackId), oldPacks);
+    }
+
+    private static string Describe(PruneReport r) =>
+        $"deleted={r.PacksDeleted} marked={r.PacksMarked} pending={r.MarksPending} completed={r.MarksCompleted} recovered={r.PacksRecovered} notes={string.Join("; ", r.Notes)}";
 
     [Fact]
     public async Task Dry_run_changes_nothing()
