@@ -156,10 +156,10 @@ public sealed class PruneTests
 
         await s.BackupAsync(await s.OpenAsync(), "/ignored", stdin: new MemoryStream(new byte[70_000])); // stores the blobs again
         await repo.LoadIndexAsync();
-        var blob = repo.Index.Blobs().First(b => b.Location.Type == Format.BlobType.Data).Id;
+        var blob = repo.Index.Blobs().First(b => b.Location.Type == global::Dedup.Format.BlobType.Data).Id;
         Assert.True(repo.Index.Contains(blob));
         Assert.True(repo.Index.TryGet(blob, out var location));
-        Assert.DoesNotContain(Format.Layout.Pack(location.PackId), oldPacks);
+        Assert.DoesNotContain(global::Dedup.Format.Layout.Pack(location.PackId), oldPacks);
     }
 
     private static string Describe(PruneReport r) =>
