@@ -21,7 +21,7 @@ dotnet build Dedup.sln -c Release -nologo -v quiet
 log=$(mktemp)
 status=0
 # One project at a time: the machine has two cores and the end-to-end tests start real processes.
-for proj in tests/Dedup.Tests tests/Dedup.EndToEnd; do
+for proj in tests/Dedup.Tests tests/Dedup.EndToEnd tests/Dedup.Reliability; do
   dotnet test "$proj" -c Release --no-build -nologo "$@" 2>&1 | tee -a "$log" || status=1
 done
 
