@@ -1,0 +1,114 @@
+#!/usr/bin/env python3
+"""Medians and dedup/restic ratios from compare.sh's raw.tsv and notes.tsv, as a Markdown table."""
+import csv
+import os
+import statistics
+import sys
+from collections import defaultdict
+
+raw_path, notes_path = sys.argv[1], sys.argv[2]
+data_dir = sys.argv[3] if len(sys.argv) > 3 else None
+
+OPS = [
+    ("backup", "first backup"),
+    ("backup-nochange", "no-change backup"),
+    ("backup-edit", "backup after edits"),
+    ("restore", "full restore"),
+    ("check-read-data", "check --read-data"),
+    ("forget-prune", "forget --keep-last 1 + prune"),
+]
+TOOLS = ("dedup", "restic")
+
+timings = defaultdict(lambda: defaultdict(list))  # (backend, ds, op) -> tool -> [(wall, cpu, rss)]
+failed = defaultdict(int)
+with open(raw_path) as f:
+    for row in csv.DictReader(f, delimiter="\t"):
+        key = (row["backend"], row["dataset"], row["op"])
+        if row["wall_s"] == "n/a":
+            failed[key + (row["tool"],)] += 1
+            continue
+        timings[key][row["tool"]].append(
+            (float(row["wall_s"]), float(row["user_s"]) + float(row["sys_s"]), int(row["maxrss_kib"]) / 1024.0))
+
+notes = defaultdict(lambda: defaultdict(list))  # (backend, ds, key) -> tool -> [value]
+with open(notes_path) as f:
+    for row in csv.DictReader(f, delimiter="\t"):
+        if row["value"] not in ("n/a", ""):
+            notes[(row["backend"], row["dataset"], row["key"])][row["tool"]].append(int(row["value"]))
+
+
+def dataset_bytes(ds):
+    if not data_dir:
+        return None
+    total = 0
+    for d, _, files in os.walk(os.path.join(data_dir, ds)):
+        for name in files:
+            total += os.path.getsize(os.path.join(d, name))
+    return total
+
+
+def med(values):
+    return statistics.median(values) if values else None
+
+
+def fmt(v, unit=""):
+    if v is None:
+        return "n/a"
+    if unit == "s":
+        return "%.2f s" % v if v < 100 else "%.0f s" % v
+    if unit == "MiB":
+        return "%.0f MiB" % v
+    return "%.2f" % v
+
+
+def ratio(a, b):
+    return "n/a" if a is None or b is None or b == 0 else "%.2f" % (a / b)
+
+
+backends = sorted({k[0] for k in timings} | {k[0] for k in failed}, key=lambda b: (b != "local", b))
+datasets = sorted({k[1] for k in timings} | {k[1] for k in failed})
+sizes = {ds: dataset_bytes(ds) for ds in datasets}
+
+print("Medians over the repetitions (n = runs that succeeded). Ratio = dedup / restic: below 1 is better for dedup.")
+print()
+print("| backend | data | operation | dedup wall | restic wall | wall ratio | dedup CPU | restic CPU | CPU ratio "
+      "| dedup peak RSS | restic peak RSS | RSS ratio | n |")
+print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+for b in backends:
+    for ds in datasets:
+        for op, label in OPS:
+            t = timings.get((b, ds, op), {})
+            m = {tool: [med([x[i] for x in t.get(tool, [])]) for i in range(3)] for tool in TOOLS}
+            if all(v is None for tool in TOOLS for v in m[tool]) and not any(failed.get((b, ds, op, tool)) for tool in TOOLS):
+                continue
+            wall_d, wall_r = m["dedup"][0], m["restic"][0]
+            extra = ""
+            if op == "backup" and sizes.get(ds) and wall_d and wall_r:
+                mib = sizes[ds] / 1048576.0
+                extra = " (%.0f vs %.0f MiB/s)" % (mib / wall_d, mib / wall_r)
+            n = "/".join(str(len(t.get(tool, []))) for tool in TOOLS)
+            print("| %s | %s | %s%s | %s | %s | **%s** | %s | %s | %s | %s | %s | %s | %s |" % (
+                b, ds, label, extra, fmt(wall_d, "s"), fmt(wall_r, "s"), ratio(wall_d, wall_r),
+                fmt(m["dedup"][1], "s"), fmt(m["restic"][1], "s"), ratio(m["dedup"][1], m["restic"][1]),
+                fmt(m["dedup"][2], "MiB"), fmt(m["restic"][2], "MiB"), ratio(m["dedup"][2], m["restic"][2]), n))
+
+print()
+print("| backend | data | size | dedup | restic | ratio |")
+print("|---|---|---|---|---|---|")
+for b in backends:
+    for ds in datasets:
+        if sizes.get(ds):
+            print("| %s | %s | dataset | %.1f MiB | | |" % (b, ds, sizes[ds] / 1048576.0))
+        for key, label in (("repo_size", "repository after first backup"), ("edit_added", "bytes added by the edits"),
+                           ("size_after_prune", "repository after forget + prune")):
+            v = notes.get((b, ds, key), {})
+            d, r = med(v.get("dedup", [])), med(v.get("restic", []))
+            if d is None and r is None:
+                continue
+            f = lambda x: "n/a" if x is None else "%.1f MiB" % (x / 1048576.0)
+            print("| %s | %s | %s | %s | %s | %s |" % (b, ds, label, f(d), f(r), ratio(d, r)))
+
+if failed:
+    print()
+    print("Failed or unsupported (counted as n/a): " + ", ".join(
+        "%s/%s/%s/%s x%d" % (k + (v,)) for k, v in sorted(failed.items())))
