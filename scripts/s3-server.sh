@@ -95,7 +95,9 @@ bluestore block size = 21474836480
 osd memory target = 1073741824
 
 [client.rgw.a]
-rgw frontends = beast endpoint=127.0.0.1:$PORT
+# tcp_nodelay: without it beast sends response headers and body in two segments, and the second waits ~40 ms
+# for the client's delayed ACK, which makes every GET with a body take 40+ ms.
+rgw frontends = beast endpoint=127.0.0.1:$PORT tcp_nodelay=1
 rgw data = $STATE/rgw
 EOF
   touch "$STATE/keyring"
