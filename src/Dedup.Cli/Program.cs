@@ -9,7 +9,8 @@ public static class Program
     public static readonly IReadOnlyList<Verb> Verbs =
     [
         InitCommand.Verb, BackupCommand.Verb, SnapshotsCommand.Verb, RestoreCommand.Verb, BrowseCommands.Ls, BrowseCommands.Dump,
-        CheckCommand.Verb, KeyCommand.Verb, CatCommand.Verb, PolicyCommand.Verb, HelpCommands.Version, HelpCommands.Help,
+        CheckCommand.Verb, ForgetCommand.Verb, PruneCommand.Verb, CopyCommand.Verb, RepairCommand.Verb, KeyCommand.Verb, CatCommand.Verb,
+        PolicyCommand.Verb, HelpCommands.Version, HelpCommands.Help,
     ];
 
     public static async Task<int> Main(string[] args)

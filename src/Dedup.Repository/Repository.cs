@@ -143,7 +143,9 @@ public sealed class Repository : IAsyncDisposable
     public async Task<IReadOnlyList<string>> LoadIndexIntoAsync(IndexTable table, IReadOnlySet<ObjectId> markedPacks, CancellationToken ct = default)
     {
         var loaded = new ConcurrentQueue<string>();
-        await ForEachIndexFileAsync((name, pack) => table.AddPack(pack, markedPacks.Contains(pack.PackId)), loaded.Enqueue, ct).ConfigureAwait(false);
+        // An index file spends about 40 bytes per blob, which is close enough to size the table before loading.
+        await ForEachIndexFileAsync((name, pack) => table.AddPack(pack, markedPacks.Contains(pack.PackId)), loaded.Enqueue, ct,
+            totalBytes => table.Reserve((int)Math.Min(totalBytes / 40, int.MaxValue / 2))).ConfigureAwait(false);
         return loaded.ToArray();
     }
 
@@ -151,10 +153,17 @@ public sealed class Repository : IAsyncDisposable
     /// Streams every pack description of every index file, in parallel, to <paramref name="onPack"/> (which must be
     /// thread-safe), then reports each file read. Files that vanish meanwhile are skipped; damaged ones throw.
     /// </summary>
-    public async Task ForEachIndexFileAsync(Action<string, IndexPack> onPack, Action<string>? onFile = null, CancellationToken ct = default)
+    public async Task ForEachIndexFileAsync(Action<string, IndexPack> onPack, Action<string>? onFile = null, CancellationToken ct = default,
+        Action<long>? onListed = null)
     {
         var names = new ConcurrentQueue<string>();
-        await foreach (var obj in Storage.ListAsync(Layout.IndexPrefix, ct).ConfigureAwait(false)) names.Enqueue(obj.Name);
+        long totalBytes = 0;
+        await foreach (var obj in Storage.ListAsync(Layout.IndexPrefix, ct).ConfigureAwait(false))
+        {
+            names.Enqueue(obj.Name);
+            totalBytes += obj.Size;
+        }
+        onListed?.Invoke(totalBytes);
         await Parallel.ForEachAsync(names, new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = ct }, async (name, token) =>
         {
             if (!Layout.TryParseId(name, out var id)) return;
@@ -202,7 +211,7 @@ public sealed class Repository : IAsyncDisposable
     }
 
     /// <summary>Starts storing blobs. Dispose without Flush abandons the session; what was stored stays reusable.</summary>
-    public RepositoryWriter StartWriting(int uploadConcurrency = 4, int indexEveryPacks = 16) => new(this, uploadConcurrency, indexEveryPacks);
+    public RepositoryWriter StartWriting(int uploadConcurrency = 4, int indexEveryPacks = 4) => new(this, uploadConcurrency, indexEveryPacks);
 
     public ValueTask DisposeAsync()
     {

@@ -21,7 +21,7 @@ public sealed class WriteStatistics
 /// Stores new blobs: deduplicates against the index and against blobs in flight, seals them into packs
 /// (one open pack per worker and type, so compression and encryption run on every core without a shared lock),
 /// uploads finished packs through a bounded queue, and writes index files only after the packs they list are
-/// stored. Every few packs it writes an index file, so an interrupted backup leaves reusable, indexed packs.
+/// stored. Every 4 packs (or 30 s) it writes an index file, so an interrupted backup leaves reusable, indexed packs.
 /// Nothing it does deletes or overwrites an object.
 /// </summary>
 public sealed class RepositoryWriter : IAsyncDisposable
@@ -51,6 +51,9 @@ public sealed class RepositoryWriter : IAsyncDisposable
     }
 
     public WriteStatistics Statistics { get; } = new();
+
+    /// <summary>Called after each pack is stored, before it is indexed (the archiver journals it locally).</summary>
+    public Action<IndexPack>? PackStored { get; set; }
 
     /// <summary>True when the blob is neither stored nor being stored: the caller must now add it (and only this caller).</summary>
     public bool Reserve(in ObjectId id) => !_repo.Index.Contains(id) && _inFlight.TryAdd(id, 0);
@@ -126,13 +129,15 @@ public sealed class RepositoryWriter : IAsyncDisposable
                     // AlreadyExists is fine: the name is the hash of the bytes, so the same pack is there.
                     await _repo.Storage.PutAsync(Layout.Pack(pack.Id), pack.Bytes, _failed.Token).ConfigureAwait(false);
                     Interlocked.Increment(ref Statistics._packs);
+                    PackStored?.Invoke(pack.Index);
                     _repo.Index.AddPack(pack.Index);
                     foreach (var b in pack.Index.Blobs) _inFlight.TryRemove(b.Id, out _);
                     bool due;
                     lock (_unindexed)
                     {
                         _unindexed.Add(pack.Index);
-                        due = _unindexed.Count >= _indexEvery || _repo.Clock.GetUtcNow() - _lastIndexWrite > TimeSpan.FromMinutes(2);
+                        // Often enough that a backup cut short by an outage or a kill leaves little unindexed (and so not reusable).
+                        due = _unindexed.Count >= _indexEvery || _repo.Clock.GetUtcNow() - _lastIndexWrite > TimeSpan.FromSeconds(30);
                     }
                     if (due) await WriteIndexAsync(_failed.Token).ConfigureAwait(false);
                 }

@@ -36,6 +36,9 @@ public sealed class DedupCli : IDisposable
 
     public CliResult Init() => Run(["-r", Repo, "init", .. FastKdf]);
 
+    /// <summary>Called once the process runs, before waiting for it; fault tests use it to act mid-command.</summary>
+    public Action<Process>? OnStarted { get; set; }
+
     public CliResult Run(string[] args, Dictionary<string, string?>? env = null, byte[]? stdin = null, bool withPassword = true)
     {
         Assert.True(File.Exists(Dll), $"dedup.dll not found next to the tests at {Dll}");
@@ -48,8 +51,12 @@ public sealed class DedupCli : IDisposable
         };
         psi.ArgumentList.Add(Dll);
         foreach (var a in args) psi.ArgumentList.Add(a);
-        foreach (var name in new[] { "DEDUP_PASSWORD", "DEDUP_PASSWORD_FILE", "DEDUP_REPOSITORY", "DEDUP_DEBUG" }) psi.Environment.Remove(name);
+        foreach (var name in new[] { "DEDUP_PASSWORD", "DEDUP_PASSWORD_FILE", "DEDUP_REPOSITORY", "DEDUP_DEBUG", "DEDUP_FROM_PASSWORD", "DEDUP_FROM_PASSWORD_FILE",
+                     "DEDUP_S3_RETRIES", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE" })
+            psi.Environment.Remove(name);
         if (withPassword) psi.Environment["DEDUP_PASSWORD_FILE"] = PasswordFile;
+        // Each test has its own cache, as each test host would: the user's ~/.cache is never touched.
+        psi.Environment["DEDUP_CACHE_DIR"] = _dir.Combine("cache");
         if (env is not null)
             foreach (var (k, v) in env)
                 if (v is null) psi.Environment.Remove(k);
@@ -61,6 +68,7 @@ public sealed class DedupCli : IDisposable
         var errTask = p.StandardError.ReadToEndAsync();
         if (stdin is not null) p.StandardInput.BaseStream.Write(stdin);
         p.StandardInput.Close();
+        OnStarted?.Invoke(p);
         if (!p.WaitForExit(TimeSpan.FromMinutes(2)))
         {
             p.Kill(entireProcessTree: true);

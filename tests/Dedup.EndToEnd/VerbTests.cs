@@ -66,6 +66,17 @@ public sealed class VerbTests : IDisposable
         Assert.Equal("true", deny.GetProperty("Condition").GetProperty("Null").GetProperty("s3:if-none-match").GetString());
         Assert.Equal("arn:aws:s3:::backups/host1/*", deny.GetProperty("Resource").GetString());
 
+        var writeOnly = JsonDocument.Parse(_cli.Run(["policy", "--bucket", "backups", "--prefix", "host1", "--role", "write-only"], withPassword: false).Stdout)
+            .RootElement.GetProperty("Statement").EnumerateArray().ToList();
+        List<string> Resources(JsonElement s) => s.GetProperty("Resource").ValueKind == JsonValueKind.Array
+            ? s.GetProperty("Resource").EnumerateArray().Select(r => r.GetString()!).ToList() : [s.GetProperty("Resource").GetString()!];
+        var readable = writeOnly.Where(s => s.GetProperty("Effect").GetString() == "Allow" && s.GetProperty("Action").EnumerateArray().Any(a => a.GetString() == "s3:GetObject"))
+            .SelectMany(Resources).ToList();
+        Assert.Equal(["config", "keys/*", "index/*", "marks/*", "revocations/*"], readable.Select(r => r["arn:aws:s3:::backups/host1/".Length..]));
+        var denied = writeOnly.Where(s => s.GetProperty("Effect").GetString() == "Deny" && s.GetProperty("Action").EnumerateArray().Any(a => a.GetString() == "s3:GetObject"))
+            .SelectMany(Resources).ToList();
+        Assert.Equal(["arn:aws:s3:::backups/host1/data/*", "arn:aws:s3:::backups/host1/snapshots/*"], denied);
+
         var admin = JsonDocument.Parse(_cli.Run(["policy", "--bucket", "backups", "--role", "admin"], withPassword: false).Stdout).RootElement;
         Assert.Contains(admin.GetProperty("Statement").EnumerateArray(), s => s.GetProperty("Action").EnumerateArray().Any(a => a.GetString() == "s3:*"));
     }

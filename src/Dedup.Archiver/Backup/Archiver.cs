@@ -28,11 +28,14 @@ public static class Archiver
         // Announce the backup before reading the index: prune then knows this run may refer to any pack it saw.
         var session = await repo.WriteBackupMarkerAsync(options.Host, ct).ConfigureAwait(false);
         await repo.LoadIndexAsync(ct).ConfigureAwait(false);
+        if (options.CacheDirectory is not null) await PendingIndexJournal.RecoverAsync(repo, options.CacheDirectory, ct).ConfigureAwait(false);
         var cache = options.CacheDirectory is null ? null : TreeCache.Open(options.CacheDirectory, repo.Keys.RepositoryId, options.Host, paths, repo.Keys.BlobId);
         var parent = await FindParentAsync(repo, options, paths, cache, ct).ConfigureAwait(false);
 
         var chunker = new Chunker(new ChunkerParameters(repo.Config.ChunkerMin, repo.Config.ChunkerAverage, repo.Config.ChunkerMax), repo.Keys.ChunkerSecret.Span);
         await using var writer = repo.StartWriting(options.UploadConcurrency);
+        var journal = options.CacheDirectory is null ? null : PendingIndexJournal.Create(options.CacheDirectory, repo.Keys.RepositoryId, session);
+        if (journal is not null) writer.PackStored = journal.Append;
         var saver = new FileSaver(writer, chunker, repo.Keys.BlobId, progress, Math.Max(2, options.Workers));
         var walk = new BackupSession(repo, writer, saver, options, progress, cache, ct);
         var parentRoot = parent is null ? null : new TreeNode { Name = "/", Type = NodeType.Directory, Content = parent.Tree.Select(ObjectId.Parse).ToArray() };
@@ -48,6 +51,8 @@ public static class Archiver
                 Uid = PosixCalls.GetEUid(), User = Environment.UserName, Content = saved.Content,
             };
             Interlocked.Increment(ref progress._files);
+            var previous = await walk.LoadPreviousChildrenAsync(parentRoot).ConfigureAwait(false);
+            walk.CountStreamedFile(saved.Size, previous.ContainsKey(file.Name));
             rootTree = await walk.SaveDirectoryAsync([file], parentRoot).ConfigureAwait(false);
         }
         else
@@ -56,6 +61,7 @@ public static class Archiver
         }
 
         await writer.FlushAsync(ct).ConfigureAwait(false);
+        journal?.Complete();
         var info = new SnapshotInfo
         {
             Time = started, Host = options.Host, Username = options.Username, Paths = paths, Tags = options.Tags,

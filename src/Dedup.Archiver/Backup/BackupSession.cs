@@ -60,6 +60,13 @@ internal sealed class BackupSession
         Interlocked.Increment(ref _progress._errors);
     }
 
+    /// <summary>Counts a file that was read from a stream (--stdin) rather than found by the walk.</summary>
+    public void CountStreamedFile(long size, bool existedInParent)
+    {
+        Interlocked.Add(ref _bytesTotal, size);
+        Interlocked.Increment(ref existedInParent ? ref _filesChanged : ref _filesNew);
+    }
+
     /// <summary>Saves a directory's entries as tree blobs and counts it as new, changed or unmodified.</summary>
     public async Task<IReadOnlyList<ObjectId>> SaveDirectoryAsync(IReadOnlyList<TreeNode> entries, TreeNode? previous)
     {

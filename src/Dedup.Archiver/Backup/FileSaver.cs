@@ -13,6 +13,8 @@ internal sealed class FileSaver(RepositoryWriter writer, Chunker chunker, Func<R
 {
     public sealed record Saved(IReadOnlyList<ObjectId> Content, long Size);
 
+    private const int InlineSealLimit = 128 * 1024;
+
     public async Task<Saved> SaveAsync(Stream source, CancellationToken ct)
     {
         var ids = new List<ObjectId>();
@@ -31,6 +33,12 @@ internal sealed class FileSaver(RepositoryWriter writer, Chunker chunker, Func<R
                 Interlocked.Add(ref progress._bytesScanned, chunk.Length);
                 if (!writer.Reserve(id)) continue;
                 Interlocked.Add(ref progress._bytesAdded, chunk.Length);
+                if (chunk.Length <= InlineSealLimit)
+                {
+                    // A small chunk (most small files are one) costs less to seal here than to hand to another thread.
+                    await writer.AddAsync(BlobType.Data, id, chunk, ct).ConfigureAwait(false);
+                    continue;
+                }
                 // The chunker reuses its buffer on the next call, so the chunk moves into a pooled copy the seal task owns.
                 var copy = new RentedBuffer(chunk.Length);
                 chunk.Span.CopyTo(copy.Span);

@@ -136,6 +136,14 @@ public sealed class Restorer
             {
                 if (!_options.Overwrite)
                 {
+                    if (AlreadyRestored(fsPath, node))
+                    {
+                        // An earlier, interrupted restore finished this file (metadata is applied before the rename):
+                        // a re-run completes the restore without writing it again.
+                        Interlocked.Increment(ref _files);
+                        Interlocked.Increment(ref _progress._files);
+                        return;
+                    }
                     Interlocked.Increment(ref _skipped);
                     return;
                 }
@@ -164,6 +172,16 @@ public sealed class Restorer
         }
     }
 
+    /// <summary>
+    /// True when the path is a regular file with the node's size, mode and mtime to the nanosecond: what this restorer
+    /// leaves under the real name, since it sets mode and times on the temporary file before renaming it.
+    /// </summary>
+    private static bool AlreadyRestored(string path, TreeNode node)
+    {
+        var st = PosixFile.LStat(path);
+        return st.Type == NodeType.File && st.Size == node.Size && st.MTimeNs == node.MTimeNs && (st.Mode & 0xFFF) == (node.Mode & 0xFFF);
+    }
+
     private void RestoreSpecial(string fsPath, string snapPath, TreeNode node)
     {
         try
@@ -172,6 +190,11 @@ public sealed class Restorer
             {
                 if (!_options.Overwrite)
                 {
+                    if (node.Type == NodeType.Symlink && new FileInfo(fsPath).LinkTarget == node.LinkTarget)
+                    {
+                        Interlocked.Increment(ref _files); // an earlier, interrupted restore made this link
+                        return;
+                    }
                     Interlocked.Increment(ref _skipped);
                     return;
                 }

@@ -49,7 +49,9 @@ public sealed class CliContext(ParsedArgs args, CancellationToken cancellation) 
     public StorageHandle OpenStorage() => _storage ??= StorageFactory.Open(RepositoryUrl, Args);
 
     /// <summary>Opens the repository with the password, which is cleared as soon as the keys are unlocked.</summary>
-    public async Task<Repo> OpenRepositoryAsync(bool loadIndex = false)
+    /// <param name="reads">What the verb decrypts ("restore files"), if anything: a write-only key is then refused with
+    /// that one line before anything is read, instead of failing later on whatever its storage credentials cannot read.</param>
+    public async Task<Repo> OpenRepositoryAsync(bool loadIndex = false, string? reads = null)
     {
         if (_repo is null)
         {
@@ -57,6 +59,7 @@ public sealed class CliContext(ParsedArgs args, CancellationToken cancellation) 
             using var password = Passwords.ForRepository(Args, confirm: false);
             _repo = await Repo.OpenAsync((IStorage)storage, password.Memory, ct: Cancellation).ConfigureAwait(false);
         }
+        if (reads is not null) _repo.Keys.RequireReadKey(reads);
         if (loadIndex) await _repo.LoadIndexAsync(Cancellation).ConfigureAwait(false);
         return _repo;
     }

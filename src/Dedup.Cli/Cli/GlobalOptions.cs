@@ -12,7 +12,7 @@ public static class GlobalOptions
         new("s3-region", null, "REGION", "AWS region for s3:BUCKET repositories (default: the AWS configuration)"),
         new("s3-connections", null, "N", "parallel S3 transfers (default 5)"),
         new("s3-storage-class", null, "CLASS", "storage class for data packs, e.g. STANDARD_IA"),
-        new("cache-dir", null, "DIR", "local cache directory; backups remember their parent's trees there"),
+        new("cache-dir", null, "DIR", "local cache directory; backups remember their parent's trees there (env DEDUP_CACHE_DIR)"),
     ];
 
     public const string Environment = """
@@ -21,6 +21,10 @@ public static class GlobalOptions
           DEDUP_PASSWORD_FILE   a file holding the password, when --password-file is not given
           DEDUP_PASSWORD        the password itself (visible to other processes of this user: prefer a file)
           DEDUP_DEBUG=1         print stack traces with errors
+          DEDUP_CACHE_DIR       the local cache folder (default $XDG_CACHE_HOME/dedup or ~/.cache/dedup)
+          DEDUP_FROM_PASSWORD_FILE, DEDUP_FROM_PASSWORD
+                                the source repository's password for 'copy'
+          DEDUP_S3_RETRIES      attempts per S3 request before giving up (default 6, with backoff)
           AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_PROFILE, AWS_REGION
                                 S3 credentials and region, from the standard AWS chain (never from the command line)
         Without a password file or DEDUP_PASSWORD, dedup asks on the terminal, without echo.

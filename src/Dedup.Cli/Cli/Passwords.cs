@@ -35,6 +35,21 @@ public static class Passwords
         return confirm ? PromptTwice("new repository password: ") : Prompt("repository password: ");
     }
 
+    /// <summary>The source repository's password for 'copy': --from-password-file, DEDUP_FROM_PASSWORD_FILE, DEDUP_FROM_PASSWORD, a prompt.</summary>
+    public static Secret ForSource(ParsedArgs args)
+    {
+        var file = args.Get("from-password-file") ?? NonEmpty(Environment.GetEnvironmentVariable("DEDUP_FROM_PASSWORD_FILE"));
+        if (file is not null) return FromFile(file);
+        if (NonEmpty(Environment.GetEnvironmentVariable("DEDUP_FROM_PASSWORD")) is { } env)
+        {
+            var chars = env.ToCharArray();
+            return new Secret(chars, chars.Length);
+        }
+        if (Console.IsInputRedirected)
+            throw new UsageException("no password for the source repository: give --from-password-file, set DEDUP_FROM_PASSWORD_FILE or run on a terminal");
+        return Prompt("source repository password: ");
+    }
+
     /// <summary>The password for a new key ('key add', 'key passwd'): --new-password-file, else typed twice.</summary>
     public static Secret ForNewKey(ParsedArgs args)
     {

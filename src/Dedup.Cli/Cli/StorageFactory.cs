@@ -41,6 +41,19 @@ public static class StorageFactory
         };
         var s3 = new S3Storage(location, options);
         // Limit first, then retry: a request waiting out its backoff should not hold a connection slot.
-        return new StorageHandle(s3.WithConcurrencyLimit(connections).WithRetries(), s3);
+        return new StorageHandle(s3.WithConcurrencyLimit(connections).WithRetries(Retries()), s3);
+    }
+
+    /// <summary>
+    /// DEDUP_S3_RETRIES overrides how many times a failing request is tried in all (default 6, about 15 s of backoff);
+    /// tests and scripts that would rather fail fast set it low.
+    /// </summary>
+    private static RetryPolicy Retries()
+    {
+        var text = Environment.GetEnvironmentVariable("DEDUP_S3_RETRIES");
+        if (string.IsNullOrEmpty(text)) return RetryPolicy.Default;
+        if (!int.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var n) || n < 1 || n > 100)
+            throw new UsageException($"DEDUP_S3_RETRIES takes a whole number from 1 to 100, not '{text}'");
+        return RetryPolicy.Default with { MaxAttempts = n };
     }
 }

@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using Dedup.Archiver.Backup;
+using Dedup.Archiver.Cache;
 using Dedup.Archiver.Filtering;
 using Dedup.Cli.Cli;
 using Dedup.Format;
@@ -28,6 +29,7 @@ public static class BackupCommand
             new("stdin", null, null, "back up standard input as one file"),
             new("stdin-filename", null, "NAME", "the file name for --stdin (default 'stdin')"),
             new("parent", null, "SNAPSHOT", "compare with this snapshot (default: the latest of the same host and paths)"),
+            new("no-cache", null, null, "do not use the local cache (its default place: see 'dedup help environment')"),
         ],
         0, int.MaxValue, RunAsync);
 
@@ -37,6 +39,7 @@ public static class BackupCommand
         bool stdin = a.Has("stdin");
         if (stdin && a.Positionals.Count > 0) throw new UsageException("give either --stdin or paths, not both");
         if (!stdin && a.Positionals.Count == 0) throw new UsageException("give at least one PATH to back up, or --stdin: dedup backup [options] PATH...");
+        if (a.Has("no-cache") && a.Has("cache-dir")) throw new UsageException("give either --no-cache or --cache-dir, not both");
         if (!stdin && a.Has("stdin-filename")) throw new UsageException("--stdin-filename only goes with --stdin");
 
         var excludes = a.GetAll("exclude").ToList();
@@ -49,7 +52,9 @@ public static class BackupCommand
             Excludes = excludes.Where(p => p.Trim().Length > 0 && !p.TrimStart().StartsWith('#')).ToList(),
             OneFileSystem = a.Has("one-file-system"),
             StdinFileName = a.Get("stdin-filename") ?? "stdin",
-            CacheDirectory = a.Get("cache-dir"),
+            // The cache is what lets a write-only key (which cannot read its parent snapshot) skip unchanged files,
+            // and it saves a full key from downloading the parent's trees, so it is on unless asked otherwise.
+            CacheDirectory = a.Has("no-cache") ? null : a.Get("cache-dir") ?? TreeCache.DefaultBase(),
         };
         if (!stdin) foreach (var p in options.Paths) CheckExists(p);
 

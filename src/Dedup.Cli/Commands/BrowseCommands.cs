@@ -26,7 +26,7 @@ public static class BrowseCommands
 
     private static async Task<int> LsAsync(CliContext ctx)
     {
-        var repo = await ctx.OpenRepositoryAsync(loadIndex: true).ConfigureAwait(false);
+        var repo = await ctx.OpenRepositoryAsync(loadIndex: true, reads: "list snapshot contents").ConfigureAwait(false);
         var snapshot = await repo.Snapshots.ResolveAsync(ctx.Args.Positionals[0], ctx.Args.Get("host"), ctx.Cancellation).ConfigureAwait(false);
         var start = ctx.Args.Positionals.Count > 1 ? "/" + ctx.Args.Positionals[1].Trim('/') : "/";
         bool longFormat = ctx.Args.Has("long");
@@ -105,7 +105,7 @@ public static class BrowseCommands
 
     private static async Task<int> DumpAsync(CliContext ctx)
     {
-        var repo = await ctx.OpenRepositoryAsync(loadIndex: true).ConfigureAwait(false);
+        var repo = await ctx.OpenRepositoryAsync(loadIndex: true, reads: "read files").ConfigureAwait(false);
         var snapshot = await repo.Snapshots.ResolveAsync(ctx.Args.Positionals[0], ctx.Args.Get("host"), ctx.Cancellation).ConfigureAwait(false);
         var path = "/" + ctx.Args.Positionals[1].Trim('/');
         var node = await SnapshotWalker.FindAsync(repo, snapshot.Info, path, ctx.Cancellation).ConfigureAwait(false)

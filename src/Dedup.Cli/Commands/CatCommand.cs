@@ -34,7 +34,8 @@ public static class CatCommand
         }
         if (ctx.Args.Positionals.Count != 2) throw new UsageException($"'cat {kind}' needs an ID: dedup cat {kind} ID");
         var reference = ctx.Args.Positionals[1].ToLowerInvariant();
-        var repo = await ctx.OpenRepositoryAsync(loadIndex: kind is "pack" or "blob" or "tree").ConfigureAwait(false);
+        var repo = await ctx.OpenRepositoryAsync(loadIndex: kind is "pack" or "blob" or "tree",
+            reads: kind is "snapshot" or "blob" or "tree" ? $"decrypt a {kind}" : null).ConfigureAwait(false);
         switch (kind)
         {
             case "snapshot":

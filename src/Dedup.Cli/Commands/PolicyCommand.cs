@@ -7,12 +7,16 @@ namespace Dedup.Cli.Commands;
 /// <summary>Prints the S3 policies a repository needs, so that nobody hand-writes IAM JSON.</summary>
 public static class PolicyCommand
 {
-    public static readonly Verb Verb = new("policy", "--bucket B [--prefix P] --role client|admin [--principal ARN]",
+    public static readonly Verb Verb = new("policy", "--bucket B [--prefix P] --role client|write-only|admin [--principal ARN]",
         "Print the S3 policy JSON for a backup client or the admin.",
         """
         client  may read, list and create objects under the prefix, but never delete them. Creates must carry
                 If-None-Match (enforced where the server knows the s3:if-none-match condition key), so existing
                 objects cannot be overwritten. No multipart abort either: stale uploads are the admin's to clean.
+        write-only  for hosts with a write-only key: may list the prefix, read only what a backup needs (config,
+                keys/, index/, marks/, revocations/) and create data/, index/, snapshots/ and inflight/ objects
+                (create-only, as client). Reading data/ and snapshots/ is denied outright, even for objects the
+                host uploaded itself (S3 lets an object's owner read it unless a policy denies it).
         admin   everything on the bucket and prefix: what prune, forget and 'key remove' need.
         Without --principal the output is an IAM identity policy (attach it to the user or role). With
         --principal it is a bucket policy naming that principal (for Ceph RGW: arn:aws:iam:::user/NAME).
@@ -21,7 +25,7 @@ public static class PolicyCommand
         [
             new("bucket", null, "B", "the bucket"),
             new("prefix", null, "P", "the repository's key prefix inside the bucket"),
-            new("role", null, "client|admin", "whose policy to print"),
+            new("role", null, "client|write-only|admin", "whose policy to print"),
             new("principal", null, "ARN", "print a bucket policy for this principal", Repeatable: true),
         ],
         0, 0, Run);
@@ -29,14 +33,15 @@ public static class PolicyCommand
     private static Task<int> Run(CliContext ctx)
     {
         var bucket = ctx.Args.Get("bucket") ?? throw new UsageException("policy needs --bucket B");
-        var role = ctx.Args.Get("role") ?? throw new UsageException("policy needs --role client or --role admin");
+        var role = ctx.Args.Get("role") ?? throw new UsageException("policy needs --role client, write-only or admin");
         var prefix = (ctx.Args.Get("prefix") ?? "").Trim('/');
         if (bucket.Contains('/') || bucket.Length == 0) throw new UsageException($"'{bucket}' is not a bucket name");
         var policy = role switch
         {
             "client" => Client(bucket, prefix),
+            "write-only" => WriteOnly(bucket, prefix),
             "admin" => Admin(bucket, prefix),
-            _ => throw new UsageException($"--role is client or admin, not '{role}'"),
+            _ => throw new UsageException($"--role is client, write-only or admin, not '{role}'"),
         };
         var principals = ctx.Args.GetAll("principal");
         if (principals.Count > 0)
@@ -65,9 +70,33 @@ public static class PolicyCommand
             }));
     }
 
+    /// <summary>
+    /// What a backup with a write-only key needs, and no more: the keys, config, indexes, prune marks and revocations
+    /// are read; packs, indexes, snapshots and backup markers are created. Content (data/, snapshots/) is never
+    /// readable: the explicit Deny also overrides the read access S3 gives an object's owner.
+    /// </summary>
+    public static JsonObject WriteOnly(string bucket, string prefix)
+    {
+        string[] created = [.. new[] { "data/*", "index/*", "snapshots/*", "inflight/*" }.Select(p => ObjectArn(bucket, prefix, p))];
+        return Policy(
+            Statement("ListRepository", "Allow", ["s3:ListBucket"], BucketArn(bucket), PrefixCondition(prefix)),
+            Statement("ReadWhatBackupNeeds", "Allow", ["s3:GetObject"],
+                [.. new[] { "config", "keys/*", "index/*", "marks/*", "revocations/*" }.Select(p => ObjectArn(bucket, prefix, p))]),
+            Statement("CreateBackupObjects", "Allow", ["s3:PutObject"], created),
+            Statement("CreateOnlyNoOverwrite", "Deny", ["s3:PutObject"], created, new JsonObject
+            {
+                ["Null"] = new JsonObject { ["s3:if-none-match"] = "true" },
+                ["Bool"] = new JsonObject { ["s3:ObjectCreationOperation"] = "true" },
+            }),
+            Statement("NeverReadContent", "Deny", ["s3:GetObject"], [ObjectArn(bucket, prefix, "data/*"), ObjectArn(bucket, prefix, "snapshots/*")]));
+    }
+
     public static JsonObject Admin(string bucket, string prefix) => Policy(
         Statement("AdminBucket", "Allow", ["s3:*"], BucketArn(bucket)),
         Statement("AdminObjects", "Allow", ["s3:*"], ObjectsArn(bucket, prefix)));
+
+    private static string ObjectArn(string bucket, string prefix, string rest) =>
+        prefix.Length == 0 ? $"arn:aws:s3:::{bucket}/{rest}" : $"arn:aws:s3:::{bucket}/{prefix}/{rest}";
 
     private static string BucketArn(string bucket) => $"arn:aws:s3:::{bucket}";
 
@@ -84,7 +113,13 @@ public static class PolicyCommand
         ["Statement"] = new JsonArray(statements.Select(s => (JsonNode)s).ToArray()),
     };
 
-    private static JsonObject Statement(string sid, string effect, string[] actions, string resource, JsonObject? condition = null)
+    private static JsonObject Statement(string sid, string effect, string[] actions, string resource, JsonObject? condition = null) =>
+        Statement(sid, effect, actions, JsonValue.Create(resource), condition);
+
+    private static JsonObject Statement(string sid, string effect, string[] actions, string[] resources, JsonObject? condition = null) =>
+        Statement(sid, effect, actions, Strings(resources), condition);
+
+    private static JsonObject Statement(string sid, string effect, string[] actions, JsonNode resource, JsonObject? condition)
     {
         var s = new JsonObject { ["Sid"] = sid, ["Effect"] = effect, ["Action"] = Strings(actions), ["Resource"] = resource };
         if (condition is not null) s["Condition"] = condition;

@@ -26,7 +26,7 @@ public static class RestoreCommand
     private static async Task<int> RunAsync(CliContext ctx)
     {
         var target = ctx.Args.Get("target") ?? throw new UsageException("restore needs --target DIR: dedup restore SNAPSHOT --target DIR");
-        var repo = await ctx.OpenRepositoryAsync(loadIndex: true).ConfigureAwait(false);
+        var repo = await ctx.OpenRepositoryAsync(loadIndex: true, reads: "restore files").ConfigureAwait(false);
         var snapshot = await repo.Snapshots.ResolveAsync(ctx.Args.Positionals[0], ctx.Args.Get("host"), ctx.Cancellation).ConfigureAwait(false);
         var options = new RestoreOptions
         {

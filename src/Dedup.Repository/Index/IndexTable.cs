@@ -225,11 +225,27 @@ public sealed class IndexTable
         _slots[i] = entry + 1;
     }
 
+    /// <summary>Sizes the table for about this many blobs up front, so a large load does not rehash as it grows.</summary>
+    public void Reserve(int expectedBlobs)
+    {
+        _lock.EnterWriteLock();
+        try
+        {
+            EnsureCapacity(Math.Max(_count, expectedBlobs));
+        }
+        finally
+        {
+            _lock.ExitWriteLock();
+        }
+    }
+
     private void EnsureCapacity(int count)
     {
         // Keep the load factor at or below 3/4 so linear probes stay short.
         if ((long)count * 4 <= (long)_slots.Length * 3) return;
-        _slots = new int[_slots.Length * 2];
+        long size = _slots.Length;
+        while (size * 3 < (long)count * 4) size *= 2;
+        _slots = new int[size];
         for (int n = 0; n < _count; n++) Insert(_segments[n >> SegmentBits][n & (SegmentSize - 1)].Id, n);
     }
 }

@@ -6,7 +6,7 @@ using Dedup.Format;
 namespace Dedup.Repository.Packs;
 
 /// <summary>A finished pack: its bytes (owned; dispose to clear and return the buffer) and how the index describes it.</summary>
-internal sealed class FinishedPack(PooledBufferWriter buffer, IndexPack index) : IDisposable
+internal sealed class FinishedPack(PackBuffer buffer, IndexPack index) : IDisposable
 {
     public ObjectId Id => Index.PackId;
     public IndexPack Index { get; } = index;
@@ -21,7 +21,7 @@ internal sealed class FinishedPack(PooledBufferWriter buffer, IndexPack index) :
 /// </summary>
 internal sealed class PackWriter : IDisposable
 {
-    private readonly PooledBufferWriter _buffer;
+    private readonly PackBuffer _buffer;
     private readonly SecretBytes _dataKey = SecretBytes.Random(Aead.KeySize);
     private readonly AesGcm _gcm;
     private readonly List<PackHeaderEntry> _entries = [];
@@ -35,9 +35,13 @@ internal sealed class PackWriter : IDisposable
         Type = type;
         _readPublicKey = readPublicKey;
         TargetSize = targetSize;
-        _buffer = new PooledBufferWriter(Math.Min(targetSize + (targetSize >> 3), 64 * 1024 * 1024));
+        // Room for the target, one more maximal blob (the one that crosses the target) and a generous header.
+        _buffer = new PackBuffer(targetSize + BlobSealer.MaxSealedSize(MaxBlobForCapacity) + 1024 * 1024);
         _gcm = new AesGcm(_dataKey.Span, Aead.TagSize);
     }
+
+    /// <summary>The largest chunk the default chunker makes; larger blobs still fit, by growing the buffer once.</summary>
+    private const int MaxBlobForCapacity = 4 * 1024 * 1024;
 
     public BlobType Type { get; }
     public int TargetSize { get; }
@@ -58,6 +62,7 @@ internal sealed class PackWriter : IDisposable
         catch
         {
             _closed = true;
+            _buffer.MarkPlaintext();
             throw;
         }
         _buffer.Advance(stored);

@@ -1,0 +1,119 @@
+using Dedup.Format;
+using Dedup.Repository.Index;
+using Repo = Dedup.Repository.Repository;
+
+namespace Dedup.Archiver.Cache;
+
+/// <summary>
+/// A local record of packs a backup stored but may not have indexed yet. The writer indexes every few packs, but a
+/// backup killed or cut off by an outage in between would leave its last packs unindexed, and so not reusable: a
+/// write-only key cannot read pack headers to find them again. So each stored pack's index entry is appended here
+/// first (it holds only IDs, sizes and a wrapped key, nothing secret), the file is removed when the backup finishes,
+/// and the next backup indexes whatever an earlier one left behind.
+/// Layout: BASE/&lt;repository id&gt;/pending/&lt;session&gt;.journal, records of (u32 length, index plaintext of one pack).
+/// </summary>
+public sealed class PendingIndexJournal
+{
+    private readonly string _file;
+    private readonly Lock _gate = new();
+    private bool _broken;
+
+    private PendingIndexJournal(string file) => _file = file;
+
+    private static string Folder(string baseDir, ObjectId repositoryId) => Path.Join(baseDir, repositoryId.ToString(), "pending");
+
+    public static PendingIndexJournal? Create(string baseDir, ObjectId repositoryId, ObjectId session)
+    {
+        try
+        {
+            var dir = Folder(baseDir, repositoryId);
+            Directory.CreateDirectory(dir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+            return new PendingIndexJournal(Path.Join(dir, session + ".journal"));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Records a stored pack. Called from upload threads.</summary>
+    public void Append(IndexPack pack)
+    {
+        using var w = new PooledBufferWriter();
+        w.WriteUInt32(0);
+        IndexCodec.Write(w, [pack]);
+        var bytes = w.ToArray();
+        BitConverter.TryWriteBytes(bytes.AsSpan(0, 4), bytes.Length - 4);
+        lock (_gate)
+        {
+            if (_broken) return;
+            try
+            {
+                using var f = new FileStream(_file, FileMode.Append, FileAccess.Write, FileShare.Read);
+                f.Write(bytes);
+                f.Flush(flushToDisk: true);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                _broken = true; // the journal is an optimisation; the backup goes on without it
+            }
+        }
+    }
+
+    /// <summary>The backup finished and indexed everything: nothing to recover.</summary>
+    public void Complete()
+    {
+        try { File.Delete(_file); } catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
+    }
+
+    /// <summary>
+    /// Indexes packs that earlier, interrupted backups stored but never indexed, if they are still in the store.
+    /// Returns how many packs it indexed. Damaged journals are ignored: they only cost re-uploading.
+    /// </summary>
+    public static async Task<int> RecoverAsync(Repo repo, string baseDir, CancellationToken ct)
+    {
+        var dir = Folder(baseDir, repo.Keys.RepositoryId);
+        if (!Directory.Exists(dir)) return 0;
+        var recovered = new List<IndexPack>();
+        var files = Directory.GetFiles(dir, "*.journal");
+        foreach (var file in files)
+        {
+            foreach (var pack in ReadJournal(file))
+            {
+                if (repo.Index.ContainsPack(pack.PackId) || recovered.Exists(p => p.PackId == pack.PackId)) continue;
+                var stat = await repo.Storage.StatAsync(Layout.Pack(pack.PackId), ct).ConfigureAwait(false);
+                if (stat is not null) recovered.Add(pack);
+            }
+        }
+        if (recovered.Count > 0)
+        {
+            var bytes = IndexFile.Seal(recovered, repo.Keys);
+            await repo.Storage.PutAsync(Layout.Index(ObjectId.HashOf(bytes)), bytes, ct).ConfigureAwait(false);
+            foreach (var p in recovered) repo.Index.AddPack(p);
+        }
+        foreach (var file in files)
+            try { File.Delete(file); } catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
+        return recovered.Count;
+    }
+
+    private static List<IndexPack> ReadJournal(string file)
+    {
+        var packs = new List<IndexPack>();
+        try
+        {
+            var bytes = File.ReadAllBytes(file);
+            int pos = 0;
+            while (pos + 4 <= bytes.Length)
+            {
+                int length = BitConverter.ToInt32(bytes, pos);
+                if (length <= 0 || pos + 4 + length > bytes.Length) break; // a torn last record
+                IndexCodec.Read(bytes.AsSpan(pos + 4, length), file, packs.Add);
+                pos += 4 + length;
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or CorruptObjectException)
+        {
+        }
+        return packs;
+    }
+}
