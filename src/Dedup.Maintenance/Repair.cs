@@ -71,7 +71,7 @@ public static class Repair
     public static async Task<List<RepairedSnapshot>> RepairSnapshotsAsync(Repo repo, IMaintenanceStorage storage, bool forgetOriginals, bool dryRun, CancellationToken ct = default)
     {
         repo.Keys.RequireReadKey("read snapshots");
-        await repo.LoadIndexAsync(ct).ConfigureAwait(false);
+        await repo.LoadIndexAsync(ct, strict: true).ConfigureAwait(false);
         var results = new List<RepairedSnapshot>();
         foreach (var snapshot in await repo.Snapshots.LoadAllAsync((_, _) => { }, ct).ConfigureAwait(false))
         {

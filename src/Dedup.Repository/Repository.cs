@@ -120,6 +120,9 @@ public sealed class Repository : IAsyncDisposable
     /// <summary>The prune marks seen by the last <see cref="LoadIndexAsync"/>.</summary>
     public IReadOnlyList<PruneMark> Marks { get; private set; } = [];
 
+    /// <summary>Index files the last non-strict <see cref="LoadIndexAsync"/> skipped because they are damaged.</summary>
+    public IReadOnlyList<CorruptObjectException> DamagedIndexFiles { get; private set; } = [];
+
     /// <summary>The index files read by the last <see cref="LoadIndexAsync"/>.</summary>
     public IReadOnlyList<string> IndexFiles { get; private set; } = [];
 
@@ -128,24 +131,32 @@ public sealed class Repository : IAsyncDisposable
     /// that no index entry is trusted for dedup without knowing whether its pack is about to be deleted. An index file that vanishes while loading (a concurrent
     /// prune replaced it) is skipped: its packs are in the replacement, or deleted and marked.
     /// </summary>
-    public async Task LoadIndexAsync(CancellationToken ct = default)
+    /// <param name="strict">
+    /// Throw on a damaged index file (prune must: it may not decide anything on a partial index). Otherwise the file is
+    /// skipped and listed in <see cref="DamagedIndexFiles"/>: a reader can still restore everything the other files
+    /// describe, and a backup only stores again what the skipped file listed.
+    /// </param>
+    public async Task LoadIndexAsync(CancellationToken ct = default, bool strict = false)
     {
         var marks = await LoadMarksAsync(ct).ConfigureAwait(false);
         // A fresh table every time: a pack marked since the last load must lose its place to unmarked copies,
         // which a table that already settled on it could not do.
         var table = new IndexTable();
-        IndexFiles = await LoadIndexIntoAsync(table, marks.SelectMany(m => m.Packs).ToHashSet(), ct).ConfigureAwait(false);
+        var damaged = new ConcurrentQueue<CorruptObjectException>();
+        IndexFiles = await LoadIndexIntoAsync(table, marks.SelectMany(m => m.Packs).ToHashSet(), ct, strict ? null : damaged.Enqueue).ConfigureAwait(false);
+        DamagedIndexFiles = damaged.ToArray();
         Marks = marks;
         Index = table;
     }
 
     /// <summary>Loads every index file into <paramref name="table"/>, flagging the given packs as marked. Returns the files read.</summary>
-    public async Task<IReadOnlyList<string>> LoadIndexIntoAsync(IndexTable table, IReadOnlySet<ObjectId> markedPacks, CancellationToken ct = default)
+    public async Task<IReadOnlyList<string>> LoadIndexIntoAsync(IndexTable table, IReadOnlySet<ObjectId> markedPacks, CancellationToken ct = default,
+        Action<CorruptObjectException>? onDamaged = null)
     {
         var loaded = new ConcurrentQueue<string>();
         // An index file spends about 40 bytes per blob, which is close enough to size the table before loading.
         await ForEachIndexFileAsync((name, pack) => table.AddPack(pack, markedPacks.Contains(pack.PackId)), loaded.Enqueue, ct,
-            totalBytes => table.Reserve((int)Math.Min(totalBytes / 40, int.MaxValue / 2))).ConfigureAwait(false);
+            totalBytes => table.Reserve((int)Math.Min(totalBytes / 40, int.MaxValue / 2)), onDamaged).ConfigureAwait(false);
         return loaded.ToArray();
     }
 
@@ -154,7 +165,7 @@ public sealed class Repository : IAsyncDisposable
     /// thread-safe), then reports each file read. Files that vanish meanwhile are skipped; damaged ones throw.
     /// </summary>
     public async Task ForEachIndexFileAsync(Action<string, IndexPack> onPack, Action<string>? onFile = null, CancellationToken ct = default,
-        Action<long>? onListed = null)
+        Action<long>? onListed = null, Action<CorruptObjectException>? onDamaged = null)
     {
         var names = new ConcurrentQueue<string>();
         long totalBytes = 0;
@@ -176,7 +187,23 @@ public sealed class Repository : IAsyncDisposable
             {
                 return;
             }
-            IndexFile.Open(bytes, Keys, name, p => onPack(name, p));
+            catch (CorruptObjectException e) when (onDamaged is not null)
+            {
+                onDamaged(e);
+                return;
+            }
+            // Parse into a list first, so a file damaged half way adds nothing rather than half its packs.
+            var packs = new List<IndexPack>();
+            try
+            {
+                IndexFile.Open(bytes, Keys, name, packs.Add);
+            }
+            catch (CorruptObjectException e) when (onDamaged is not null)
+            {
+                onDamaged(e);
+                return;
+            }
+            foreach (var p in packs) onPack(name, p);
             onFile?.Invoke(name);
         }).ConfigureAwait(false);
     }

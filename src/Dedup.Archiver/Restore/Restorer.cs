@@ -48,7 +48,15 @@ public sealed class Restorer
         repo.Keys.RequireReadKey("restore files");
         var r = new Restorer(repo, options, progress, ct);
         Directory.CreateDirectory(r._target);
-        await r.RestoreDirectoryAsync(SnapshotWalker.RootTree(snapshot.Info), "", r._target, 0).ConfigureAwait(false);
+        try
+        {
+            await r.RestoreDirectoryAsync(SnapshotWalker.RootTree(snapshot.Info), "", r._target, 0).ConfigureAwait(false);
+        }
+        finally
+        {
+            // Even when the walk fails (a hostile tree), no file write may outlive the restore.
+            try { await Task.WhenAll(r._running).ConfigureAwait(false); } catch { /* each file reports its own failure */ }
+        }
         await Task.WhenAll(r._running).ConfigureAwait(false);
         // Directory times and modes last, deepest first: writing files inside would change the mtime, and a
         // read-only mode would block writing them.

@@ -38,6 +38,13 @@ public sealed class CliContext(ParsedArgs args, CancellationToken cancellation) 
     /// <summary>A problem that does not stop the verb; always on stderr, even with --quiet.</summary>
     public void Warn(string line) => Error.WriteLine("dedup: " + OneLine(line));
 
+    /// <summary>Says which index files were skipped as damaged; the verb goes on with the rest.</summary>
+    public void WarnDamagedIndex(Repo repo)
+    {
+        foreach (var e in repo.DamagedIndexFiles)
+            Warn($"warning: {e.Message}; it was skipped. Run 'dedup repair index' with admin credentials to rebuild the index.");
+    }
+
     public void WriteJson(JsonNode? node) => Out.WriteLine(node?.ToJsonString(JsonStyle) ?? "null");
 
     public static string OneLine(string s) => s.ReplaceLineEndings(" ").Trim();
@@ -60,7 +67,11 @@ public sealed class CliContext(ParsedArgs args, CancellationToken cancellation) 
             _repo = await Repo.OpenAsync((IStorage)storage, password.Memory, ct: Cancellation).ConfigureAwait(false);
         }
         if (reads is not null) _repo.Keys.RequireReadKey(reads);
-        if (loadIndex) await _repo.LoadIndexAsync(Cancellation).ConfigureAwait(false);
+        if (loadIndex)
+        {
+            await _repo.LoadIndexAsync(Cancellation).ConfigureAwait(false);
+            WarnDamagedIndex(_repo);
+        }
         return _repo;
     }
 

@@ -75,6 +75,7 @@ public static class BackupCommand
                                           + (progress.Errors > 0 ? $", {progress.Errors} errors" : "")))
         {
             result = await BackupRunner.RunAsync(repo, options with { Stdin = input }, progress, ctx.Cancellation).ConfigureAwait(false);
+            ctx.WarnDamagedIndex(repo);
         }
 
         foreach (var f in result.Failures) ctx.Warn($"could not back up {f.Path}: {f.Reason}");

@@ -42,7 +42,7 @@ public sealed class Pruner
 
     private async Task<PruneReport> RunAsync(CancellationToken ct)
     {
-        await _repo.LoadIndexAsync(ct).ConfigureAwait(false);
+        await _repo.LoadIndexAsync(ct, strict: true).ConfigureAwait(false);
         var markers = await LoadMarkersAsync(ct).ConfigureAwait(false);
         var snapshots = await LoadSnapshotsAsync(ct).ConfigureAwait(false);
         var used = new UsedBlobs(_repo.Index);
