@@ -5,7 +5,7 @@ using Dedup.Storage;
 namespace Dedup.Repository;
 
 /// <summary>Reading whole objects with the checks every reader makes: bounded size, and the name is the SHA-256 of the bytes.</summary>
-internal static class StoredObjects
+public static class StoredObjects
 {
     /// <summary>Reads an object of at most <paramref name="maxSize"/> bytes.</summary>
     public static async Task<byte[]> ReadAllAsync(IStorage storage, string name, int maxSize, CancellationToken ct)
@@ -36,6 +36,20 @@ internal static class StoredObjects
         if (ObjectId.HashOf(bytes) != id)
             throw new CorruptObjectException(name, "its content does not match its name (damaged or replaced)");
         return bytes;
+    }
+
+    /// <summary>Reads up to <paramref name="destination"/>.Length bytes from the start; returns how many (fewer when the object is shorter).</summary>
+    public static async Task<int> ReadPrefixAsync(IStorage storage, string name, Memory<byte> destination, CancellationToken ct)
+    {
+        await using var s = await storage.OpenReadAsync(name, 0, destination.Length, ct).ConfigureAwait(false);
+        int total = 0;
+        while (total < destination.Length)
+        {
+            int n = await s.ReadAsync(destination[total..], ct).ConfigureAwait(false);
+            if (n == 0) break;
+            total += n;
+        }
+        return total;
     }
 
     /// <summary>Reads exactly <paramref name="destination"/>.Length bytes at <paramref name="offset"/>.</summary>

@@ -73,7 +73,7 @@ public static class Checker
     {
         try
         {
-            var bytes = await CheckIo.ReadAllAsync(repo.Storage, Layout.Config, 1024 * 1024, ct).ConfigureAwait(false);
+            var bytes = await StoredObjects.ReadAllAsync(repo.Storage, Layout.Config, 1024 * 1024, ct).ConfigureAwait(false);
             RepositoryConfig.Parse(bytes);
             if (!ObjectId.HashOf(bytes).ToArray().AsSpan().SequenceEqual(repo.ConfigHash))
                 log.Add(Layout.Config, "it changed since the repository was opened (replaced or modified)");
@@ -100,7 +100,7 @@ public static class Checker
             }
             try
             {
-                var bytes = await CheckIo.ReadVerifiedAsync(repo.Storage, obj.Name, id, 64 * 1024, ct).ConfigureAwait(false);
+                var bytes = await StoredObjects.ReadVerifiedAsync(repo.Storage, obj.Name, id, 64 * 1024, ct).ConfigureAwait(false);
                 var key = KeyFile.Parse(bytes, obj.Name);
                 try
                 {
@@ -135,7 +135,7 @@ public static class Checker
             }
             try
             {
-                var bytes = await CheckIo.ReadVerifiedAsync(repo.Storage, name, id, Limits.MaxIndexSize, token).ConfigureAwait(false);
+                var bytes = await StoredObjects.ReadVerifiedAsync(repo.Storage, name, id, Limits.MaxIndexSize, token).ConfigureAwait(false);
                 // Collect first, add after: a file that fails halfway must not leave half its packs in the table.
                 var filePacks = new List<IndexPack>();
                 IndexFile.Open(bytes, repo.Keys, name, filePacks.Add);

@@ -35,7 +35,7 @@ internal static class PackDataCheck
             int read;
             try
             {
-                read = await CheckIo.ReadFullyAsync(repo.Storage, name, buffer.Memory, token).ConfigureAwait(false);
+                read = await StoredObjects.ReadPrefixAsync(repo.Storage, name, buffer.Memory, token).ConfigureAwait(false);
             }
             catch (Dedup.Storage.ObjectNotFoundException)
             {

@@ -90,7 +90,7 @@ public sealed class Pruner
             if (!Layout.TryParseId(obj.Name, out var id)) continue;
             try
             {
-                var bytes = await ReadAsync(obj.Name, id, ct).ConfigureAwait(false);
+                var bytes = await StoredObjects.ReadVerifiedAsync(_storage, obj.Name, id, 64 * 1024, ct).ConfigureAwait(false);
                 markers.Add(BackupMarker.Open(bytes, id, obj.LastModified, _repo.Keys, obj.Name));
             }
             catch (CorruptObjectException)
@@ -103,16 +103,6 @@ public sealed class Pruner
             }
         }
         return markers;
-    }
-
-    private async Task<byte[]> ReadAsync(string name, ObjectId id, CancellationToken ct)
-    {
-        await using var s = await _storage.OpenReadAsync(name, 0, -1, ct).ConfigureAwait(false);
-        using var ms = new MemoryStream();
-        await s.CopyToAsync(ms, ct).ConfigureAwait(false);
-        var bytes = ms.ToArray();
-        if (ObjectId.HashOf(bytes) != id) throw new CorruptObjectException(name, "its content does not match its name");
-        return bytes;
     }
 
     /// <summary>Packs with no needed blob, and packs whose unused share reaches the repack threshold.</summary>
