@@ -52,16 +52,34 @@ public static class StoredObjects
         return total;
     }
 
-    /// <summary>Reads exactly <paramref name="destination"/>.Length bytes at <paramref name="offset"/>.</summary>
+    private const int MidReadResumes = 5;
+
+    /// <summary>
+    /// Reads exactly <paramref name="destination"/>.Length bytes at <paramref name="offset"/>. A connection that fails
+    /// part way through (the store's retries only cover opening) is reopened at the offset reached, a few times:
+    /// a ranged read is idempotent, and packs are large enough that a reset mid-body is an everyday event on a WAN.
+    /// </summary>
     public static async Task ReadRangeAsync(IStorage storage, string name, long offset, Memory<byte> destination, CancellationToken ct)
     {
-        await using var s = await storage.OpenReadAsync(name, offset, destination.Length, ct).ConfigureAwait(false);
         int total = 0;
-        while (total < destination.Length)
+        for (int resumes = 0; ; resumes++)
         {
-            int n = await s.ReadAsync(destination[total..], ct).ConfigureAwait(false);
-            if (n == 0) throw new CorruptObjectException(name, $"truncated: {destination.Length} bytes expected at offset {offset}, {total} present");
-            total += n;
+            try
+            {
+                await using var s = await storage.OpenReadAsync(name, offset + total, destination.Length - total, ct).ConfigureAwait(false);
+                while (total < destination.Length)
+                {
+                    int n = await s.ReadAsync(destination[total..], ct).ConfigureAwait(false);
+                    if (n == 0) throw new CorruptObjectException(name, $"truncated: {destination.Length} bytes expected at offset {offset}, {total} present");
+                    total += n;
+                }
+                return;
+            }
+            catch (Exception e) when (resumes < MidReadResumes && !ct.IsCancellationRequested
+                                      && (e is StorageException { IsTransient: true } || e is IOException))
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(200 * (resumes + 1)), ct).ConfigureAwait(false);
+            }
         }
     }
 }

@@ -58,5 +58,5 @@ internal sealed class S3ReadStream(GetObjectResponse response, S3Location locati
     }
 
     private StorageUnavailableException Failed(Exception e) =>
-        new($"{location}: the connection failed while reading '{key}'; reopen it at the offset reached.", e);
+        new($"{location}: the connection failed while reading '{key}' ({e.GetType().Name}).", e);
 }
