@@ -10,7 +10,7 @@ using Repo = Dedup.Repository.Repository;
 
 namespace Dedup.Maintenance;
 
-public sealed record RepairIndexResult(int PacksIndexed, IReadOnlyList<string> DamagedPacks, int IndexFilesWritten, int IndexFilesDeleted);
+public sealed record RepairIndexResult(int PacksIndexed, IReadOnlyList<string> DamagedPacks, int IndexFilesWritten, int IndexFilesDeleted, int DamagedBlobsDropped = 0);
 
 public sealed record RepairedSnapshot(string Original, string? Replacement, IReadOnlyList<string> LostPaths);
 
@@ -22,8 +22,13 @@ public sealed record RepairedSnapshot(string Original, string? Replacement, IRea
 /// </summary>
 public static class Repair
 {
-    public static async Task<RepairIndexResult> RebuildIndexAsync(Repo repo, IMaintenanceStorage storage, CancellationToken ct = default)
+    /// <param name="readData">
+    /// Also read every pack whole and open every blob: a blob that no longer opens is left out of the new index, so
+    /// 'repair snapshots' sees it as lost and the next backup stores that data again. Without it only headers are read.
+    /// </param>
+    public static async Task<RepairIndexResult> RebuildIndexAsync(Repo repo, IMaintenanceStorage storage, CancellationToken ct = default, bool readData = false)
     {
+        int droppedBlobs = 0;
         var readKey = repo.Keys.RequireReadKey("read pack headers");
         var oldIndexFiles = new List<string>();
         await foreach (var obj in storage.ListAsync(Layout.IndexPrefix, ct).ConfigureAwait(false)) oldIndexFiles.Add(obj.Name);
@@ -36,7 +41,19 @@ public static class Repair
             if (!Layout.TryParseId(obj.Name, out var id)) return;
             try
             {
-                packs.Add((await PackHeaderReader.ReadAsync(storage, id, obj.Size, readKey, token).ConfigureAwait(false)).ToIndexPack());
+                var pack = (await PackHeaderReader.ReadAsync(storage, id, obj.Size, readKey, token).ConfigureAwait(false)).ToIndexPack();
+                if (readData)
+                {
+                    var bytes = await StoredObjects.ReadAllAsync(storage, obj.Name, (int)Math.Min(obj.Size + 1, int.MaxValue), token).ConfigureAwait(false);
+                    var bad = PackVerifier.Verify(bytes, id, pack, repo.Keys).BadBlobs.Select(b => b.Id).ToHashSet();
+                    if (bad.Count > 0)
+                    {
+                        Interlocked.Add(ref droppedBlobs, bad.Count);
+                        damaged.Add($"{obj.Name}: {bad.Count} damaged blob(s) left out of the index");
+                        pack = pack with { Blobs = pack.Blobs.Where(b => !bad.Contains(b.Id)).ToArray() };
+                    }
+                }
+                packs.Add(pack);
             }
             catch (CorruptObjectException e)
             {
@@ -60,7 +77,7 @@ public static class Repair
             await storage.DeleteAsync(name, ct).ConfigureAwait(false);
             deleted++;
         }
-        return new RepairIndexResult(packs.Count, damaged.Order().ToList(), written, deleted);
+        return new RepairIndexResult(packs.Count, damaged.Order().ToList(), written, deleted, droppedBlobs);
     }
 
     /// <summary>

@@ -25,6 +25,9 @@ public static class Archiver
         var paths = options.Stdin is null ? NormalisePaths(options.Paths) : ["/" + options.StdinFileName.Trim('/')];
         if (options.Stdin is not null && !TreeCodec.IsSafeName(options.StdinFileName.Trim('/')))
             throw new ArgumentException($"'{options.StdinFileName}' is not a valid file name for --stdin-filename.");
+        // A write-only key may only write snapshots of its certified host: anything else would be stored, then distrusted.
+        if (repo.Keys.CertifiedHost(repo.Config.SigningPublicKeyBytes) is { } certified && certified != options.Host)
+            throw new Dedup.Repository.RepositoryException($"This write-only key may only back up as host '{certified}', not '{options.Host}'. Leave out --host, or use --host {certified}.");
         // Announce the backup before reading the index: prune then knows this run may refer to any pack it saw.
         var session = await repo.WriteBackupMarkerAsync(options.Host, ct).ConfigureAwait(false);
         await repo.LoadIndexAsync(ct).ConfigureAwait(false);

@@ -22,7 +22,7 @@ public static class BackupCommand
         """,
         [
             new("tag", null, "TAG", "add a tag; TAG may be a comma-separated list", Repeatable: true),
-            new("host", null, "NAME", "host name to record (default: this machine's)"),
+            new("host", null, "NAME", "host name to record (default: this machine's; for a write-only key, the host it was made for)"),
             new("exclude", 'e', "PATTERN", "leave out paths matching PATTERN", Repeatable: true),
             new("exclude-file", null, "FILE", "read exclude patterns from FILE, one per line ('#' starts a comment)", Repeatable: true),
             new("one-file-system", 'x', null, "do not cross into other file systems"),
@@ -59,6 +59,9 @@ public static class BackupCommand
         if (!stdin) foreach (var p in options.Paths) CheckExists(p);
 
         var repo = await ctx.OpenRepositoryAsync().ConfigureAwait(false);
+        // A write-only key backs up as the host it was certified for, unless told otherwise (which the archiver refuses).
+        if (a.Get("host") is null && repo.Keys.CertifiedHost(repo.Config.SigningPublicKeyBytes) is { } certified)
+            options = options with { Host = certified };
         if (a.Get("parent") is { } parent)
         {
             options = options with

@@ -6,16 +6,19 @@ namespace Dedup.Cli.Commands;
 
 public static class RepairCommand
 {
-    public static readonly Verb Verb = new("repair", "index | snapshots [--forget] [--dry-run]",
+    public static readonly Verb Verb = new("repair", "index [--read-data] | snapshots [--forget] [--dry-run]",
         "Recover from damage: rebuild the index from the packs, or save snapshots without their lost files.",
         """
         index      reads every pack's header and writes a new index of what is really stored, replacing the old
-                   index files; entries for missing or damaged packs disappear, so backups store that data again
+                   index files; entries for missing or damaged packs disappear, so backups store that data again;
+                   with --read-data it also opens every blob and leaves damaged ones out (for a pack whose header
+                   is fine but whose data was corrupted)
         snapshots  for each snapshot that refers to missing data, saves a copy without the affected files (tagged
                    'repaired', marked incomplete) and lists what was lost; --forget also removes the originals
         Run 'repair index' first, then 'repair snapshots'. Both need a full key and credentials that can delete.
         """,
         [
+            new("read-data", null, null, "index: read every pack whole and leave damaged blobs out of the index"),
             new("forget", null, null, "snapshots: remove each damaged original once its repaired copy is saved"),
             new("dry-run", 'n', null, "snapshots: only list what would be lost"),
         ],
@@ -36,7 +39,7 @@ public static class RepairCommand
         var repo = await ctx.OpenRepositoryAsync().ConfigureAwait(false);
         RepairIndexResult r;
         using (new ProgressLine(ctx, t => $"reading pack headers, {Text.Duration(t)}"))
-            r = await Repair.RebuildIndexAsync(repo, storage, ctx.Cancellation).ConfigureAwait(false);
+            r = await Repair.RebuildIndexAsync(repo, storage, ctx.Cancellation, ctx.Args.Has("read-data")).ConfigureAwait(false);
         foreach (var d in r.DamagedPacks) ctx.Warn($"damaged pack left out of the index: {d}");
         if (ctx.Json)
         {

@@ -47,6 +47,10 @@ public sealed class RepositoryKeys : IDisposable
     /// <summary>For a write-only key, the full key's signature over its signing key; empty for full keys.</summary>
     public byte[] Certificate { get; }
 
+    /// <summary>The host a write-only key's certificate names (it may only write snapshots of that host); null for full keys.</summary>
+    public string? CertifiedHost(byte[] repositorySigningKey) =>
+        Kind == KeyKind.WriteOnly ? WriterCertificate.Verify(SigningKey.PublicKey, Certificate, repositorySigningKey) : null;
+
     /// <summary>The ID of a blob: HMAC-SHA256 of its plaintext under the blob-ID key.</summary>
     public ObjectId BlobId(ReadOnlySpan<byte> plaintext)
     {

@@ -78,9 +78,11 @@ public sealed class CopyAndKeysTests
         var writer = await s.OpenAsync("writer");
         var tree = s.MakeTree("a", 1, 1000, 1);
         var honest = await Archiver.Backup.Archiver.RunAsync(writer, new BackupOptions { Paths = [tree], Host = "web2" }, new BackupProgress());
-        var forged = await Archiver.Backup.Archiver.RunAsync(writer, new BackupOptions { Paths = [tree], Host = "db1" }, new BackupProgress());
+        // The archiver refuses to back up as another host; a client that bypasses it gets an untrusted snapshot.
+        await Assert.ThrowsAsync<RepositoryException>(() => Archiver.Backup.Archiver.RunAsync(writer, new BackupOptions { Paths = [tree], Host = "db1" }, new BackupProgress()));
+        var forged = await writer.Snapshots.SaveAsync(honest.Snapshot with { Host = "db1" });
         Assert.Equal(SnapshotTrust.CertifiedWriter, (await admin.Snapshots.LoadAsync(honest.SnapshotId)).Header.Trust);
-        Assert.Equal(SnapshotTrust.Untrusted, (await admin.Snapshots.LoadAsync(forged.SnapshotId)).Header.Trust);
+        Assert.Equal(SnapshotTrust.Untrusted, (await admin.Snapshots.LoadAsync(forged)).Header.Trust);
 
         s.Clock.Advance(TimeSpan.FromMinutes(1));
         await KeyManager.RemoveAsync(admin, s.Storage, keyId);

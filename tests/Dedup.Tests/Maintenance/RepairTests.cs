@@ -56,4 +56,36 @@ public sealed class RepairTests
         var result = await Repair.RebuildIndexAsync(await s.OpenAsync(), s.Storage);
         Assert.Contains(result.DamagedPacks, d => d.StartsWith(victim.Name, StringComparison.Ordinal));
     }
+
+    [Fact]
+    public async Task A_blob_damaged_inside_an_intact_pack_is_dropped_lost_and_stored_again_by_the_next_backup()
+    {
+        await using var s = await Scenario.CreateAsync();
+        var repo = await s.OpenAsync();
+        var tree = s.MakeTree("a", 6, 150_000, 31);
+        await s.BackupAsync(repo, tree);
+        // Flip one byte early in the biggest pack: inside a blob, far from the header and trailer.
+        var pack = s.Storage.ListAsync("data/").ToBlockingEnumerable().OrderByDescending(o => o.Size).First();
+        var bytes = new byte[pack.Size];
+        await using (var stream = await s.Storage.OpenReadAsync(pack.Name)) await stream.ReadExactlyAsync(bytes);
+        bytes[100] ^= 0x01;
+        await s.Storage.DeleteAsync(pack.Name);
+        await s.Storage.PutAsync(pack.Name, bytes);
+
+        var admin = await s.OpenAsync();
+        Assert.Empty((await Repair.RebuildIndexAsync(admin, s.Storage)).DamagedPacks); // the header alone looks fine
+        var deep = await Repair.RebuildIndexAsync(admin, s.Storage, readData: true);
+        Assert.Equal(1, deep.DamagedBlobsDropped);
+        var lost = Assert.Single(await Repair.RepairSnapshotsAsync(admin, s.Storage, forgetOriginals: true, dryRun: false)).LostPaths;
+        Assert.Single(lost);
+
+        var client = await s.OpenAsync();
+        var again = await s.BackupAsync(client, tree);
+        Assert.True(again.Snapshot.Summary.BytesAdded > 0, "the damaged data was not stored again");
+        var reader = await s.OpenAsync();
+        await reader.LoadIndexAsync();
+        var (target, result) = await s.RestoreAsync(reader, again.SnapshotId.ToString());
+        Assert.Empty(result.Failures);
+        Scenario.AssertSameTree(tree, Path.Join(target, tree));
+    }
 }
