@@ -14,6 +14,7 @@ export DEDUP_REPOSITORY="$work/repo"
 printf 'correct horse battery staple\n' > "$work/password"
 chmod 600 "$work/password"
 export DEDUP_PASSWORD_FILE="$work/password"
+export DEDUP_CACHE_DIR="$work/cache"      # keep the local cache with the throwaway repository
 
 set -x
 "$dedup" init

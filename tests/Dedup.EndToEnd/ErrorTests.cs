@@ -44,7 +44,7 @@ public sealed class ErrorTests : IDisposable
         var r = _cli.Run(["-r", _cli.Repo, "init"], withPassword: false);
         Assert.NotEqual(0, r.ExitCode);
         AssertOneLine(r);
-        Assert.Contains("no password: set DEDUP_PASSWORD_FILE, DEDUP_PASSWORD or run on a terminal", r.Stderr);
+        Assert.Contains("no password: give --password-file FILE, set DEDUP_PASSWORD_FILE or DEDUP_PASSWORD, or run on a terminal", r.Stderr);
         Assert.False(Directory.Exists(_cli.Repo), "nothing may be written without a password");
     }
 

@@ -15,7 +15,11 @@ public sealed record RestoreOptions
 
 public sealed record RestoreFailure(string Path, string Reason);
 
-public sealed record RestoreResult(long Files, long Directories, long Bytes, long Skipped, IReadOnlyList<RestoreFailure> Failures);
+public sealed record RestoreResult(long Files, long Directories, long Bytes, long Skipped, IReadOnlyList<RestoreFailure> Failures)
+{
+    /// <summary>The existing entries left alone (at most the first thousand), by their path in the snapshot.</summary>
+    public IReadOnlyList<string> SkippedPaths { get; init; } = [];
+}
 
 public sealed class RestoreProgress
 {

@@ -30,6 +30,9 @@ public sealed class Restorer
     private readonly CancellationToken _ct;
     private readonly string _target;
     private long _files, _dirs, _bytes, _skipped;
+    private readonly ConcurrentQueue<string> _skippedPaths = new();
+    // Directories entered but not yet created (nothing inside them restored so far), outermost first.
+    private readonly List<(string Path, TreeNode Node)> _pending = [];
 
     private Restorer(Repo repo, RestoreOptions options, RestoreProgress progress, CancellationToken ct)
     {
@@ -61,7 +64,7 @@ public sealed class Restorer
         // Directory times and modes last, deepest first: writing files inside would change the mtime, and a
         // read-only mode would block writing them.
         for (int i = r._directories.Count - 1; i >= 0; i--) r.ApplyMetadata(r._directories[i].Path, r._directories[i].Node);
-        return new RestoreResult(r._files, r._dirs, r._bytes, r._skipped, r._failures.ToArray());
+        return new RestoreResult(r._files, r._dirs, r._bytes, r._skipped, r._failures.ToArray()) { SkippedPaths = r._skippedPaths.ToArray() };
     }
 
     private bool Selected(string snapPath) => !_excludes.Matches(snapPath) && (_includes.IsEmpty || _includes.Matches(snapPath));
@@ -89,13 +92,15 @@ public sealed class Restorer
             if (node.Type == NodeType.Directory)
             {
                 if (!selected && !_includes.CouldMatchBelow(snapPath)) continue;
-                if (!EnsureDirectory(fsPath)) continue;
-                _directories.Add((fsPath, node));
-                Interlocked.Increment(ref _dirs);
+                // A directory that is only on the way to possible matches is created when something inside it is
+                // restored, so a selective restore does not leave a trail of empty directories.
+                _pending.Add((fsPath, node));
+                if (selected && !MaterializePending()) continue; // could not create it (reported); skip what is inside
                 await RestoreDirectoryAsync(node.Content, snapPath, fsPath, depth + 1).ConfigureAwait(false);
+                if (_pending.Count > 0 && _pending[^1].Path == fsPath) _pending.RemoveAt(_pending.Count - 1);
                 continue;
             }
-            if (!selected) continue;
+            if (!selected || !MaterializePending()) continue;
             if (node.Type == NodeType.File)
             {
                 Interlocked.Increment(ref _progress._totalFiles);
@@ -112,6 +117,23 @@ public sealed class Restorer
                 RestoreSpecial(fsPath, snapPath, node);
             }
         }
+    }
+
+    /// <summary>Creates the directories on the way to the entry about to be restored, outermost first.</summary>
+    private bool MaterializePending()
+    {
+        foreach (var (path, node) in _pending)
+        {
+            if (!EnsureDirectory(path))
+            {
+                _pending.Clear();
+                return false;
+            }
+            _directories.Add((path, node));
+            Interlocked.Increment(ref _dirs);
+        }
+        _pending.Clear();
+        return true;
     }
 
     /// <summary>Creates a directory, refusing to go through an existing symlink (which could point outside the target).</summary>
@@ -152,7 +174,7 @@ public sealed class Restorer
                         Interlocked.Increment(ref _progress._files);
                         return;
                     }
-                    Interlocked.Increment(ref _skipped);
+                    Skip(snapPath);
                     return;
                 }
                 File.Delete(fsPath); // removes a symlink itself, never its target
@@ -190,6 +212,20 @@ public sealed class Restorer
         return st.Type == NodeType.File && st.Size == node.Size && st.MTimeNs == node.MTimeNs && (st.Mode & 0xFFF) == (node.Mode & 0xFFF);
     }
 
+    /// <summary>A symlink with the same target, or a fifo or device node of the same kind, mode and device number.</summary>
+    private static bool SpecialAlreadyRestored(string path, TreeNode node)
+    {
+        if (node.Type == NodeType.Symlink) return new FileInfo(path).LinkTarget == node.LinkTarget;
+        var st = PosixFile.LStat(path);
+        return st.Type == node.Type && (st.Mode & 0xFFF) == (node.Mode & 0xFFF) && (node.Type == NodeType.Fifo || st.Rdev == node.Rdev);
+    }
+
+    /// <summary>An existing entry left alone (no --overwrite); the first thousand are named in the result.</summary>
+    private void Skip(string snapPath)
+    {
+        if (Interlocked.Increment(ref _skipped) <= 1000) _skippedPaths.Enqueue(snapPath);
+    }
+
     private void RestoreSpecial(string fsPath, string snapPath, TreeNode node)
     {
         try
@@ -198,12 +234,12 @@ public sealed class Restorer
             {
                 if (!_options.Overwrite)
                 {
-                    if (node.Type == NodeType.Symlink && new FileInfo(fsPath).LinkTarget == node.LinkTarget)
+                    if (SpecialAlreadyRestored(fsPath, node))
                     {
-                        Interlocked.Increment(ref _files); // an earlier, interrupted restore made this link
+                        Interlocked.Increment(ref _files); // an earlier, interrupted restore made it
                         return;
                     }
-                    Interlocked.Increment(ref _skipped);
+                    Skip(snapPath);
                     return;
                 }
                 File.Delete(fsPath);

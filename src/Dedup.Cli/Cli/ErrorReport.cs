@@ -17,7 +17,7 @@ public static class ErrorReport
             (ExitCodes.Interrupted, "interrupted; nothing half-written is visible, and the next backup reuses what was stored"),
         RepositoryNotFoundException => (ExitCodes.RepositoryNotFound, e.Message),
         WrongPasswordException => (ExitCodes.WrongPassword, e.Message),
-        CorruptObjectException => (ExitCodes.Damaged, $"{e.Message}; run 'dedup check' to see what is affected"),
+        CorruptObjectException => (ExitCodes.Damaged, $"{e.Message}; run 'dedup check --read-data' to see what is affected"),
         BlobMissingException => (ExitCodes.Damaged, e.Message),
         RepositoryException => (ExitCodes.Error, e.Message),
         StorageAccessDeniedException { Operation: "delete" } =>

@@ -31,7 +31,7 @@ public static class Passwords
             return new Secret(chars, chars.Length);
         }
         if (Console.IsInputRedirected)
-            throw new UsageException("no password: set DEDUP_PASSWORD_FILE, DEDUP_PASSWORD or run on a terminal");
+            throw new UsageException("no password: give --password-file FILE, set DEDUP_PASSWORD_FILE or DEDUP_PASSWORD, or run on a terminal");
         return confirm ? PromptTwice("new repository password: ") : Prompt("repository password: ");
     }
 
@@ -62,6 +62,7 @@ public static class Passwords
     /// <summary>Reads a password file; one trailing newline (as editors and echo add) is not part of the password.</summary>
     public static Secret FromFile(string path)
     {
+        if (string.IsNullOrWhiteSpace(path)) throw new UsageException("the password file name is empty");
         byte[] bytes;
         try
         {
@@ -131,7 +132,7 @@ public static class Passwords
         catch (InvalidOperationException)
         {
             Array.Clear(buffer);
-            throw new UsageException("no password: set DEDUP_PASSWORD_FILE, DEDUP_PASSWORD or run on a terminal");
+            throw new UsageException("no password: give --password-file FILE, set DEDUP_PASSWORD_FILE or DEDUP_PASSWORD, or run on a terminal");
         }
         catch
         {

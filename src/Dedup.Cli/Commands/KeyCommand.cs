@@ -92,33 +92,23 @@ public static class KeyCommand
     }
 
     /// <summary>
-    /// A key's password cannot change in place (objects are immutable), so passwd adds a key and removes the old one.
-    /// The old key can only be removed by another key, so the repository is reopened with the new password first.
+    /// A key's password cannot change in place (objects are immutable), so passwd writes the same secrets under the new
+    /// password as a new key file and deletes the old one. Delete permission is checked first, so that credentials that
+    /// cannot delete are refused before anything is written, instead of leaving both passwords valid.
     /// </summary>
     private static async Task<int> PasswdAsync(CliContext ctx)
     {
         var kdf = InitCommand.Kdf(ctx.Args);
         var storage = ctx.OpenStorage().Storage;
+        await AdminAccess.RequireDeleteAsync(storage, ctx.Cancellation).ConfigureAwait(false);
         using var oldPassword = Passwords.ForRepository(ctx.Args, confirm: false);
         ObjectId oldId, newId;
         await using (var repo = await Repo.OpenAsync(storage, oldPassword.Memory, ct: ctx.Cancellation).ConfigureAwait(false))
         {
-            repo.Keys.RequireReadKey("change passwords");
             oldId = repo.KeyId;
-            var current = (await KeyManager.ListAsync(repo, ctx.Cancellation).ConfigureAwait(false)).Single(k => k.Current);
             using var newPassword = Passwords.ForNewKey(ctx.Args);
             if (newPassword.SameAs(oldPassword)) throw new UsageException("the new password is the same as the old one; nothing was changed");
-            newId = await KeyManager.AddAsync(repo, newPassword.Memory, KeyKind.Full, current.Host, current.Username, kdf, ctx.Cancellation).ConfigureAwait(false);
-            await using var reopened = await Repo.OpenAsync(storage, newPassword.Memory, ct: ctx.Cancellation).ConfigureAwait(false);
-            try
-            {
-                await KeyManager.RemoveAsync(reopened, storage, oldId, ctx.Cancellation).ConfigureAwait(false);
-            }
-            catch (StorageAccessDeniedException)
-            {
-                throw new RepositoryException($"key {newId.ToShortString()} with the new password was added, but these credentials cannot delete the old key "
-                                              + $"{oldId.ToShortString()}: run 'dedup key remove {oldId.ToShortString()}' on the admin host");
-            }
+            (newId, _) = await KeyManager.ChangePasswordAsync(repo, newPassword.Memory, kdf, storage, ctx.Cancellation).ConfigureAwait(false);
         }
         if (ctx.Json) ctx.WriteJson(new JsonObject { ["message_type"] = "password_changed", ["old_id"] = oldId.ToString(), ["id"] = newId.ToString() });
         else ctx.Say($"password changed: key {oldId.ToShortString()} replaced by {newId.ToShortString()}");

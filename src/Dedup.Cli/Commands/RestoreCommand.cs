@@ -11,7 +11,7 @@ public static class RestoreCommand
         """
         SNAPSHOT is an ID, a unique ID prefix, or 'latest' (of --host, if given).
         Contents, directories, symlinks, modes and mtimes are restored, and owners when run as root. Every block
-        read is verified. Existing files are left alone unless --overwrite is given; then the exit code is 3.
+        read is verified. Without --overwrite, existing files that differ from the snapshot are left alone, named, and the exit code is 3.
         Files that could not be restored are listed on stderr, and the exit code is 3.
         """,
         [
@@ -43,6 +43,7 @@ public static class RestoreCommand
             result = await Restorer.RunAsync(repo, snapshot, options, progress, ctx.Cancellation).ConfigureAwait(false);
         }
         foreach (var f in result.Failures) ctx.Warn($"could not restore {f.Path}: {f.Reason}");
+        foreach (var p in result.SkippedPaths) ctx.Warn($"left as it is (exists and differs): {p}");
         if (ctx.Json)
         {
             ctx.WriteJson(new JsonObject
@@ -51,6 +52,7 @@ public static class RestoreCommand
                 ["snapshot_id"] = snapshot.Id.ToString(),
                 ["target"] = Path.GetFullPath(target),
                 ["files"] = result.Files, ["dirs"] = result.Directories, ["bytes"] = result.Bytes, ["skipped"] = result.Skipped,
+                ["skipped_paths"] = new JsonArray(result.SkippedPaths.Select(p => (JsonNode?)p).ToArray()),
                 ["failures"] = new JsonArray(result.Failures.Select(f => (JsonNode)new JsonObject { ["path"] = f.Path, ["reason"] = f.Reason }).ToArray()),
             });
         }
