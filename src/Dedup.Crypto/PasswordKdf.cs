@@ -27,6 +27,9 @@ public static class PasswordKdf
             var hash = argon.GetBytes(32);
             var key = new SecretBytes(hash);
             CryptographicOperations.ZeroMemory(hash);
+            // Argon2 just left tens of MiB of dead memory blocks (it derives key material, so they are worth dropping
+            // now too); collect them so a backup's pack buffers do not stack on top of them in peak memory.
+            GC.Collect(2, GCCollectionMode.Aggressive, blocking: true, compacting: true);
             return key;
         }
         finally

@@ -34,6 +34,9 @@ public sealed class RepositoryWriter : IAsyncDisposable
     private readonly List<IndexPack> _unindexed = [];
     private readonly SemaphoreSlim _indexLock = new(1, 1);
     private readonly CancellationTokenSource _failed = new();
+    // At most one open pack per core and type: callers may seal from more tasks than that, and each would otherwise
+    // open a pack of its own (20 MiB each).
+    private readonly SemaphoreSlim _sealSlots = new(Environment.ProcessorCount);
     private readonly int _indexEvery;
     private DateTimeOffset _lastIndexWrite;
     private Exception? _error;
@@ -44,9 +47,9 @@ public sealed class RepositoryWriter : IAsyncDisposable
         _repo = repo;
         _indexEvery = indexEveryPacks;
         _lastIndexWrite = repo.Clock.GetUtcNow();
-        // The queue holds at most one pack per uploader: with the packs being filled, memory stays bounded by
-        // (workers + 2 * uploaders) packs whatever the data size.
-        _uploads = Channel.CreateBounded<FinishedPack>(new BoundedChannelOptions(uploadConcurrency) { SingleReader = false });
+        // One finished pack waits while the uploaders work: memory stays bounded by (open packs + 1 + uploaders) packs
+        // whatever the data size, and a writer blocks (backpressure) rather than queueing more.
+        _uploads = Channel.CreateBounded<FinishedPack>(new BoundedChannelOptions(1) { SingleReader = false });
         _uploaders = Enumerable.Range(0, uploadConcurrency).Select(_ => Task.Run(UploadLoopAsync)).ToArray();
     }
 
@@ -70,23 +73,31 @@ public sealed class RepositoryWriter : IAsyncDisposable
     public async ValueTask AddAsync(BlobType type, ObjectId id, ReadOnlyMemory<byte> plaintext, CancellationToken ct = default)
     {
         ThrowIfFailed();
-        var bag = _idle[(int)type];
-        if (!bag.TryTake(out var writer)) writer = new PackWriter(type, _repo.Keys.ReadPublicKey, _repo.Config.PackSize);
-        int stored;
+        await _sealSlots.WaitAsync(ct).ConfigureAwait(false);
         try
         {
-            stored = writer.Add(id, plaintext.Span);
+            var bag = _idle[(int)type];
+            if (!bag.TryTake(out var writer)) writer = new PackWriter(type, _repo.Keys.ReadPublicKey, _repo.Config.PackSize);
+            int stored;
+            try
+            {
+                stored = writer.Add(id, plaintext.Span);
+            }
+            catch
+            {
+                writer.Dispose();
+                throw;
+            }
+            Interlocked.Increment(ref Statistics._blobs);
+            Interlocked.Add(ref Statistics._raw, plaintext.Length);
+            Interlocked.Add(ref Statistics._stored, stored);
+            if (writer.IsFull) await FinishAsync(writer, ct).ConfigureAwait(false);
+            else bag.Add(writer);
         }
-        catch
+        finally
         {
-            writer.Dispose();
-            throw;
+            _sealSlots.Release();
         }
-        Interlocked.Increment(ref Statistics._blobs);
-        Interlocked.Add(ref Statistics._raw, plaintext.Length);
-        Interlocked.Add(ref Statistics._stored, stored);
-        if (writer.IsFull) await FinishAsync(writer, ct).ConfigureAwait(false);
-        else bag.Add(writer);
     }
 
     private async ValueTask FinishAsync(PackWriter writer, CancellationToken ct)
@@ -225,5 +236,6 @@ public sealed class RepositoryWriter : IAsyncDisposable
         while (_uploads.Reader.TryRead(out var p)) p.Dispose();
         _failed.Dispose();
         _indexLock.Dispose();
+        _sealSlots.Dispose();
     }
 }

@@ -19,7 +19,8 @@ public sealed record BackupOptions
     public string StdinFileName { get; init; } = "stdin";
     /// <summary>Threads for chunking, hashing, compressing and sealing. Default: the core count.</summary>
     public int Workers { get; init; } = Environment.ProcessorCount;
-    public int UploadConcurrency { get; init; } = 4;
+    /// <summary>Packs uploaded at once. Two keep a local disk busy; more help on a high-latency S3 link.</summary>
+    public int UploadConcurrency { get; init; } = 2;
     /// <summary>Where to keep the local tree cache (see <see cref="Cache.TreeCache"/>); null disables it.</summary>
     public string? CacheDirectory { get; init; }
 }

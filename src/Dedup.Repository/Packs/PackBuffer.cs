@@ -11,7 +11,8 @@ namespace Dedup.Repository.Packs;
 internal sealed class PackBuffer : IDisposable
 {
     private static readonly ConcurrentDictionary<int, ConcurrentBag<byte[]>> Pools = new();
-    private const int MaxRetainedPerSize = 16;
+    // Enough for the packs one writer keeps in flight (open per core, queued, uploading); more would only hold memory.
+    private static readonly int MaxRetainedPerSize = Environment.ProcessorCount + 3;
     private byte[] _array;
     private int _written;
     private bool _holdsPlaintext;

@@ -36,7 +36,9 @@ internal sealed class PackWriter : IDisposable
         _readPublicKey = readPublicKey;
         TargetSize = targetSize;
         // Room for the target, one more maximal blob (the one that crosses the target) and a generous header.
-        _buffer = new PackBuffer(targetSize + BlobSealer.MaxSealedSize(MaxBlobForCapacity) + 1024 * 1024);
+        // Tree packs start small and grow: a backup's trees rarely fill one, and a full-size buffer per tree writer
+        // would cost 20 MiB each for nothing.
+        _buffer = new PackBuffer(type == BlobType.Tree ? 1024 * 1024 : targetSize + BlobSealer.MaxSealedSize(MaxBlobForCapacity) + 1024 * 1024);
         _gcm = new AesGcm(_dataKey.Span, Aead.TagSize);
     }
 
