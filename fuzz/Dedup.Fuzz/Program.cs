@@ -5,6 +5,7 @@ using Dedup.Fuzz;
 // dedup-fuzz replay <target> <dir|file>  run every file once; exit 1 on the first unexpected exception
 // dedup-fuzz seed <corpus-dir>           write the generated seed corpus (valid inputs and mutations)
 // dedup-fuzz smoke <target> <count>      in-process random mutation of the seeds (no AFL needed); exit 1 on a bug
+// dedup-fuzz make-restore-fixture <zip> write the fixed repository of the "restore" target
 // dedup-fuzz list                        print the target names
 if (args.Length == 0)
 {
@@ -13,6 +14,10 @@ if (args.Length == 0)
 }
 switch (args[0])
 {
+    case "make-restore-fixture" when args.Length == 2:
+        await RestoreFixture.WriteAsync(args[1]);
+        Console.WriteLine($"wrote {args[1]}; rebuild, then reseed the restore corpus: dedup-fuzz seed fuzz/corpus");
+        return 0;
     case "list":
         foreach (var t in FuzzTargets.All) Console.WriteLine(t.Name);
         return 0;
