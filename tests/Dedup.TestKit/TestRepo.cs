@@ -49,6 +49,9 @@ public sealed class TestRepo : IAsyncDisposable
         return CreateAsync(new LocalStorage(dir.Path), dir, options);
     }
 
+    /// <summary>A repository in a store the caller made (an S3 prefix, say) and cleans up.</summary>
+    public static Task<TestRepo> OnStorageAsync(IMaintenanceStorage storage, InitOptions? options = null) => CreateAsync(storage, null, options);
+
     private static async Task<TestRepo> CreateAsync(IMaintenanceStorage storage, TempDir? dir, InitOptions? options)
     {
         try

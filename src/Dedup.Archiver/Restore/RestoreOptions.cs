@@ -11,6 +11,11 @@ public sealed record RestoreOptions
     /// <summary>Restore uid/gid. Defaults to true when running as root.</summary>
     public bool RestoreOwners { get; init; } = Environment.UserName == "root";
     public int Workers { get; init; } = Math.Max(2, Environment.ProcessorCount);
+    /// <summary>
+    /// Files restored at once; 0 means two per worker, which keeps a local disk busy. A remote store needs more
+    /// requests in flight to hide its latency: with many small files each file is one ranged read.
+    /// </summary>
+    public int FilesInFlight { get; init; }
 }
 
 public sealed record RestoreFailure(string Path, string Reason);

@@ -41,7 +41,7 @@ public sealed class Restorer
         _progress = progress;
         _includes = new PathFilter(options.Includes);
         _excludes = new PathFilter(options.Excludes);
-        _slots = new SemaphoreSlim(Math.Max(1, options.Workers * 2));
+        _slots = new SemaphoreSlim(options.FilesInFlight > 0 ? options.FilesInFlight : Math.Max(1, options.Workers * 2));
         _ct = ct;
         _target = Path.GetFullPath(options.Target);
     }

@@ -32,7 +32,7 @@ public static class StorageFactory
         {
             throw new UsageException(e.Message);
         }
-        var connections = args.GetInt("s3-connections", 1, 256) ?? 5;
+        var connections = S3Connections(args);
         var options = new S3StorageOptions
         {
             Region = args.Get("s3-region"),
@@ -43,6 +43,9 @@ public static class StorageFactory
         // Limit first, then retry: a request waiting out its backoff should not hold a connection slot.
         return new StorageHandle(s3.WithConcurrencyLimit(connections).WithRetries(Retries()), s3);
     }
+
+    /// <summary>Parallel S3 transfers: --s3-connections, or 5.</summary>
+    public static int S3Connections(ParsedArgs args) => args.GetInt("s3-connections", 1, 256) ?? 5;
 
     /// <summary>
     /// DEDUP_S3_RETRIES overrides how many times a failing request is tried in all (default 6, about 15 s of backoff);

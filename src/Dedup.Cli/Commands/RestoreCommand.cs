@@ -34,6 +34,9 @@ public static class RestoreCommand
             Includes = ctx.Args.GetAll("include"),
             Excludes = ctx.Args.GetAll("exclude"),
             Overwrite = ctx.Args.Has("overwrite"),
+            // Against S3 each small file is one ranged GET: keep every connection busy (three files per connection
+            // covers the time a file spends being written locally).
+            FilesInFlight = ctx.OpenStorage().S3 is null ? 0 : 3 * StorageFactory.S3Connections(ctx.Args),
         };
         var progress = new RestoreProgress();
         RestoreResult result;

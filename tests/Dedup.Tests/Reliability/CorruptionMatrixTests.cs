@@ -5,7 +5,9 @@ using Dedup.Maintenance;
 using Dedup.Repository;
 using Dedup.Repository.Index;
 using Dedup.Repository.Keys;
+using Dedup.Storage.S3;
 using Dedup.TestKit;
+using Dedup.Tests.Storage;
 using Xunit;
 using static Dedup.Tests.Reliability.ReliabilityHelpers;
 using Repo = Dedup.Repository.Repository;
@@ -13,6 +15,9 @@ using Repo = Dedup.Repository.Repository;
 namespace Dedup.Tests.Reliability;
 
 public enum ObjectKind { Config, Key, DataPack, Tree, Index, Snapshot }
+
+/// <summary>Where the damaged repository lives: in memory, in a local folder, or under a prefix of the test S3 server.</summary>
+public enum Backend { Memory, Disk, S3 }
 
 public enum Damage
 {
@@ -25,20 +30,20 @@ public enum Damage
 }
 
 /// <summary>
-/// The corruption matrix of issue 5: for every kind of stored object, on disk and in memory, flip a byte, truncate, or
+/// The corruption matrix of issue 5: for every kind of stored object, in memory, on disk and on the S3 server, flip a byte, truncate, or
 /// replace it with another valid object of its kind. Then check names exactly the damaged object and why; check
 /// --read-data lists the affected snapshots and files; restore restores every unaffected file identical and names the
 /// affected ones; and nothing throws anything but the documented exceptions.
 /// </summary>
 public sealed class CorruptionMatrixTests
 {
-    public static TheoryData<ObjectKind, Damage, bool> Cases()
+    public static TheoryData<ObjectKind, Damage, Backend> Cases()
     {
-        var data = new TheoryData<ObjectKind, Damage, bool>();
+        var data = new TheoryData<ObjectKind, Damage, Backend>();
         foreach (var kind in Enum.GetValues<ObjectKind>())
             foreach (var damage in Enum.GetValues<Damage>())
-                foreach (var onDisk in new[] { false, true })
-                    data.Add(kind, damage, onDisk);
+                foreach (var backend in Enum.GetValues<Backend>())
+                    data.Add(kind, damage, backend);
         return data;
     }
 
@@ -50,18 +55,27 @@ public sealed class CorruptionMatrixTests
         public required ObjectId First { get; init; }
         public required ObjectId Latest { get; init; }
         public required ObjectId SecondKey { get; init; }
+        public S3Location? S3 { get; init; }
 
         public async ValueTask DisposeAsync()
         {
             await Repo.DisposeAsync();
             Source.Dispose();
+            if (S3 is not null) await S3TestEnvironment.CleanUpAsync(S3);
         }
     }
 
-    private static async Task<Fixture> CreateAsync(bool onDisk)
+    private static async Task<Fixture> CreateAsync(Backend backend)
     {
         // Enough data for several 1 MiB packs, so that a damaged one costs only some files.
-        var t = onDisk ? await TestRepo.OnDiskAsync() : await TestRepo.InMemoryAsync();
+        // On S3 the damage is done with the admin credential (delete, then put), as a hostile admin or a bad disk would.
+        var s3 = backend == Backend.S3 ? S3TestEnvironment.FreshLocation(purpose: "corruption") : null;
+        var t = backend switch
+        {
+            Backend.Disk => await TestRepo.OnDiskAsync(),
+            Backend.S3 => await TestRepo.OnStorageAsync(S3TestEnvironment.Storage(s3!, S3TestEnvironment.Admin)),
+            _ => await TestRepo.InMemoryAsync(),
+        };
         var src = new TempDir("dedup-src");
         var files = DataGen.FileTree(src.Path, 21, 2_400_000);
         var first = (await BackupAsync(t.Repo, src.Path)).SnapshotId;
@@ -69,14 +83,14 @@ public sealed class CorruptionMatrixTests
         File.WriteAllBytes(Path.Join(src.Path, "added later"), DataGen.Mixed(98, 120_000));
         var latest = (await BackupAsync(t.Repo, src.Path)).SnapshotId;
         var key = await KeyManager.AddAsync(t.Repo, TestRepo.Password.AsMemory(), KeyKind.Full, "testhost", "tester", TestRepo.CheapKdf);
-        return new Fixture { Repo = t, Source = src, First = first, Latest = latest, SecondKey = key };
+        return new Fixture { Repo = t, Source = src, First = first, Latest = latest, SecondKey = key, S3 = s3 };
     }
 
     [Theory]
     [MemberData(nameof(Cases))]
-    public async Task Damage_is_named_by_check_and_restore_keeps_every_unaffected_file(ObjectKind kind, Damage damage, bool onDisk)
+    public async Task Damage_is_named_by_check_and_restore_keeps_every_unaffected_file(ObjectKind kind, Damage damage, Backend backend)
     {
-        await using var f = await CreateAsync(onDisk);
+        await using var f = await CreateAsync(backend);
         switch (kind)
         {
             case ObjectKind.Config: await ConfigAsync(f, damage); break;
