@@ -3,7 +3,7 @@
 #
 # Usage: scripts/bench/scale.sh            (settings through the environment)
 #   COUNTS="10000 100000 1000000"   file counts; files are 0-64 bytes, 1,000 per directory
-#   TOOLS="dedup restic"            which tools (restic is installed from Debian when missing)
+#   TOOLS="dedup restic"            which tools (restic is installed from Debian when missing); TOOLS= only makes the trees
 #   WORK=/tmp/dedup-scale           trees, repositories and results
 #   DEDUP=...                       a dedup binary instead of publishing src/Dedup.Cli
 #
@@ -13,7 +13,7 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 COUNTS="${COUNTS:-10000 100000 1000000}"
-TOOLS="${TOOLS:-dedup restic}"
+TOOLS="${TOOLS-dedup restic}"
 WORK="${WORK:-/tmp/dedup-scale}"
 
 log() { echo "scale: $*" >&2; }
