@@ -11,7 +11,8 @@ namespace Dedup.Repository;
 
 /// <summary>
 /// Fetches single blobs by byte range and verifies each one: authentication, decompression and keyed hash.
-/// Unwrapped pack data keys are cached (bounded, zeroed when dropped) so each pack costs one ECDH.
+/// Unwrapped pack data keys are cached (bounded, zeroed when dropped) so each pack costs one ECDH, and tree blobs are
+/// served from whole tree packs (<see cref="TreePackCache"/>) so a walk costs one request per tree pack.
 /// </summary>
 public sealed class BlobReader(IStorage storage, Func<IndexTable> currentIndex, RepositoryKeys keys) : IDisposable
 {
@@ -19,6 +20,7 @@ public sealed class BlobReader(IStorage storage, Func<IndexTable> currentIndex, 
     public BlobReader(IStorage storage, IndexTable index, RepositoryKeys keys) : this(storage, () => index, keys) { }
 
     private const int MaxCachedKeys = 8192;
+    private readonly TreePackCache _treePacks = new(storage, 32L << 20);
     // Keyed by pack ID, not by the table's pack number, because the repository swaps in a fresh table on reload.
     private readonly ConcurrentDictionary<ObjectId, byte[]> _dataKeys = new();
 
@@ -29,6 +31,9 @@ public sealed class BlobReader(IStorage storage, Func<IndexTable> currentIndex, 
     public async Task<RentedBuffer> ReadAsync(ObjectId id, CancellationToken ct = default)
     {
         var loc = Locate(id);
+        if (loc.Type == BlobType.Tree && await _treePacks.GetAsync(loc.PackId, ct).ConfigureAwait(false) is { } pack
+            && loc.Offset + loc.StoredLength <= pack.Length)
+            return Open(id, loc, pack.AsSpan((int)loc.Offset, loc.StoredLength));
         using var stored = new RentedBuffer(loc.StoredLength);
         await StoredObjects.ReadRangeAsync(storage, Layout.Pack(loc.PackId), loc.Offset, stored.Memory, ct).ConfigureAwait(false);
         return Open(id, loc, stored.Span);
