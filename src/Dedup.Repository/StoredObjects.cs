@@ -39,9 +39,13 @@ public static class StoredObjects
     }
 
     /// <summary>Reads up to <paramref name="destination"/>.Length bytes from the start; returns how many (fewer when the object is shorter).</summary>
-    public static async Task<int> ReadPrefixAsync(IStorage storage, string name, Memory<byte> destination, CancellationToken ct)
+    public static Task<int> ReadPrefixAsync(IStorage storage, string name, Memory<byte> destination, CancellationToken ct) =>
+        ReadUpToAsync(storage, name, 0, destination, ct);
+
+    /// <summary>Reads up to <paramref name="destination"/>.Length bytes at <paramref name="offset"/>; returns how many (fewer at the object's end).</summary>
+    public static async Task<int> ReadUpToAsync(IStorage storage, string name, long offset, Memory<byte> destination, CancellationToken ct)
     {
-        await using var s = await storage.OpenReadAsync(name, 0, destination.Length, ct).ConfigureAwait(false);
+        await using var s = await storage.OpenReadAsync(name, offset, destination.Length, ct).ConfigureAwait(false);
         int total = 0;
         while (total < destination.Length)
         {

@@ -225,7 +225,7 @@ public sealed class StorageFaultTests : IDisposable
         var f = new FaultInjectingStorage(t.Storage);
         await using var repo = await TestRepo.OpenAsync(f.WithRetries(FastRetries(3)));
         var loaded = await repo.Snapshots.LoadAsync(id);
-        f.Add(new FaultRule { Operations = StorageOp.Read, NamePattern = "data/*", Kind = FaultKind.FailMidStream, KeepBytes = 100, AfterSuccesses = 3, Times = 2 });
+        f.Add(new FaultRule { Operations = StorageOp.Read, NamePattern = "data/*", Kind = FaultKind.FailMidStream, KeepBytes = 100, AfterSuccesses = 0, Times = 2 });
         using var target = new TempDir("dedup-restore");
         var options = new Dedup.Archiver.Restore.RestoreOptions { Target = target.Path, Workers = 2, RestoreOwners = false };
         var result = await Dedup.Archiver.Restore.Restorer.RunAsync(repo, loaded, options, new Dedup.Archiver.Restore.RestoreProgress());
