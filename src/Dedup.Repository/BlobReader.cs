@@ -90,7 +90,9 @@ public sealed class BlobReader : IDisposable
         var name = Layout.Pack(pack);
         var stat = await _storage.StatAsync(name, ct).ConfigureAwait(false);
         if (stat is not { } s || s.Size > _treePacks.MaxBytes / 2) return null;
-        return await StoredObjects.ReadAllAsync(_storage, name, (int)s.Size, ct).ConfigureAwait(false);
+        var bytes = new byte[s.Size];
+        int n = await StoredObjects.ReadUpToAsync(_storage, name, 0, bytes, ct).ConfigureAwait(false);
+        return n == bytes.Length ? bytes : bytes[..n];
     }
 
     /// <summary>One aligned window of a data pack (shorter at the pack's end).</summary>

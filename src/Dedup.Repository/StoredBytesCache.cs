@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using Dedup.Format;
-using Dedup.Storage;
 
 namespace Dedup.Repository;
 
@@ -8,8 +7,9 @@ namespace Dedup.Repository;
 /// Stored (sealed) bytes of pack regions, kept while a walk or a restore needs them, so that many small blobs cost one
 /// request instead of one each. Each blob is still authenticated when it is opened, so damage costs the same blobs as
 /// a direct read would. Concurrent askers for one key share one load. Bounded: the oldest entries are dropped past
-/// <c>maxBytes</c>. A load that fails is not cached and yields null: the caller then reads the blob by range, which
-/// reports the problem the way it always has.
+/// <c>maxBytes</c>. A load that finds damage is not cached and yields null: the caller then reads the blob by range,
+/// which reports it blob by blob, as it always has. Any other failure (the store is unreachable) is not cached and is
+/// thrown, as the ranged read would throw it.
 /// </summary>
 internal sealed class StoredBytesCache<TKey>(long maxBytes, Func<TKey, CancellationToken, Task<byte[]?>> load) where TKey : notnull
 {
@@ -29,9 +29,14 @@ internal sealed class StoredBytesCache<TKey>(long maxBytes, Func<TKey, Cancellat
         {
             bytes = await load(key, ct).ConfigureAwait(false);
         }
-        catch (Exception e) when (e is StorageException or CorruptObjectException or IOException && !ct.IsCancellationRequested)
+        catch (CorruptObjectException)
         {
             bytes = null;
+        }
+        catch
+        {
+            _entries.TryRemove(key, out _);
+            throw;
         }
         if (bytes is null)
         {

@@ -42,18 +42,36 @@ public static class StoredObjects
     public static Task<int> ReadPrefixAsync(IStorage storage, string name, Memory<byte> destination, CancellationToken ct) =>
         ReadUpToAsync(storage, name, 0, destination, ct);
 
-    /// <summary>Reads up to <paramref name="destination"/>.Length bytes at <paramref name="offset"/>; returns how many (fewer at the object's end).</summary>
+    /// <summary>
+    /// Reads up to <paramref name="destination"/>.Length bytes at <paramref name="offset"/>; returns how many (fewer at
+    /// the object's end). Resumes a read that fails part way, as <see cref="ReadRangeAsync"/> does.
+    /// </summary>
     public static async Task<int> ReadUpToAsync(IStorage storage, string name, long offset, Memory<byte> destination, CancellationToken ct)
     {
-        await using var s = await storage.OpenReadAsync(name, offset, destination.Length, ct).ConfigureAwait(false);
         int total = 0;
-        while (total < destination.Length)
+        for (int resumes = 0; ; resumes++)
         {
-            int n = await s.ReadAsync(destination[total..], ct).ConfigureAwait(false);
-            if (n == 0) break;
-            total += n;
+            // Only a read that failed after the store opened it is resumed here: opening is already retried by the
+            // store, and retrying that again would multiply the wait when the store is down.
+            bool opened = false;
+            try
+            {
+                await using var s = await storage.OpenReadAsync(name, offset + total, destination.Length - total, ct).ConfigureAwait(false);
+                opened = true;
+                while (total < destination.Length)
+                {
+                    int n = await s.ReadAsync(destination[total..], ct).ConfigureAwait(false);
+                    if (n == 0) return total;
+                    total += n;
+                }
+                return total;
+            }
+            catch (Exception e) when (resumes < MidReadResumes && opened && !ct.IsCancellationRequested
+                                      && (e is StorageException { IsTransient: true } || e is IOException))
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(200 * (resumes + 1)), ct).ConfigureAwait(false);
+            }
         }
-        return total;
     }
 
     private const int MidReadResumes = 5;
@@ -65,25 +83,8 @@ public static class StoredObjects
     /// </summary>
     public static async Task ReadRangeAsync(IStorage storage, string name, long offset, Memory<byte> destination, CancellationToken ct)
     {
-        int total = 0;
-        for (int resumes = 0; ; resumes++)
-        {
-            try
-            {
-                await using var s = await storage.OpenReadAsync(name, offset + total, destination.Length - total, ct).ConfigureAwait(false);
-                while (total < destination.Length)
-                {
-                    int n = await s.ReadAsync(destination[total..], ct).ConfigureAwait(false);
-                    if (n == 0) throw new CorruptObjectException(name, $"truncated: {destination.Length} bytes expected at offset {offset}, {total} present");
-                    total += n;
-                }
-                return;
-            }
-            catch (Exception e) when (resumes < MidReadResumes && !ct.IsCancellationRequested
-                                      && (e is StorageException { IsTransient: true } || e is IOException))
-            {
-                await Task.Delay(TimeSpan.FromMilliseconds(200 * (resumes + 1)), ct).ConfigureAwait(false);
-            }
-        }
+        int total = await ReadUpToAsync(storage, name, offset, destination, ct).ConfigureAwait(false);
+        if (total < destination.Length)
+            throw new CorruptObjectException(name, $"truncated: {destination.Length} bytes expected at offset {offset}, {total} present");
     }
 }

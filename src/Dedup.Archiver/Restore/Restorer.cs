@@ -28,6 +28,10 @@ public sealed class Restorer
     private readonly SemaphoreSlim _slots;
     private readonly List<Task> _running = [];
     private readonly CancellationToken _ct;
+    // Cancelled by the first error that is not about one file (the store is unreachable, say): the walk and the other
+    // file writes stop at once instead of each waiting out its retries.
+    private readonly CancellationTokenSource _abort;
+    private Exception? _fatal;
     private readonly string _target;
     private long _files, _dirs, _bytes, _skipped;
     private readonly ConcurrentQueue<string> _skippedPaths = new();
@@ -42,7 +46,8 @@ public sealed class Restorer
         _includes = new PathFilter(options.Includes);
         _excludes = new PathFilter(options.Excludes);
         _slots = new SemaphoreSlim(options.FilesInFlight > 0 ? options.FilesInFlight : Math.Max(1, options.Workers * 2));
-        _ct = ct;
+        _abort = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        _ct = _abort.Token;
         _target = Path.GetFullPath(options.Target);
     }
 
@@ -50,16 +55,22 @@ public sealed class Restorer
     {
         repo.Keys.RequireReadKey("restore files");
         var r = new Restorer(repo, options, progress, ct);
+        using var abort = r._abort;
         Directory.CreateDirectory(r._target);
         try
         {
             await r.RestoreDirectoryAsync(SnapshotWalker.RootTree(snapshot.Info), "", r._target, 0).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (r._fatal is not null && !ct.IsCancellationRequested)
+        {
+            // The walk stopped because a file write failed fatally; that error is the one to report.
         }
         finally
         {
             // Even when the walk fails (a hostile tree), no file write may outlive the restore.
             try { await Task.WhenAll(r._running).ConfigureAwait(false); } catch { /* each file reports its own failure */ }
         }
+        if (r._fatal is not null) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(r._fatal);
         await Task.WhenAll(r._running).ConfigureAwait(false);
         // Directory times and modes last, deepest first: writing files inside would change the mtime, and a
         // read-only mode would block writing them.
@@ -109,6 +120,12 @@ public sealed class Restorer
                 _running.Add(Task.Run(async () =>
                 {
                     try { await RestoreFileAsync(fsPath, snapPath, node).ConfigureAwait(false); }
+                    catch (Exception e) when (e is not OperationCanceledException || !_ct.IsCancellationRequested)
+                    {
+                        Interlocked.CompareExchange(ref _fatal, e, null);
+                        await _abort.CancelAsync().ConfigureAwait(false);
+                        throw;
+                    }
                     finally { _slots.Release(); }
                 }));
             }
