@@ -40,28 +40,10 @@ public sealed class CorpusReplayTests
         {
             for (int i = 0; i < 150; i++)
             {
-                var input = Mutate(seed, rng);
+                var input = Corpus.RandomMutation(seed, rng);
                 var ex = Record.Exception(() => target.Run(input));
                 Assert.True(ex is null, $"input {Convert.ToHexString(input)}: {ex}");
             }
         }
-    }
-
-    private static byte[] Mutate(byte[] seed, Random rng)
-    {
-        var b = new List<byte>(seed);
-        for (int n = rng.Next(1, 4); n > 0; n--)
-        {
-            int at = b.Count == 0 ? 0 : rng.Next(b.Count);
-            switch (rng.Next(5))
-            {
-                case 0 when b.Count > 0: b[at] ^= (byte)(1 << rng.Next(8)); break;
-                case 1 when b.Count > 0: b[at] = (byte)rng.Next(256); break;
-                case 2 when b.Count > 0: b.RemoveRange(at, Math.Min(b.Count - at, rng.Next(1, 16))); break;
-                case 3: b.InsertRange(at, Enumerable.Repeat((byte)rng.Next(256), rng.Next(1, 8))); break;
-                default: if (b.Count > 0) b[at] = 0xFF; break;
-            }
-        }
-        return [.. b];
     }
 }
