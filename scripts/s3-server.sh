@@ -30,6 +30,10 @@ export CEPH_CONF="$STATE/ceph.conf"
 
 log() { echo "s3-server: $*" >&2; }
 die() { log "error: $*"; exit 1; }
+# Any failing step (a daemon that cannot bind its port, say) ends the script with the command and the daemons' last
+# log lines, never silently.
+set -E
+trap 'rc=$?; log "error: \"$BASH_COMMAND\" failed (exit $rc); last lines of the logs in $STATE/log:"; tail -n 3 "$STATE"/log/*.log >&2 2>/dev/null; exit $rc' ERR
 
 answering() { curl -s -o /dev/null --max-time 2 "$ENDPOINT/"; }
 
