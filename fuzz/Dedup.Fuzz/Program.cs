@@ -28,17 +28,7 @@ switch (args[0])
         var target = FuzzTargets.Get(args[1]);
         var files = Directory.Exists(args[2]) ? Directory.GetFiles(args[2]) : [args[2]];
         foreach (var f in files)
-        {
-            try
-            {
-                target.Run(File.ReadAllBytes(f));
-            }
-            catch (Exception e)
-            {
-                Console.Error.WriteLine($"{f}: {e}");
-                return 1;
-            }
-        }
+            if (!RunsCleanly(target, File.ReadAllBytes(f), f)) return 1;
         Console.WriteLine($"{target.Name}: {files.Length} inputs replayed, no unexpected exception");
         return 0;
     case "smoke" when args.Length == 3:
@@ -48,15 +38,7 @@ switch (args[0])
         for (int i = 0; i < int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture); i++)
         {
             var input = Corpus.RandomMutation(seeds[rng.Next(seeds.Length)], rng);
-            try
-            {
-                st.Run(input);
-            }
-            catch (Exception e)
-            {
-                Console.Error.WriteLine($"{st.Name}: input {Convert.ToHexString(input)}: {e}");
-                return 1;
-            }
+            if (!RunsCleanly(st, input, $"{st.Name}: input {Convert.ToHexString(input)}")) return 1;
         }
         Console.WriteLine($"{st.Name}: {args[2]} mutations, no unexpected exception");
         return 0;
@@ -73,4 +55,19 @@ switch (args[0])
             afl.Run(ms.GetBuffer().AsSpan(0, (int)ms.Length));
         });
         return 0;
+}
+
+/// <summary>Runs one input; an exception escaping the target is a bug, printed with what produced it.</summary>
+static bool RunsCleanly(IFuzzTarget target, byte[] input, string label)
+{
+    try
+    {
+        target.Run(input);
+        return true;
+    }
+    catch (Exception e)
+    {
+        Console.Error.WriteLine($"{label}: {e}");
+        return false;
+    }
 }
