@@ -32,7 +32,7 @@ public static class Archiver
         var session = await repo.WriteBackupMarkerAsync(options.Host, ct).ConfigureAwait(false);
         await repo.LoadIndexAsync(ct).ConfigureAwait(false);
         if (options.CacheDirectory is not null) await PendingIndexJournal.RecoverAsync(repo, options.CacheDirectory, ct).ConfigureAwait(false);
-        var cache = options.CacheDirectory is null ? null : TreeCache.Open(options.CacheDirectory, repo.Keys.RepositoryId, options.Host, paths, repo.Keys.BlobId);
+        using var cache = options.CacheDirectory is null ? null : TreeCache.Open(options.CacheDirectory, repo.Keys.RepositoryId, options.Host, paths, repo.Keys.BlobId);
         var parent = await FindParentAsync(repo, options, paths, cache, ct).ConfigureAwait(false);
 
         var chunker = new Chunker(new ChunkerParameters(repo.Config.ChunkerMin, repo.Config.ChunkerAverage, repo.Config.ChunkerMax), repo.Keys.ChunkerSecret.Span);

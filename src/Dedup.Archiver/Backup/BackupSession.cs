@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.IO.Enumeration;
 using Dedup.Archiver.Cache;
 using Dedup.Archiver.Filtering;
 using Dedup.Archiver.Platform;
@@ -82,35 +83,43 @@ internal sealed class BackupSession
     public async Task<TreeNode?> BackupPathAsync(string fsPath, string snapPath, string name, TreeNode? previous, ulong? rootDevice)
     {
         _ct.ThrowIfCancellationRequested();
-        FileStatus st;
+        if (!TryStat(fsPath, out var st)) return null;
+        var node = NodeFromStatus(name, st);
+        return st.Type switch
+        {
+            NodeType.Directory => await BackupDirectoryAsync(fsPath, snapPath, node, previous, rootDevice ?? st.Device).ConfigureAwait(false),
+            NodeType.File => TryReuse(fsPath, node, previous) ?? await ReadFileAsync(fsPath, node, previous).ConfigureAwait(false),
+            _ => WithoutContent(fsPath, node),
+        };
+    }
+
+    private bool TryStat(string fsPath, out FileStatus st)
+    {
         try
         {
             st = PosixFile.LStat(fsPath);
+            return true;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            Fail(fsPath, e);
+            st = default;
+            return false;
+        }
+    }
+
+    /// <summary>Symlinks keep their target; devices, fifos and sockets only their metadata.</summary>
+    private TreeNode? WithoutContent(string fsPath, TreeNode node)
+    {
+        if (node.Type != NodeType.Symlink) return node;
+        try
+        {
+            return node with { LinkTarget = new FileInfo(fsPath).LinkTarget ?? "" };
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             Fail(fsPath, e);
             return null;
-        }
-        var node = NodeFromStatus(name, st);
-        switch (st.Type)
-        {
-            case NodeType.Directory:
-                return await BackupDirectoryAsync(fsPath, snapPath, node, previous, rootDevice ?? st.Device).ConfigureAwait(false);
-            case NodeType.Symlink:
-                try
-                {
-                    return node with { LinkTarget = new FileInfo(fsPath).LinkTarget ?? "" };
-                }
-                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-                {
-                    Fail(fsPath, e);
-                    return null;
-                }
-            case NodeType.File:
-                return await BackupFileAsync(fsPath, node, previous).ConfigureAwait(false);
-            default:
-                return node; // devices, fifos and sockets: metadata only
         }
     }
 
@@ -122,12 +131,18 @@ internal sealed class BackupSession
         Inode = st.Inode, Device = st.Device, Rdev = st.Rdev,
     };
 
+    /// <summary>
+    /// Lists a directory and backs up its entries. Each entry costs one lstat here, which decides everything that
+    /// needs no reading: subdirectories (visited depth-first, so memory holds one listing per level), unchanged
+    /// files, links and special files are handled on this thread; only files to read go to the bounded parallel
+    /// slots. Sending every entry through the thread pool cost more than the stat and the comparison themselves.
+    /// </summary>
     private async Task<TreeNode?> BackupDirectoryAsync(string fsPath, string snapPath, TreeNode node, TreeNode? previous, ulong rootDevice)
     {
         string[] names;
         try
         {
-            names = Directory.EnumerateFileSystemEntries(fsPath).Select(Path.GetFileName).OfType<string>().ToArray();
+            names = new FileSystemEnumerable<string>(fsPath, (ref FileSystemEntry e) => e.FileName.ToString(), ListingOptions).ToArray();
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -136,36 +151,53 @@ internal sealed class BackupSession
         }
         Array.Sort(names, StringComparer.Ordinal);
         var previousChildren = await LoadPreviousChildrenAsync(previous).ConfigureAwait(false);
-        var children = new List<Task<TreeNode?>>(names.Length);
-        foreach (var childName in names)
+        var entries = new TreeNode?[names.Length];
+        var reads = new List<Task>();
+        for (int i = 0; i < names.Length; i++)
         {
+            _ct.ThrowIfCancellationRequested();
+            var childName = names[i];
             var childSnap = snapPath + "/" + childName;
             if (_excludes.Matches(childSnap)) continue;
             var childFs = Path.Join(fsPath, childName);
+            if (!TryStat(childFs, out var st)) continue;
+            if (_options.OneFileSystem && st.Type == NodeType.Directory && st.Device != rootDevice) continue;
             previousChildren.TryGetValue(childName, out var prevChild);
-            if (_options.OneFileSystem && IsOtherFileSystem(childFs, rootDevice)) continue;
-            bool isDir = Directory.Exists(childFs) && !File.GetAttributes(childFs).HasFlag(FileAttributes.ReparsePoint);
-            if (isDir)
+            var child = NodeFromStatus(childName, st);
+            switch (st.Type)
             {
-                // Depth-first: finish the subdirectory before reading further entries; files already started keep going.
-                children.Add(Task.FromResult(await BackupPathAsync(childFs, childSnap, childName, prevChild, rootDevice).ConfigureAwait(false)));
-            }
-            else
-            {
-                await _fileSlots.WaitAsync(_ct).ConfigureAwait(false);
-                children.Add(RunFileSlotAsync(childFs, childSnap, childName, prevChild, rootDevice));
+                case NodeType.Directory:
+                    // Depth-first: finish the subdirectory before reading further entries; files already started keep going.
+                    entries[i] = await BackupDirectoryAsync(childFs, childSnap, child, prevChild, rootDevice).ConfigureAwait(false);
+                    break;
+                case NodeType.File when TryReuse(childFs, child, prevChild) is { } reused:
+                    entries[i] = reused;
+                    break;
+                case NodeType.File:
+                    await _fileSlots.WaitAsync(_ct).ConfigureAwait(false);
+                    reads.Add(ReadInSlotAsync(entries, i, childFs, child, prevChild));
+                    break;
+                default:
+                    entries[i] = WithoutContent(childFs, child);
+                    break;
             }
         }
-        var entries = (await Task.WhenAll(children).ConfigureAwait(false)).OfType<TreeNode>().ToList();
-        var content = await SaveDirectoryAsync(entries, previous).ConfigureAwait(false);
+        await Task.WhenAll(reads).ConfigureAwait(false);
+        var content = await SaveDirectoryAsync(entries.OfType<TreeNode>().ToList(), previous).ConfigureAwait(false);
         return node with { Content = content };
     }
 
-    private async Task<TreeNode?> RunFileSlotAsync(string fsPath, string snapPath, string name, TreeNode? previous, ulong rootDevice)
+    private static readonly EnumerationOptions ListingOptions = new()
+    {
+        // No attribute filter: the listing then needs no stat per entry (the walk does its own lstat).
+        AttributesToSkip = 0, IgnoreInaccessible = false, RecurseSubdirectories = false, ReturnSpecialDirectories = false,
+    };
+
+    private async Task ReadInSlotAsync(TreeNode?[] entries, int index, string fsPath, TreeNode node, TreeNode? previous)
     {
         try
         {
-            return await Task.Run(() => BackupPathAsync(fsPath, snapPath, name, previous, rootDevice)).ConfigureAwait(false);
+            entries[index] = await Task.Run(() => ReadFileAsync(fsPath, node, previous), _ct).ConfigureAwait(false);
         }
         finally
         {
@@ -173,16 +205,43 @@ internal sealed class BackupSession
         }
     }
 
-    private static bool IsOtherFileSystem(string path, ulong rootDevice)
+    private void CountFile(string fsPath, long size)
     {
+        Interlocked.Increment(ref _progress._files);
+        _progress.CurrentPath = fsPath;
+        Interlocked.Add(ref _bytesTotal, size);
+    }
+
+    /// <summary>The parent's node with its content when size, mtime, ctime and inode match and its blobs are all indexed; else null.</summary>
+    private TreeNode? TryReuse(string fsPath, TreeNode node, TreeNode? previous)
+    {
+        if (previous is not { Type: NodeType.File } p || p.Size != node.Size || p.MTimeNs != node.MTimeNs || p.CTimeNs != node.CTimeNs
+            || p.Inode != node.Inode || !p.Content.All(id => _repo.Index.Contains(id)))
+            return null;
+        CountFile(fsPath, node.Size);
+        Interlocked.Increment(ref _filesUnmodified);
+        Interlocked.Add(ref _progress._bytesScanned, node.Size);
+        return node with { Content = p.Content };
+    }
+
+    private async Task<TreeNode?> ReadFileAsync(string fsPath, TreeNode node, TreeNode? previous)
+    {
+        CountFile(fsPath, node.Size);
         try
         {
-            var st = PosixFile.LStat(path);
-            return st.Type == NodeType.Directory && st.Device != rootDevice;
+            await using var stream = new FileStream(fsPath, new FileStreamOptions
+            {
+                Mode = FileMode.Open, Access = FileAccess.Read, Share = FileShare.ReadWrite | FileShare.Delete,
+                Options = FileOptions.SequentialScan, BufferSize = 0,
+            });
+            var saved = await _saver.SaveAsync(stream, _ct).ConfigureAwait(false);
+            Interlocked.Increment(ref previous is null ? ref _filesNew : ref _filesChanged);
+            return node with { Content = saved.Content, Size = saved.Size };
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            return false; // BackupPathAsync will report it
+            Fail(fsPath, e);
+            return null;
         }
     }
 
@@ -204,36 +263,6 @@ internal sealed class BackupSession
         catch (Exception e) when (e is CorruptObjectException or BlobMissingException)
         {
             return []; // a damaged parent only costs re-reading files
-        }
-    }
-
-    private async Task<TreeNode?> BackupFileAsync(string fsPath, TreeNode node, TreeNode? previous)
-    {
-        Interlocked.Increment(ref _progress._files);
-        _progress.CurrentPath = fsPath;
-        Interlocked.Add(ref _bytesTotal, node.Size);
-        if (previous is { Type: NodeType.File } p && p.Size == node.Size && p.MTimeNs == node.MTimeNs && p.CTimeNs == node.CTimeNs
-            && p.Inode == node.Inode && p.Content.All(id => _repo.Index.Contains(id)))
-        {
-            Interlocked.Increment(ref _filesUnmodified);
-            Interlocked.Add(ref _progress._bytesScanned, node.Size);
-            return node with { Content = p.Content };
-        }
-        try
-        {
-            await using var stream = new FileStream(fsPath, new FileStreamOptions
-            {
-                Mode = FileMode.Open, Access = FileAccess.Read, Share = FileShare.ReadWrite | FileShare.Delete,
-                Options = FileOptions.SequentialScan, BufferSize = 0,
-            });
-            var saved = await _saver.SaveAsync(stream, _ct).ConfigureAwait(false);
-            Interlocked.Increment(ref previous is null ? ref _filesNew : ref _filesChanged);
-            return node with { Content = saved.Content, Size = saved.Size };
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            Fail(fsPath, e);
-            return null;
         }
     }
 }

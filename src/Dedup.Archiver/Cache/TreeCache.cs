@@ -1,7 +1,9 @@
+using System.Buffers.Binary;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using Dedup.Format;
+using Microsoft.Win32.SafeHandles;
 
 namespace Dedup.Archiver.Cache;
 
@@ -14,12 +16,23 @@ public sealed record CachedParent(string Snapshot, IReadOnlyList<string> Tree, D
 /// trees from remote storage. It holds only metadata of the host's own files, in a 0700 folder. Every tree read back
 /// is checked against its keyed ID, so a damaged cache costs re-reading files, never a wrong snapshot. Any cache I/O
 /// error disables the cache for the run rather than failing the backup.
-/// Layout: BASE/&lt;repository id&gt;/&lt;sha256(host, paths)&gt;/{current,next}/{parent.json, trees/&lt;id&gt;}.
+/// Layout: BASE/&lt;repository id&gt;/&lt;sha256(host, paths)&gt;/{current,next}/{parent.json, trees.bin}, where
+/// trees.bin is a sequence of records (32-byte blob ID, 4-byte little-endian length, tree bytes). One appended file
+/// rather than a file per tree: a run then costs two file creations and one removal, not three per directory
+/// (a no-change backup of 2,672 directories spent more time in the cache's file creations than in its walk).
 /// </summary>
-public sealed class TreeCache
+public sealed class TreeCache : IDisposable
 {
+    private const int RecordHeader = ObjectId.Size + 4;
+    private const int MaxTree = 64 * 1024 * 1024; // a record longer than any tree blob means the file is damaged
+
     private readonly string _current, _next;
     private readonly Func<ReadOnlySpan<byte>, ObjectId> _blobId;
+    private readonly Lock _lock = new();
+    private readonly HashSet<ObjectId> _written = [];
+    private FileStream? _out;
+    private SafeFileHandle? _in;
+    private Dictionary<ObjectId, (long Offset, int Length)>? _locations;
     private bool _broken;
 
     private TreeCache(string dir, Func<ReadOnlySpan<byte>, ObjectId> blobId)
@@ -44,7 +57,8 @@ public sealed class TreeCache
             Directory.CreateDirectory(dir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
             var cache = new TreeCache(dir, blobId);
             if (Directory.Exists(cache._next)) Directory.Delete(cache._next, true); // left by an interrupted run
-            Directory.CreateDirectory(Path.Join(cache._next, "trees"));
+            Directory.CreateDirectory(cache._next);
+            cache._out = new FileStream(Path.Join(cache._next, "trees.bin"), FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16);
             return cache;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
@@ -74,9 +88,14 @@ public sealed class TreeCache
     {
         try
         {
-            var file = Path.Join(_current, "trees", id.ToString());
-            if (!File.Exists(file)) return null;
-            var bytes = File.ReadAllBytes(file);
+            (long Offset, int Length) at;
+            lock (_lock)
+            {
+                _locations ??= LoadLocations();
+                if (!_locations.TryGetValue(id, out at) || _in is null) return null;
+            }
+            var bytes = new byte[at.Length];
+            if (RandomAccess.Read(_in, bytes, at.Offset) != bytes.Length) return null;
             return _blobId(bytes) == id ? bytes : null;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
@@ -85,35 +104,86 @@ public sealed class TreeCache
         }
     }
 
+    /// <summary>Where each record of the current trees.bin is; a damaged tail ends the scan (its trees are then absent).</summary>
+    private Dictionary<ObjectId, (long, int)> LoadLocations()
+    {
+        var found = new Dictionary<ObjectId, (long, int)>();
+        var file = Path.Join(_current, "trees.bin");
+        if (!File.Exists(file)) return found;
+        _in = File.OpenHandle(file);
+        long length = RandomAccess.GetLength(_in), offset = 0;
+        Span<byte> header = stackalloc byte[RecordHeader];
+        while (offset + RecordHeader <= length && RandomAccess.Read(_in, header, offset) == RecordHeader)
+        {
+            int size = BinaryPrimitives.ReadInt32LittleEndian(header[ObjectId.Size..]);
+            if (size < 0 || size > MaxTree || offset + RecordHeader + size > length) break;
+            found.TryAdd(new ObjectId(header[..ObjectId.Size]), (offset + RecordHeader, size));
+            offset += RecordHeader + size;
+        }
+        return found;
+    }
+
     public void Write(in ObjectId id, ReadOnlySpan<byte> tree)
     {
-        if (_broken) return;
-        try
+        lock (_lock)
         {
-            File.WriteAllBytes(Path.Join(_next, "trees", id.ToString()), tree);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            _broken = true;
+            if (_broken || _out is null || !_written.Add(id)) return;
+            try
+            {
+                Span<byte> header = stackalloc byte[RecordHeader];
+                id.WriteTo(header);
+                BinaryPrimitives.WriteInt32LittleEndian(header[ObjectId.Size..], tree.Length);
+                _out.Write(header);
+                _out.Write(tree);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                _broken = true;
+            }
         }
     }
 
     /// <summary>Makes the trees written in this run the cached parent, once the snapshot is stored.</summary>
     public void Commit(CachedParent parent)
     {
-        if (_broken) return;
+        lock (_lock)
+        {
+            CloseFiles();
+            if (_broken) return;
+            try
+            {
+                File.WriteAllBytes(Path.Join(_next, "parent.json"), JsonSerializer.SerializeToUtf8Bytes(parent));
+                var old = _current + ".old";
+                if (Directory.Exists(old)) Directory.Delete(old, true);
+                if (Directory.Exists(_current)) Directory.Move(_current, old);
+                Directory.Move(_next, _current);
+                if (Directory.Exists(old)) Directory.Delete(old, true);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                _broken = true;
+            }
+        }
+    }
+
+    private void CloseFiles()
+    {
         try
         {
-            File.WriteAllBytes(Path.Join(_next, "parent.json"), JsonSerializer.SerializeToUtf8Bytes(parent));
-            var old = _current + ".old";
-            if (Directory.Exists(old)) Directory.Delete(old, true);
-            if (Directory.Exists(_current)) Directory.Move(_current, old);
-            Directory.Move(_next, _current);
-            if (Directory.Exists(old)) Directory.Delete(old, true);
+            _out?.Dispose();
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             _broken = true;
         }
+        _out = null;
+        _in?.Dispose();
+        _in = null;
+        _locations = null;
+    }
+
+    public void Dispose()
+    {
+        lock (_lock) CloseFiles();
     }
 }

@@ -22,10 +22,12 @@ public static class PosixFile
     [DllImport("libc", SetLastError = true, EntryPoint = "statx")]
     private static extern int Statx(int dirfd, [MarshalAs(UnmanagedType.LPUTF8Str)] string path, int flags, uint mask, [Out] byte[] buffer);
 
+    [ThreadStatic] private static byte[]? t_buffer; // the call is synchronous, so one buffer per thread serves every call
+
     /// <summary>Stats a path without following a final symlink. Throws IOException (with errno text) when it cannot.</summary>
     public static FileStatus LStat(string path)
     {
-        var buf = new byte[256];
+        var buf = t_buffer ??= new byte[256];
         if (Statx(AtFdCwd, path, AtSymlinkNoFollow, StatxBasicStats, buf) != 0)
             throw PosixErrors.ToException(Marshal.GetLastPInvokeError(), path);
         var s = buf.AsSpan();
