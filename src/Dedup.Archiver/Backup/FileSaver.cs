@@ -21,9 +21,12 @@ internal sealed class FileSaver(RepositoryWriter writer, Chunker chunker, Func<R
         var pending = new Queue<Task>();
         long size = 0;
         using var chunks = new StreamChunker(source, chunker);
+        // Files are read synchronously: the caller runs on a worker thread, and an async read of a file handle opened
+        // without FileOptions.Asynchronous is a synchronous read on yet another pool thread, one hop per read.
+        bool readInline = source is FileStream;
         try
         {
-            while (await chunks.MoveNextAsync(ct).ConfigureAwait(false))
+            while (readInline ? chunks.MoveNext() : await chunks.MoveNextAsync(ct).ConfigureAwait(false))
             {
                 var chunk = chunks.Current;
                 var id = blobId(chunk.Span);

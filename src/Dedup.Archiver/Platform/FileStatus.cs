@@ -25,12 +25,25 @@ public static class PosixFile
     [ThreadStatic] private static byte[]? t_buffer; // the call is synchronous, so one buffer per thread serves every call
 
     /// <summary>Stats a path without following a final symlink. Throws IOException (with errno text) when it cannot.</summary>
-    public static FileStatus LStat(string path)
+    public static FileStatus LStat(string path) =>
+        TryLStat(path, out var st) ? st : throw PosixErrors.ToException(PosixErrors.ENOENT, path);
+
+    /// <summary>Like <see cref="LStat"/>, but false when nothing is at the path (one call answers "exists?" and "what is it?").</summary>
+    public static bool TryLStat(string path, out FileStatus status)
     {
         var buf = t_buffer ??= new byte[256];
         if (Statx(AtFdCwd, path, AtSymlinkNoFollow, StatxBasicStats, buf) != 0)
-            throw PosixErrors.ToException(Marshal.GetLastPInvokeError(), path);
-        var s = buf.AsSpan();
+        {
+            int errno = Marshal.GetLastPInvokeError();
+            if (errno == PosixErrors.ENOENT) { status = default; return false; }
+            throw PosixErrors.ToException(errno, path);
+        }
+        status = Parse(buf);
+        return true;
+    }
+
+    private static FileStatus Parse(ReadOnlySpan<byte> s)
+    {
         uint mode = BinaryPrimitives.ReadUInt16LittleEndian(s[28..]);
         return new FileStatus(
             TypeOf(mode),
