@@ -12,7 +12,7 @@ namespace Dedup.Archiver.Backup;
 
 /// <summary>
 /// One backup run's walk. Directories are visited depth-first in name order, so memory holds one listing per
-/// level, never the whole tree. Within a directory, files are read in parallel (bounded); a file whose size,
+/// level (per walker: a few subdirectories are walked in parallel), never the whole tree. Within a directory, files are read in parallel (bounded); a file whose size,
 /// mtime, ctime and inode match the parent snapshot, and whose blobs are all indexed, is not read again.
 /// </summary>
 internal sealed class BackupSession
@@ -23,7 +23,7 @@ internal sealed class BackupSession
     private readonly BackupOptions _options;
     private readonly BackupProgress _progress;
     private readonly PathFilter _excludes;
-    private readonly SemaphoreSlim _fileSlots;
+    private readonly SemaphoreSlim _fileSlots, _dirSlots;
     private readonly CancellationToken _ct;
     private readonly ConcurrentQueue<BackupFailure> _failures = new();
     private long _filesNew, _filesChanged, _filesUnmodified, _dirsNew, _dirsChanged, _dirsUnmodified, _bytesTotal;
@@ -41,6 +41,8 @@ internal sealed class BackupSession
         _excludes = new PathFilter(options.Excludes);
         // Enough files in flight to keep every core and the disk busy, few enough to bound memory.
         _fileSlots = new SemaphoreSlim(Math.Max(2, options.Workers * 2));
+        // Walkers besides the first: each holds one listing per level it is inside, so memory stays bounded.
+        _dirSlots = new SemaphoreSlim(Math.Max(1, options.Workers - 1));
         _ct = ct;
     }
 
@@ -166,6 +168,11 @@ internal sealed class BackupSession
             var child = NodeFromStatus(childName, st);
             switch (st.Type)
             {
+                case NodeType.Directory when _dirSlots.Wait(0):
+                    // A free walker: the subdirectory is walked alongside (a walk of unchanged files is all stat calls
+                    // and comparisons, which one thread cannot spread over the cores).
+                    reads.Add(WalkInSlotAsync(entries, i, childFs, childSnap, child, prevChild, rootDevice));
+                    break;
                 case NodeType.Directory:
                     // Depth-first: finish the subdirectory before reading further entries; files already started keep going.
                     entries[i] = await BackupDirectoryAsync(childFs, childSnap, child, prevChild, rootDevice).ConfigureAwait(false);
@@ -192,6 +199,18 @@ internal sealed class BackupSession
         // No attribute filter: the listing then needs no stat per entry (the walk does its own lstat).
         AttributesToSkip = 0, IgnoreInaccessible = false, RecurseSubdirectories = false, ReturnSpecialDirectories = false,
     };
+
+    private async Task WalkInSlotAsync(TreeNode?[] entries, int index, string fsPath, string snapPath, TreeNode node, TreeNode? previous, ulong rootDevice)
+    {
+        try
+        {
+            entries[index] = await Task.Run(() => BackupDirectoryAsync(fsPath, snapPath, node, previous, rootDevice), _ct).ConfigureAwait(false);
+        }
+        finally
+        {
+            _dirSlots.Release();
+        }
+    }
 
     private async Task ReadInSlotAsync(TreeNode?[] entries, int index, string fsPath, TreeNode node, TreeNode? previous)
     {
