@@ -52,7 +52,7 @@ public sealed class BlobReader : IDisposable
         var loc = Locate(id);
         if (await CachedRegionAsync(loc, ct).ConfigureAwait(false) is var (region, start) && loc.Offset - start + loc.StoredLength <= region.Length)
             return Open(id, loc, region.AsSpan((int)(loc.Offset - start), loc.StoredLength));
-        using var stored = new RentedBuffer(loc.StoredLength);
+        using var stored = new RentedBuffer(loc.StoredLength, holdsOnlyCiphertext: true);
         await StoredObjects.ReadRangeAsync(_storage, Layout.Pack(loc.PackId), loc.Offset, stored.Memory, ct).ConfigureAwait(false);
         return Open(id, loc, stored.Span);
     }

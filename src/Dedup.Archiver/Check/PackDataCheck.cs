@@ -31,7 +31,7 @@ internal static class PackDataCheck
                 if (indexed is not null) PackStructureCheck.MarkBlobs(indexed, table, badBlobs, name, "its pack is oversized");
                 return;
             }
-            using var buffer = new RentedBuffer((int)size);
+            using var buffer = new RentedBuffer((int)size, holdsOnlyCiphertext: true); // a whole stored pack
             int read;
             try
             {

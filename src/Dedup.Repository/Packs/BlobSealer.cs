@@ -61,7 +61,8 @@ internal static class BlobSealer
             }
             finally
             {
-                ArrayPool<byte>.Shared.Return(tmp, clearArray: true);
+                tmp.AsSpan(0, payloadLength).Clear(); // compressed plaintext; only this part was written
+                ArrayPool<byte>.Shared.Return(tmp);
             }
         }
         if (keys.BlobId(target) != id) throw new CorruptObjectException(where, "content does not hash to its ID");

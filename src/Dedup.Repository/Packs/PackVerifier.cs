@@ -87,7 +87,8 @@ public static class PackVerifier
         }
         finally
         {
-            ArrayPool<byte>.Shared.Return(output, clearArray: true);
+            output.AsSpan(0, b.RawLength).Clear(); // what a blob wrote; the rest of the pooled array is already clear
+            ArrayPool<byte>.Shared.Return(output);
         }
     }
 
