@@ -73,8 +73,10 @@ measure() { # FILES TOOL OP -- command...
 for n in $COUNTS; do
   tree="$WORK/tree-$n"
   make_tree "$n" "$tree"
-  find "$tree" >/dev/null # warm the dentry cache for both tools alike
   for tool in $TOOLS; do
+    # Warm the dentry and page caches right before each tool's first backup, so that neither reads cold files
+    # (the second tool would otherwise find the files the first one read in the page cache).
+    find "$tree" -type f -print0 | xargs -0 -r cat >/dev/null
     repo="$WORK/repo-$tool-$n"
     rm -rf "$repo" "$WORK/cache-$tool-$n"
     if [[ $tool == dedup ]]; then
