@@ -12,26 +12,24 @@ internal static class BlobSealer
     private const int MinCompressed = 128;
 
     /// <summary>Room a caller must provide for sealing <paramref name="rawLength"/> bytes.</summary>
-    public static int MaxSealedSize(int rawLength) => Math.Max(LZ4Codec.MaximumOutputSize(rawLength), rawLength) + Aead.TagSize;
+    public static int MaxSealedSize(int rawLength) => Lz4BlockCompressor.MaxOutputSize(rawLength) + Aead.TagSize;
 
     /// <summary>Seals in place in <paramref name="destination"/>; returns the stored length.</summary>
     public static int Seal(AesGcm gcm, BlobType type, in ObjectId id, long offset, ReadOnlySpan<byte> plaintext, Span<byte> destination)
     {
         // Tiny blobs are stored raw: LZ4 saves next to nothing on them, and each call clears its 16 KiB hash table
         // (a first backup of 100k tiny files spent 2 % of its CPU on that).
-        int n = plaintext.Length < MinCompressed ? 0 : LZ4Codec.Encode(plaintext, destination, LZ4Level.L00_FAST);
+        int n = plaintext.Length < MinCompressed ? 0 : Lz4BlockCompressor.Compress(plaintext, destination);
         // Keep LZ4 only when it is strictly smaller: a reader knows the payload is raw exactly when its length equals the raw length.
-        if (n <= 0 || n >= plaintext.Length)
-        {
-            plaintext.CopyTo(destination);
-            n = plaintext.Length;
-        }
+        // A raw payload is encrypted straight from the plaintext (no copy: half of a typical data set is incompressible).
+        bool raw = n <= 0 || n >= plaintext.Length;
+        if (raw) n = plaintext.Length;
         Span<byte> nonce = stackalloc byte[Aead.NonceSize];
         Span<byte> aad = stackalloc byte[PackLayout.BlobAadSize];
         PackLayout.BlobNonce(offset, nonce);
         PackLayout.BlobAad(type, id, aad);
         var payload = destination[..n];
-        gcm.Encrypt(nonce, payload, payload, destination.Slice(n, Aead.TagSize), aad);
+        gcm.Encrypt(nonce, raw ? plaintext : payload, payload, destination.Slice(n, Aead.TagSize), aad);
         return n + Aead.TagSize;
     }
 
