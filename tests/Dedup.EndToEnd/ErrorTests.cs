@@ -67,6 +67,22 @@ public sealed class ErrorTests : IDisposable
         Assert.Contains("already exists", r.Stderr);
     }
 
+    [Fact]
+    public void RestoreTarget_ThatIsAFile_IsNamedWithWhatToDo()
+    {
+        _cli.Init();
+        var data = _cli.Dir.CreateDirectory("data");
+        File.WriteAllText(Path.Combine(data, "a.txt"), "a");
+        _cli.Ok("backup", data);
+        var file = _cli.Dir.Combine("afile");
+        File.WriteAllText(file, "keep me");
+        var r = _cli.Run(["-r", _cli.Repo, "restore", "latest", "--target", file]);
+        Assert.Equal(1, r.ExitCode);
+        AssertOneLine(r);
+        Assert.Contains($"'{file}' exists and is not a directory", r.Stderr);
+        Assert.Equal("keep me", File.ReadAllText(file));
+    }
+
     [Theory]
     [InlineData("frobnicate")]
     [InlineData("backup", "--no-such-option")]

@@ -56,6 +56,9 @@ public sealed class Restorer
         repo.Keys.RequireReadKey("restore files");
         var r = new Restorer(repo, options, progress, ct);
         using var abort = r._abort;
+        // CreateDirectory on an existing file fails with the runtime's bare "already exists": say what to do instead.
+        if (File.Exists(r._target) || new FileInfo(r._target).LinkTarget is not null && !Directory.Exists(r._target))
+            throw new Dedup.Repository.RepositoryException($"The restore target '{r._target}' exists and is not a directory. Give a directory with --target (it is created if missing).");
         Directory.CreateDirectory(r._target);
         try
         {
