@@ -37,6 +37,10 @@ public sealed class Restorer
     private readonly ConcurrentQueue<string> _skippedPaths = new();
     // Directories entered but not yet created (nothing inside them restored so far), outermost first.
     private readonly List<(string Path, TreeNode Node)> _pending = [];
+    // Directories this run created, on the walk's current path only (removed when their walk ends). Nothing can be
+    // at a name inside them but what this run writes, so their files skip the "exists / already restored" lstat;
+    // O_EXCL and RENAME_NOREPLACE still refuse a name something else created meanwhile. Walker thread only.
+    private readonly HashSet<string> _created = new(StringComparer.Ordinal);
 
     private Restorer(Repo repo, RestoreOptions options, RestoreProgress progress, CancellationToken ct)
     {
@@ -59,6 +63,7 @@ public sealed class Restorer
         // CreateDirectory on an existing file fails with the runtime's bare "already exists": say what to do instead.
         if (File.Exists(r._target) || new FileInfo(r._target).LinkTarget is not null && !Directory.Exists(r._target))
             throw new Dedup.Repository.RepositoryException($"The restore target '{r._target}' exists and is not a directory. Give a directory with --target (it is created if missing).");
+        if (!Path.Exists(r._target)) r._created.Add(r._target);
         Directory.CreateDirectory(r._target);
         try
         {
@@ -112,6 +117,7 @@ public sealed class Restorer
                 if (selected && !MaterializePending()) continue; // could not create it (reported); skip what is inside
                 await RestoreDirectoryAsync(node.Content, snapPath, fsPath, depth + 1).ConfigureAwait(false);
                 if (_pending.Count > 0 && _pending[^1].Path == fsPath) _pending.RemoveAt(_pending.Count - 1);
+                _created.Remove(fsPath);
                 continue;
             }
             if (!selected || !MaterializePending()) continue;
@@ -119,10 +125,11 @@ public sealed class Restorer
             {
                 Interlocked.Increment(ref _progress._totalFiles);
                 Interlocked.Add(ref _progress._totalBytes, node.Size);
+                bool inCreatedDirectory = _created.Contains(fsDir);
                 await _slots.WaitAsync(_ct).ConfigureAwait(false);
                 _running.Add(Task.Run(async () =>
                 {
-                    try { await RestoreFileAsync(fsPath, snapPath, node).ConfigureAwait(false); }
+                    try { await RestoreFileAsync(fsPath, snapPath, node, inCreatedDirectory).ConfigureAwait(false); }
                     catch (Exception e) when (e is not OperationCanceledException || !_ct.IsCancellationRequested)
                     {
                         Interlocked.CompareExchange(ref _fatal, e, null);
@@ -161,13 +168,16 @@ public sealed class Restorer
     {
         try
         {
-            var existing = new FileInfo(path);
-            if (existing.LinkTarget is not null || (existing.Exists && !existing.Attributes.HasFlag(FileAttributes.Directory)))
+            bool exists = PosixFile.TryLStat(path, out var existing);
+            if (exists && existing.Type != NodeType.Directory)
             {
+                // A symlink counts as "not a directory" even when it points to one: it could lead outside the target.
                 if (!_options.Overwrite) throw new IOException($"{path} exists and is not a directory (use --overwrite to replace it)");
-                existing.Delete();
+                File.Delete(path); // removes a symlink itself, never its target
+                exists = false;
             }
             Directory.CreateDirectory(path);
+            if (!exists) _created.Add(path);
             return true;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
@@ -177,12 +187,12 @@ public sealed class Restorer
         }
     }
 
-    private async Task RestoreFileAsync(string fsPath, string snapPath, TreeNode node)
+    private async Task RestoreFileAsync(string fsPath, string snapPath, TreeNode node, bool inCreatedDirectory)
     {
         var temp = fsPath + TempSuffix;
         try
         {
-            if (PosixFile.TryLStat(fsPath, out var existing))
+            if (!inCreatedDirectory && PosixFile.TryLStat(fsPath, out var existing))
             {
                 if (!_options.Overwrite)
                 {
