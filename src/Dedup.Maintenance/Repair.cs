@@ -88,9 +88,11 @@ public static class Repair
     public static async Task<List<RepairedSnapshot>> RepairSnapshotsAsync(Repo repo, IMaintenanceStorage storage, bool forgetOriginals, bool dryRun, CancellationToken ct = default)
     {
         repo.Keys.RequireReadKey("read snapshots");
+        // Snapshots before the index (as prune): a backup that finishes in between must not look as if it lost data.
+        var snapshots = await repo.Snapshots.LoadAllAsync((_, _) => { }, ct).ConfigureAwait(false);
         await repo.LoadIndexAsync(ct, strict: true).ConfigureAwait(false);
         var results = new List<RepairedSnapshot>();
-        foreach (var snapshot in await repo.Snapshots.LoadAllAsync((_, _) => { }, ct).ConfigureAwait(false))
+        foreach (var snapshot in snapshots)
         {
             var lost = new List<string>();
             await using var writer = repo.StartWriting();

@@ -46,13 +46,8 @@ public sealed class LocalStorage : IMaintenanceStorage
                 // The data must be on disk before the name points at it, or a crash could expose garbage.
                 RandomAccess.FlushToDisk(handle);
             }
-            try
-            {
-                // overwrite:false is link()+unlink() on Unix: atomic, and fails if the name exists,
-                // so of many concurrent writers exactly one wins.
-                File.Move(temp, path, overwrite: false);
-            }
-            catch (IOException) when (File.Exists(path))
+            // Atomic and create-only, so of many concurrent writers exactly one wins.
+            if (!ExclusiveRename.TryMove(temp, path))
             {
                 TryDelete(temp);
                 return PutOutcome.AlreadyExists;

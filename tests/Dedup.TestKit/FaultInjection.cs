@@ -202,6 +202,12 @@ public sealed class FaultInjectingStorage : IMaintenanceStorage
         return fault is null ? await Inner.StatAsync(name, cancellationToken).ConfigureAwait(false) : throw ErrorFor(fault.Kind, "stat", name);
     }
 
+    /// <summary>
+    /// Runs after a listing has yielded its last item, with the prefix: lets a test make another client act at exactly
+    /// that point of a run (a backup finishing while prune or check reads the repository).
+    /// </summary>
+    public Func<string, Task>? AfterList { get; set; }
+
     /// <summary>A list fault fires after <see cref="FaultRule.KeepBytes"/> items have been yielded (0: before the first).</summary>
     public async IAsyncEnumerable<StoredObject> ListAsync(string prefix, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
@@ -214,6 +220,7 @@ public sealed class FaultInjectingStorage : IMaintenanceStorage
             yield return o;
         }
         if (fault is not null) throw ErrorFor(fault.Kind, "list", prefix);
+        if (AfterList is { } after) await after(prefix).ConfigureAwait(false);
     }
 
     public async Task DeleteAsync(string name, CancellationToken cancellationToken = default)

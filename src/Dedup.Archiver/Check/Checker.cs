@@ -27,6 +27,10 @@ public static class Checker
         await CheckConfigAsync(repo, log, ct).ConfigureAwait(false);
         await CheckKeysAsync(repo, log, ct).ConfigureAwait(false);
 
+        // Snapshots are listed before the index is read: a backup stores its index files before its snapshot, so a backup
+        // that finishes during the check cannot look as if it lost data (its snapshot is simply not checked this time).
+        var snapshotList = await repo.Snapshots.ListAsync(ct).ConfigureAwait(false);
+
         options.Log?.Report("loading index files");
         var packs = new ConcurrentDictionary<ObjectId, IndexPack>();
         var table = new IndexTable();
@@ -52,7 +56,7 @@ public static class Checker
         }
 
         options.Log?.Report("checking snapshots");
-        var snapshots = await LoadSnapshotsAsync(repo, log, progress, ct).ConfigureAwait(false);
+        var snapshots = await LoadSnapshotsAsync(repo, snapshotList, log, progress, ct).ConfigureAwait(false);
 
         options.Log?.Report("checking trees");
         using var reader = new BlobReader(repo.Storage, table, repo.Keys);
@@ -153,10 +157,11 @@ public static class Checker
         }).ConfigureAwait(false);
     }
 
-    private static async Task<List<LoadedSnapshot>> LoadSnapshotsAsync(Repo repo, ProblemLog log, CheckProgress progress, CancellationToken ct)
+    private static async Task<List<LoadedSnapshot>> LoadSnapshotsAsync(Repo repo, List<(ObjectId Id, DateTimeOffset StoredAt)> listed, ProblemLog log,
+        CheckProgress progress, CancellationToken ct)
     {
         var loaded = new List<LoadedSnapshot>();
-        foreach (var (id, storedAt) in await repo.Snapshots.ListAsync(ct).ConfigureAwait(false))
+        foreach (var (id, storedAt) in listed)
         {
             var name = Layout.Snapshot(id);
             try

@@ -27,8 +27,8 @@ public static class PosixCalls
     [DllImport("libc", SetLastError = true, EntryPoint = "getgrgid")]
     private static extern IntPtr GetGrGid(uint gid);
 
-    [DllImport("libc", SetLastError = true, EntryPoint = "renameat2")]
-    private static extern int RenameAt2(int olddirfd, [MarshalAs(UnmanagedType.LPUTF8Str)] string oldpath, int newdirfd, [MarshalAs(UnmanagedType.LPUTF8Str)] string newpath, uint flags);
+    [DllImport("libc", SetLastError = true, EntryPoint = "rename")]
+    private static extern int Rename([MarshalAs(UnmanagedType.LPUTF8Str)] string oldpath, [MarshalAs(UnmanagedType.LPUTF8Str)] string newpath);
 
     [DllImport("libc", EntryPoint = "geteuid")]
     public static extern uint GetEUid();
@@ -47,18 +47,16 @@ public static class PosixCalls
 
     /// <summary>
     /// Renames a file; without <paramref name="replace"/> an entry that appeared at the destination meanwhile is kept
-    /// (renameat2 RENAME_NOREPLACE, or .NET's check-then-move on file systems without it). One system call, where
-    /// File.Move adds two stats.
+    /// (<see cref="Dedup.Storage.ExclusiveRename"/>). One system call, where File.Move adds two stats.
     /// </summary>
     public static void Rename(string from, string to, bool replace)
     {
-        const uint RenameNoReplace = 1;
-        const int EINVAL = 22, ENOSYS = 38;
-        if (RenameAt2(AtFdCwd, from, AtFdCwd, to, replace ? 0 : RenameNoReplace) == 0) return;
-        int errno = Marshal.GetLastPInvokeError();
-        if (errno is EINVAL or ENOSYS) File.Move(from, to, replace);
-        else if (errno == PosixErrors.EEXIST) throw new IOException($"{to} already exists");
-        else throw PosixErrors.ToException(errno, to);
+        if (!replace)
+        {
+            if (!Dedup.Storage.ExclusiveRename.TryMove(from, to)) throw new IOException($"{to} already exists");
+            return;
+        }
+        if (Rename(from, to) != 0) throw PosixErrors.ToException(Marshal.GetLastPInvokeError(), to);
     }
 
     public static void MakeFifo(string path, uint mode) => Check(MkFifo(path, mode), path);

@@ -42,9 +42,14 @@ public sealed class Pruner
 
     private async Task<PruneReport> RunAsync(CancellationToken ct)
     {
-        await _repo.LoadIndexAsync(ct, strict: true).ConfigureAwait(false);
+        // Snapshots before the index: a backup stores its index files before its snapshot, so every snapshot read here
+        // finds its blobs in the index read next, even when backups finish in between. (The other order made prune
+        // stop with "missing data" whenever a backup finished between the two reads.) A backup that finishes after
+        // the snapshots were read has packs that look unused: they are only marked, and the grace period, its
+        // backup marker and the next run's snapshots keep them.
         var markers = await LoadMarkersAsync(ct).ConfigureAwait(false);
         var snapshots = await LoadSnapshotsAsync(ct).ConfigureAwait(false);
+        await _repo.LoadIndexAsync(ct, strict: true).ConfigureAwait(false);
         var used = new UsedBlobs(_repo.Index);
         foreach (var s in snapshots) await used.AddSnapshotAsync(_repo, s, ct).ConfigureAwait(false);
         _report.Snapshots = snapshots.Count;
