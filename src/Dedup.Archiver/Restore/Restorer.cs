@@ -60,11 +60,7 @@ public sealed class Restorer
         repo.Keys.RequireReadKey("restore files");
         var r = new Restorer(repo, options, progress, ct);
         using var abort = r._abort;
-        // CreateDirectory on an existing file fails with the runtime's bare "already exists": say what to do instead.
-        if (File.Exists(r._target) || new FileInfo(r._target).LinkTarget is not null && !Directory.Exists(r._target))
-            throw new Dedup.Repository.RepositoryException($"The restore target '{r._target}' exists and is not a directory. Give a directory with --target (it is created if missing).");
-        if (!Path.Exists(r._target)) r._created.Add(r._target);
-        Directory.CreateDirectory(r._target);
+        if (CreateTarget(r._target)) r._created.Add(r._target);
         try
         {
             await r.RestoreDirectoryAsync(SnapshotWalker.RootTree(snapshot.Info), "", r._target, 0).ConfigureAwait(false);
@@ -84,6 +80,19 @@ public sealed class Restorer
         // read-only mode would block writing them.
         for (int i = r._directories.Count - 1; i >= 0; i--) r.ApplyMetadata(r._directories[i].Path, r._directories[i].Node);
         return new RestoreResult(r._files, r._dirs, r._bytes, r._skipped, r._failures.ToArray()) { SkippedPaths = r._skippedPaths.ToArray() };
+    }
+
+    /// <summary>
+    /// Creates the target unless it is a directory (or a symlink to one); true when this run created it. Anything else
+    /// at that name is refused with what to do: the runtime's own error would say only "already exists".
+    /// </summary>
+    private static bool CreateTarget(string target)
+    {
+        if (Directory.Exists(target)) return false;
+        if (PosixFile.TryLStat(target, out _))
+            throw new Dedup.Repository.RepositoryException($"The restore target '{target}' exists and is not a directory. Give a directory with --target (it is created if missing).");
+        Directory.CreateDirectory(target);
+        return true;
     }
 
     private bool Selected(string snapPath) => !_excludes.Matches(snapPath) && (_includes.IsEmpty || _includes.Matches(snapPath));
