@@ -74,10 +74,10 @@ public sealed class RestoreFixture
                 ChunkerMin = 4 * 1024, ChunkerAverage = 8 * 1024, ChunkerMax = 16 * 1024, PackSize = RepositoryConfig.MinPackSize,
                 Kdf = FuzzKeys.Kdf, Host = "fuzzhost", Username = "fuzz",
             };
-            await Repository.Repository.InitAsync(storage, Password.AsMemory(), options);
+            await Repository.Repository.InitAsync(storage, System.Text.Encoding.UTF8.GetBytes(Password), options);
             for (int run = 0; run < 2; run++)
             {
-                await using var repo = await Repository.Repository.OpenAsync(storage, Password.AsMemory());
+                await using var repo = await Repository.Repository.OpenAsync(storage, System.Text.Encoding.UTF8.GetBytes(Password));
                 await repo.LoadIndexAsync();
                 await Archiver.Backup.Archiver.RunAsync(repo, new BackupOptions
                 {

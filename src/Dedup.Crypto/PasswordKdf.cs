@@ -1,5 +1,4 @@
 using System.Security.Cryptography;
-using System.Text;
 using Konscious.Security.Cryptography;
 
 namespace Dedup.Crypto;
@@ -9,14 +8,16 @@ public static class PasswordKdf
 {
     public const int SaltSize = 32;
 
-    public static SecretBytes Derive(ReadOnlySpan<char> password, ReadOnlySpan<byte> salt, Argon2Parameters p)
+    /// <param name="password">The password's bytes exactly as given (a password file's bytes, or typed text as UTF-8):
+    /// never decoded and re-encoded, so two different byte strings can never open the same key.</param>
+    public static SecretBytes Derive(ReadOnlySpan<byte> password, ReadOnlySpan<byte> salt, Argon2Parameters p)
     {
         p.Validate();
         // Konscious wants a byte[]; keep it pinned and zero it as soon as the hash is done.
-        var pwd = GC.AllocateArray<byte>(Encoding.UTF8.GetByteCount(password), pinned: true);
+        var pwd = GC.AllocateArray<byte>(password.Length, pinned: true);
         try
         {
-            Encoding.UTF8.GetBytes(password, pwd);
+            password.CopyTo(pwd);
             using var argon = new Argon2id(pwd)
             {
                 Salt = salt.ToArray(),

@@ -51,7 +51,7 @@ public sealed class Repository : IAsyncDisposable
     public SnapshotStore Snapshots { get; }
 
     /// <summary>Creates a repository: config first, then the first key file. Refuses a store that already has a config.</summary>
-    public static async Task<ObjectId> InitAsync(IStorage storage, ReadOnlyMemory<char> password, InitOptions options, TimeProvider? clock = null, CancellationToken ct = default)
+    public static async Task<ObjectId> InitAsync(IStorage storage, ReadOnlyMemory<byte> password, InitOptions options, TimeProvider? clock = null, CancellationToken ct = default)
     {
         clock ??= TimeProvider.System;
         if (await storage.StatAsync(Layout.Config, ct).ConfigureAwait(false) is not null) throw new RepositoryExistsException(storage.Location);
@@ -83,7 +83,7 @@ public sealed class Repository : IAsyncDisposable
     }
 
     /// <summary>Verifies the config against the key file the password opens. Does not load the index.</summary>
-    public static async Task<Repository> OpenAsync(IStorage storage, ReadOnlyMemory<char> password, TimeProvider? clock = null, CancellationToken ct = default)
+    public static async Task<Repository> OpenAsync(IStorage storage, ReadOnlyMemory<byte> password, TimeProvider? clock = null, CancellationToken ct = default)
     {
         byte[] configBytes;
         try

@@ -49,6 +49,22 @@ public sealed class ErrorTests : IDisposable
     }
 
     [Fact]
+    public void BinaryPasswordFiles_AreUsedAsGiven_SoTwoInvalidUtf8PasswordsNeverOpenTheSameKey()
+    {
+        // 0xFF and 0xFE are both invalid UTF-8: a lossy decode made both U+FFFD, and either file opened the key.
+        var first = _cli.Dir.Combine("binary-1");
+        var second = _cli.Dir.Combine("binary-2");
+        File.WriteAllBytes(first, [0x73, 0xFF, 0x00, 0x01]);
+        File.WriteAllBytes(second, [0x73, 0xFE, 0x00, 0x01]);
+        var init = _cli.Run(["-r", _cli.Repo, "init", .. DedupCli.FastKdf], new() { ["DEDUP_PASSWORD_FILE"] = first });
+        Assert.Equal(0, init.ExitCode);
+        Assert.Equal(0, _cli.Run(["-r", _cli.Repo, "snapshots"], new() { ["DEDUP_PASSWORD_FILE"] = first }).ExitCode);
+        var other = _cli.Run(["-r", _cli.Repo, "snapshots"], new() { ["DEDUP_PASSWORD_FILE"] = second });
+        Assert.Equal(11, other.ExitCode);
+        AssertOneLine(other);
+    }
+
+    [Fact]
     public void PasswordFromEnvironment_AndTrailingNewlineOfTheFile_AreHandled()
     {
         _cli.Init();

@@ -56,7 +56,7 @@ public sealed class TestRepo : IAsyncDisposable
     {
         try
         {
-            await Repository.Repository.InitAsync(storage, Password.AsMemory(), options ?? Options).ConfigureAwait(false);
+            await Repository.Repository.InitAsync(storage, System.Text.Encoding.UTF8.GetBytes(Password), options ?? Options).ConfigureAwait(false);
             var repo = await OpenAsync(storage).ConfigureAwait(false);
             return new TestRepo(storage, dir, repo);
         }
@@ -70,7 +70,7 @@ public sealed class TestRepo : IAsyncDisposable
     /// <summary>Opens the store again with the test password and loads the index: what a second process would see.</summary>
     public static async Task<Repository.Repository> OpenAsync(IStorage storage)
     {
-        var repo = await Repository.Repository.OpenAsync(storage, Password.AsMemory()).ConfigureAwait(false);
+        var repo = await Repository.Repository.OpenAsync(storage, System.Text.Encoding.UTF8.GetBytes(Password)).ConfigureAwait(false);
         await repo.LoadIndexAsync().ConfigureAwait(false);
         return repo;
     }

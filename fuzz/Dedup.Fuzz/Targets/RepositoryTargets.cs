@@ -90,7 +90,7 @@ public sealed class KeyFileTarget : IFuzzTarget
         {
             var key = KeyFile.Parse(data, "keys/fuzz");
             if (key.MemoryKiB > FuzzKeys.MaxFuzzMemoryKiB || key.Iterations > 2 || key.Parallelism > 2) return;
-            using var keys = key.TryOpen(FuzzKeys.Password, FuzzKeys.Config, FuzzKeys.ConfigHash, "keys/fuzz");
+            using var keys = key.TryOpen(System.Text.Encoding.UTF8.GetBytes(FuzzKeys.Password), FuzzKeys.Config, FuzzKeys.ConfigHash, "keys/fuzz");
         }
         catch (CorruptObjectException)
         {
@@ -100,8 +100,8 @@ public sealed class KeyFileTarget : IFuzzTarget
     public IEnumerable<byte[]> Seeds()
     {
         var created = new DateTimeOffset(2024, 1, 1, 0, 0, 0, TimeSpan.Zero);
-        yield return KeyFile.Create(FuzzKeys.Shared, FuzzKeys.ConfigHash, FuzzKeys.Password, FuzzKeys.Kdf, "host", "user", created);
-        yield return KeyFile.Create(FuzzKeys.Shared, FuzzKeys.ConfigHash, "other password", FuzzKeys.Kdf, "hôst 2", "üser", created);
+        yield return KeyFile.Create(FuzzKeys.Shared, FuzzKeys.ConfigHash, System.Text.Encoding.UTF8.GetBytes(FuzzKeys.Password), FuzzKeys.Kdf, "host", "user", created);
+        yield return KeyFile.Create(FuzzKeys.Shared, FuzzKeys.ConfigHash, "other password"u8, FuzzKeys.Kdf, "hôst 2", "üser", created);
     }
 }
 

@@ -50,7 +50,7 @@ public sealed class RestoreTarget : IFuzzTarget
         bool isIndex = replaced.StartsWith(Layout.IndexPrefix, StringComparison.Ordinal);
         if (!isIndex) await storage.PutAsync(replaced, payload);
 
-        await using var repo = await Repository.Repository.OpenAsync(storage, RestoreFixture.Password.AsMemory());
+        await using var repo = await Repository.Repository.OpenAsync(storage, System.Text.Encoding.UTF8.GetBytes(RestoreFixture.Password));
         if (isIndex)
         {
             var packs = new List<IndexPack>();
@@ -75,7 +75,7 @@ public sealed class RestoreTarget : IFuzzTarget
         var fixture = RestoreFixture.Shared;
         var storage = new MemoryStorage();
         foreach (var (name, bytes) in fixture.Objects) await storage.PutAsync(name, bytes);
-        await using var repo = await Repository.Repository.OpenAsync(storage, RestoreFixture.Password.AsMemory());
+        await using var repo = await Repository.Repository.OpenAsync(storage, System.Text.Encoding.UTF8.GetBytes(RestoreFixture.Password));
         var seeds = new List<byte[]>();
         var mutable = fixture.Mutable;
         for (int i = 0; i < mutable.Count; i++)

@@ -3,14 +3,27 @@ using System.Text;
 
 namespace Dedup.Cli.Cli;
 
-/// <summary>A password in a char array that is cleared on dispose, so it does not linger in memory as a string would.</summary>
-public sealed class Secret(char[] chars, int length) : IDisposable
+/// <summary>
+/// A password's bytes in an array that is cleared on dispose, so it does not linger in memory as a string would.
+/// The bytes are used as given: a password file's bytes are never decoded, so two different binary passwords can
+/// never open the same key.
+/// </summary>
+public sealed class Secret(byte[] bytes, int length) : IDisposable
 {
-    public ReadOnlyMemory<char> Memory => chars.AsMemory(0, length);
+    public ReadOnlyMemory<byte> Memory => bytes.AsMemory(0, length);
 
-    public bool SameAs(Secret other) => Memory.Span.SequenceEqual(other.Memory.Span);
+    public bool SameAs(Secret other) => CryptographicOperations.FixedTimeEquals(Memory.Span, other.Memory.Span);
 
-    public void Dispose() => Array.Clear(chars);
+    public void Dispose() => CryptographicOperations.ZeroMemory(bytes);
+
+    /// <summary>Typed text (a prompt, an environment variable) as UTF-8; the characters are cleared.</summary>
+    public static Secret FromChars(char[] chars, int length)
+    {
+        var bytes = new byte[Encoding.UTF8.GetByteCount(chars.AsSpan(0, length))];
+        Encoding.UTF8.GetBytes(chars.AsSpan(0, length), bytes);
+        Array.Clear(chars);
+        return new Secret(bytes, bytes.Length);
+    }
 }
 
 /// <summary>
@@ -25,11 +38,7 @@ public static class Passwords
     {
         var file = args.Get("password-file") ?? NonEmpty(Environment.GetEnvironmentVariable("DEDUP_PASSWORD_FILE"));
         if (file is not null) return FromFile(file);
-        if (NonEmpty(Environment.GetEnvironmentVariable("DEDUP_PASSWORD")) is { } env)
-        {
-            var chars = env.ToCharArray();
-            return new Secret(chars, chars.Length);
-        }
+        if (FromEnvironment("DEDUP_PASSWORD") is { } env) return env;
         if (Console.IsInputRedirected)
             throw new UsageException("no password: give --password-file FILE, set DEDUP_PASSWORD_FILE or DEDUP_PASSWORD, or run on a terminal");
         return confirm ? PromptTwice("new repository password: ") : Prompt("repository password: ");
@@ -40,11 +49,7 @@ public static class Passwords
     {
         var file = args.Get("from-password-file") ?? NonEmpty(Environment.GetEnvironmentVariable("DEDUP_FROM_PASSWORD_FILE"));
         if (file is not null) return FromFile(file);
-        if (NonEmpty(Environment.GetEnvironmentVariable("DEDUP_FROM_PASSWORD")) is { } env)
-        {
-            var chars = env.ToCharArray();
-            return new Secret(chars, chars.Length);
-        }
+        if (FromEnvironment("DEDUP_FROM_PASSWORD") is { } env) return env;
         if (Console.IsInputRedirected)
             throw new UsageException("no password for the source repository: give --from-password-file, set DEDUP_FROM_PASSWORD_FILE or run on a terminal");
         return Prompt("source repository password: ");
@@ -74,21 +79,52 @@ public static class Passwords
         {
             throw new UsageException($"cannot read the password file {path}: {e.Message}");
         }
-        var chars = new char[Encoding.UTF8.GetCharCount(bytes)];
-        Encoding.UTF8.GetChars(bytes, chars);
-        CryptographicOperations.ZeroMemory(bytes);
-        int length = chars.Length;
-        if (length > 0 && chars[length - 1] == '\n')
+        int length = bytes.Length;
+        if (length > 0 && bytes[length - 1] == (byte)'\n')
         {
             length--;
-            if (length > 0 && chars[length - 1] == '\r') length--;
+            if (length > 0 && bytes[length - 1] == (byte)'\r') length--;
         }
         if (length == 0)
         {
-            Array.Clear(chars);
+            CryptographicOperations.ZeroMemory(bytes);
             throw new UsageException($"the password file {path} is empty");
         }
-        return new Secret(chars, length);
+        return new Secret(bytes, length);
+    }
+
+    /// <summary>
+    /// A password from an environment variable, as the bytes the process was given: .NET decodes the environment as
+    /// UTF-8 and would turn invalid bytes into U+FFFD, so on Linux the raw bytes come from /proc/self/environ.
+    /// </summary>
+    private static Secret? FromEnvironment(string name)
+    {
+        if (NonEmpty(Environment.GetEnvironmentVariable(name)) is null) return null;
+        try
+        {
+            var environ = File.ReadAllBytes("/proc/self/environ");
+            try
+            {
+                var prefix = Encoding.ASCII.GetBytes(name + "=");
+                foreach (var range in environ.AsSpan().Split((byte)0))
+                {
+                    var entry = environ.AsSpan(range);
+                    if (!entry.StartsWith(prefix)) continue;
+                    var value = entry[prefix.Length..].ToArray();
+                    return new Secret(value, value.Length);
+                }
+            }
+            finally
+            {
+                CryptographicOperations.ZeroMemory(environ);
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // No /proc (macOS): fall back to the decoded value below.
+        }
+        var chars = Environment.GetEnvironmentVariable(name)!.ToCharArray();
+        return Secret.FromChars(chars, chars.Length);
     }
 
     private static Secret PromptTwice(string prompt)
@@ -147,7 +183,7 @@ public static class Passwords
         {
             throw new UsageException("the password is empty");
         }
-        return new Secret(buffer, length);
+        return Secret.FromChars(buffer, length);
     }
 
     private static string? NonEmpty(string? s) => string.IsNullOrEmpty(s) ? null : s;

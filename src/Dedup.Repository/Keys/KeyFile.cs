@@ -45,7 +45,7 @@ public sealed record KeyFile
         return w.ToArray();
     }
 
-    public static byte[] Create(RepositoryKeys keys, byte[] configHash, ReadOnlySpan<char> password, Argon2Parameters kdf,
+    public static byte[] Create(RepositoryKeys keys, byte[] configHash, ReadOnlySpan<byte> password, Argon2Parameters kdf,
         string host, string username, DateTimeOffset created)
     {
         var salt = RandomNumberGenerator.GetBytes(PasswordKdf.SaltSize);
@@ -84,7 +84,7 @@ public sealed record KeyFile
     [JsonIgnore] public Argon2Parameters KdfParameters => new(MemoryKiB, Iterations, Parallelism);
 
     /// <summary>Derives the key from the password and opens the payload; null when the password does not fit.</summary>
-    public RepositoryKeys? TryOpen(ReadOnlySpan<char> password, RepositoryConfig config, byte[] configHash, string name)
+    public RepositoryKeys? TryOpen(ReadOnlySpan<byte> password, RepositoryConfig config, byte[] configHash, string name)
     {
         byte[] salt, nonce, sealedPayload;
         try

@@ -28,7 +28,7 @@ public static class KeyManager
     /// Writes a new key file. A full key carries every secret; a write-only key gets the chunker, blob-ID and index
     /// secrets, a signing key of its own and a certificate binding it to <paramref name="host"/>, but no read key.
     /// </summary>
-    public static async Task<ObjectId> AddAsync(Repo repo, ReadOnlyMemory<char> password, KeyKind kind, string host, string username,
+    public static async Task<ObjectId> AddAsync(Repo repo, ReadOnlyMemory<byte> password, KeyKind kind, string host, string username,
         Argon2Parameters kdf, CancellationToken ct = default)
     {
         repo.Keys.RequireReadKey("create keys");
@@ -60,7 +60,7 @@ public static class KeyManager
     /// store can delete. With append-only credentials the old file stays (its old password still works) and the
     /// result says so, so the caller can tell the user to remove it from the admin host.
     /// </summary>
-    public static async Task<(ObjectId NewKey, bool OldRemoved)> ChangePasswordAsync(Repo repo, ReadOnlyMemory<char> password, Argon2Parameters kdf,
+    public static async Task<(ObjectId NewKey, bool OldRemoved)> ChangePasswordAsync(Repo repo, ReadOnlyMemory<byte> password, Argon2Parameters kdf,
         IMaintenanceStorage? storage, CancellationToken ct = default)
     {
         var current = (await ListAsync(repo, ct).ConfigureAwait(false)).Single(k => k.Current);

@@ -34,7 +34,7 @@ public sealed class CheckerTests
     private static async Task<CheckResult> CheckAsync(Fixture f, bool readData)
     {
         // Opened without loading the index: check loads index files itself, so that a damaged one is named, not fatal.
-        await using var repo = await Dedup.Repository.Repository.OpenAsync(f.Repo.Storage, TestRepo.Password.AsMemory());
+        await using var repo = await Dedup.Repository.Repository.OpenAsync(f.Repo.Storage, System.Text.Encoding.UTF8.GetBytes(TestRepo.Password));
         return await Checker.RunAsync(repo, new CheckOptions { ReadData = readData }, CancellationToken.None);
     }
 

@@ -22,7 +22,7 @@ public sealed class CopyAndKeysTests
         await src.BackupAsync(source, tree);
 
         var destStorage = new MemoryStorage();
-        await Dedup.Repository.Repository.InitAsync(destStorage, "dest".AsMemory(), Scenario.SmallRepo);
+        await Dedup.Repository.Repository.InitAsync(destStorage, System.Text.Encoding.UTF8.GetBytes("dest"), Scenario.SmallRepo);
         var dest = await src.OpenAsync("dest", destStorage);
         var first = await SnapshotCopier.RunAsync(source, dest, [], new BackupProgress());
         Assert.Single(first.Copied);
@@ -46,7 +46,7 @@ public sealed class CopyAndKeysTests
         var admin = await s.OpenAsync();
         var tree = s.MakeTree("a", 4, 80_000, 5);
         await s.BackupAsync(admin, tree, host: "web1");
-        await KeyManager.AddAsync(admin, "writer".AsMemory(), KeyKind.WriteOnly, "web2", "svc", new Argon2Parameters(64, 1, 1));
+        await KeyManager.AddAsync(admin, System.Text.Encoding.UTF8.GetBytes("writer"), KeyKind.WriteOnly, "web2", "svc", new Argon2Parameters(64, 1, 1));
 
         var writer = await s.OpenAsync("writer");
         Assert.Equal(KeyKind.WriteOnly, writer.Keys.Kind);
@@ -74,7 +74,7 @@ public sealed class CopyAndKeysTests
     {
         await using var s = await Scenario.CreateAsync();
         var admin = await s.OpenAsync();
-        var keyId = await KeyManager.AddAsync(admin, "writer".AsMemory(), KeyKind.WriteOnly, "web2", "svc", new Argon2Parameters(64, 1, 1));
+        var keyId = await KeyManager.AddAsync(admin, System.Text.Encoding.UTF8.GetBytes("writer"), KeyKind.WriteOnly, "web2", "svc", new Argon2Parameters(64, 1, 1));
         var writer = await s.OpenAsync("writer");
         var tree = s.MakeTree("a", 1, 1000, 1);
         var honest = await Archiver.Backup.Archiver.RunAsync(writer, new BackupOptions { Paths = [tree], Host = "web2" }, new BackupProgress());
@@ -101,7 +101,7 @@ public sealed class CopyAndKeysTests
         await using var s = await Scenario.CreateAsync();
         var admin = await s.OpenAsync();
         await Assert.ThrowsAsync<RepositoryException>(() => KeyManager.RemoveAsync(admin, s.Storage, admin.KeyId));
-        var second = await KeyManager.AddAsync(admin, "second".AsMemory(), KeyKind.Full, "h", "u", new Argon2Parameters(64, 1, 1));
+        var second = await KeyManager.AddAsync(admin, System.Text.Encoding.UTF8.GetBytes("second"), KeyKind.Full, "h", "u", new Argon2Parameters(64, 1, 1));
         var viaSecond = await s.OpenAsync("second");
         await KeyManager.RemoveAsync(viaSecond, s.Storage, admin.KeyId);
         await Assert.ThrowsAsync<WrongPasswordException>(() => s.OpenAsync());
@@ -113,7 +113,7 @@ public sealed class CopyAndKeysTests
     {
         await using var s = await Scenario.CreateAsync();
         var admin = await s.OpenAsync();
-        await KeyManager.AddAsync(admin, "writer".AsMemory(), KeyKind.WriteOnly, "web2", "svc", new Argon2Parameters(64, 1, 1));
+        await KeyManager.AddAsync(admin, System.Text.Encoding.UTF8.GetBytes("writer"), KeyKind.WriteOnly, "web2", "svc", new Argon2Parameters(64, 1, 1));
         var writer = await s.OpenAsync("writer");
         var tree = s.MakeTree("a", 6, 50_000, 9);
         var cache = Path.Join(s.Work, "cache");

@@ -44,7 +44,7 @@ public sealed class KeyHierarchyProperties
     {
         await using var s = await Scenario.CreateAsync();
         var full = await s.OpenAsync();
-        await KeyManager.AddAsync(full, "w".AsMemory(), KeyKind.WriteOnly, "host-w", "u", new Argon2Parameters(64, 1, 1));
+        await KeyManager.AddAsync(full, System.Text.Encoding.UTF8.GetBytes("w"), KeyKind.WriteOnly, "host-w", "u", new Argon2Parameters(64, 1, 1));
         var writeOnly = await s.OpenAsync("w");
         var writer = writerIsWriteOnly ? writeOnly : full;
 
@@ -76,7 +76,7 @@ public sealed class KeyHierarchyProperties
         await Assert.ThrowsAsync<MissingCapabilityException>(() => writeOnly.Snapshots.LoadAsync(snapshot));
         Assert.Throws<MissingCapabilityException>(() => BackupMarker.Open(markerBytes, marker, default, writeOnly.Keys, "m"));
         Assert.Throws<MissingCapabilityException>(() => PruneMark.Seal(s.Clock.Now, [blob], writeOnly.Keys));
-        await Assert.ThrowsAsync<MissingCapabilityException>(() => KeyManager.AddAsync(writeOnly, "x".AsMemory(), KeyKind.Full, "h", "u", new Argon2Parameters(64, 1, 1)));
+        await Assert.ThrowsAsync<MissingCapabilityException>(() => KeyManager.AddAsync(writeOnly, System.Text.Encoding.UTF8.GetBytes("x"), KeyKind.Full, "h", "u", new Argon2Parameters(64, 1, 1)));
 
         // And nothing it can read contains the plaintext: every stored object, scanned for a 32-byte window of the data.
         if (data.Length < 64) return;

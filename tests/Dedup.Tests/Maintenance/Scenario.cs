@@ -37,13 +37,13 @@ public sealed class Scenario : IAsyncDisposable
     {
         var s = new Scenario();
         s.Storage.TimeProvider = s.Clock;
-        await Repo.InitAsync(s.Storage, Password.AsMemory(), SmallRepo, s.Clock);
+        await Repo.InitAsync(s.Storage, System.Text.Encoding.UTF8.GetBytes(Password), SmallRepo, s.Clock);
         return s;
     }
 
     public async Task<Repo> OpenAsync(string password = Password, IStorage? storage = null)
     {
-        var repo = await Repo.OpenAsync(storage ?? Storage, password.AsMemory(), Clock);
+        var repo = await Repo.OpenAsync(storage ?? Storage, System.Text.Encoding.UTF8.GetBytes(password), Clock);
         _open.Add(repo);
         return repo;
     }

@@ -82,7 +82,7 @@ public sealed class CorruptionMatrixTests
         File.WriteAllBytes(Path.Join(src.Path, files[3]), DataGen.RandomBytes(99, 70_000));
         File.WriteAllBytes(Path.Join(src.Path, "added later"), DataGen.Mixed(98, 120_000));
         var latest = (await BackupAsync(t.Repo, src.Path)).SnapshotId;
-        var key = await KeyManager.AddAsync(t.Repo, TestRepo.Password.AsMemory(), KeyKind.Full, "testhost", "tester", TestRepo.CheapKdf);
+        var key = await KeyManager.AddAsync(t.Repo, System.Text.Encoding.UTF8.GetBytes(TestRepo.Password), KeyKind.Full, "testhost", "tester", TestRepo.CheapKdf);
         return new Fixture { Repo = t, Source = src, First = first, Latest = latest, SecondKey = key, S3 = s3 };
     }
 
@@ -144,7 +144,7 @@ public sealed class CorruptionMatrixTests
 
     private static async Task<CheckResult> CheckAsync(Fixture f, bool readData)
     {
-        await using var repo = await Documented(() => Repo.OpenAsync(f.Repo.Storage, TestRepo.Password.AsMemory()), "open");
+        await using var repo = await Documented(() => Repo.OpenAsync(f.Repo.Storage, System.Text.Encoding.UTF8.GetBytes(TestRepo.Password)), "open");
         return await Documented(() => Checker.RunAsync(repo, new CheckOptions { ReadData = readData }), "check");
     }
 
@@ -186,12 +186,12 @@ public sealed class CorruptionMatrixTests
     {
         // Another valid config: that of another repository.
         await using var other = await TestRepo.InMemoryAsync();
-        await using var opened = await Repo.OpenAsync(f.Repo.Storage, TestRepo.Password.AsMemory());
+        await using var opened = await Repo.OpenAsync(f.Repo.Storage, System.Text.Encoding.UTF8.GetBytes(TestRepo.Password));
         var bad = damage == Damage.Replace ? await other.ReadObjectAsync(Layout.Config) : null;
         if (bad is not null) await f.Repo.ReplaceObjectAsync(Layout.Config, bad);
         else await DamageAsync(f.Repo, Layout.Config, damage, "");
 
-        var e = await Assert.ThrowsAnyAsync<Exception>(() => Repo.OpenAsync(f.Repo.Storage, TestRepo.Password.AsMemory()));
+        var e = await Assert.ThrowsAnyAsync<Exception>(() => Repo.OpenAsync(f.Repo.Storage, System.Text.Encoding.UTF8.GetBytes(TestRepo.Password)));
         var corrupt = Assert.IsType<CorruptObjectException>(e);
         Assert.Equal(Layout.Config, corrupt.ObjectName);
 
@@ -217,7 +217,7 @@ public sealed class CorruptionMatrixTests
 
         // With only the damaged key left, opening fails with one of the two documented errors.
         await f.Repo.Storage.DeleteAsync(Layout.Key(f.SecondKey));
-        var e = await Record.ExceptionAsync(() => Repo.OpenAsync(f.Repo.Storage, TestRepo.Password.AsMemory()));
+        var e = await Record.ExceptionAsync(() => Repo.OpenAsync(f.Repo.Storage, System.Text.Encoding.UTF8.GetBytes(TestRepo.Password)));
         Assert.True(e is CorruptObjectException { ObjectName: var n } && n == first || e is WrongPasswordException, $"{e}");
     }
 
@@ -338,7 +338,7 @@ public sealed class CorruptionMatrixTests
 
         // A strict load (prune's) refuses the damaged file by name; a reader's load skips it and names it, so restore
         // still gets everything the other index files describe. 'repair index' rebuilds it, and then restore is complete.
-        await using var repo = await Repo.OpenAsync(f.Repo.Storage, TestRepo.Password.AsMemory());
+        await using var repo = await Repo.OpenAsync(f.Repo.Storage, System.Text.Encoding.UTF8.GetBytes(TestRepo.Password));
         var e = await Assert.ThrowsAsync<CorruptObjectException>(() => repo.LoadIndexAsync(strict: true));
         Assert.Equal(index, e.ObjectName);
         await repo.LoadIndexAsync();

@@ -108,7 +108,7 @@ public sealed class PathSafetyTests : IAsyncLifetime
 
     private async Task<CheckResult> CheckAsync()
     {
-        await using var repo = await Repo.OpenAsync(_t.Storage, TestRepo.Password.AsMemory());
+        await using var repo = await Repo.OpenAsync(_t.Storage, System.Text.Encoding.UTF8.GetBytes(TestRepo.Password));
         return await Checker.RunAsync(repo, new CheckOptions { ReadData = true });
     }
 

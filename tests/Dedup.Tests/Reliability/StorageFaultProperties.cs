@@ -97,7 +97,7 @@ public sealed class StorageFaultProperties(Xunit.Abstractions.ITestOutputHelper 
         // Each rule fires at most 4 times, and rules can stack on one call: retries must outlast all of them together.
         var attempts = 1 + schedule.Rules.Where(r => r.Kind is FaultKind.Transient or FaultKind.LandThenTransient).Sum(r => r.Times);
         Exception? error = null;
-        await using (var repo = await Dedup.Repository.Repository.OpenAsync(faulty.WithRetries(FastRetries(attempts)), TestRepo.Password.AsMemory()))
+        await using (var repo = await Dedup.Repository.Repository.OpenAsync(faulty.WithRetries(FastRetries(attempts)), System.Text.Encoding.UTF8.GetBytes(TestRepo.Password)))
         {
             faulty.Enabled = true;
             try
@@ -135,7 +135,7 @@ public sealed class StorageFaultProperties(Xunit.Abstractions.ITestOutputHelper 
         }
         if (snapshots != (error is null ? 2 : 1)) throw new Xunit.Sdk.XunitException($"{schedule}: {snapshots} snapshots after the run (error: {error?.Message})");
 
-        await using (var check = await Dedup.Repository.Repository.OpenAsync(t.Storage, TestRepo.Password.AsMemory()))
+        await using (var check = await Dedup.Repository.Repository.OpenAsync(t.Storage, System.Text.Encoding.UTF8.GetBytes(TestRepo.Password)))
         {
             var r = await Checker.RunAsync(check, new CheckOptions());
             if (!r.IsOk) throw new Xunit.Sdk.XunitException($"{schedule}: check fails after the run: {string.Join("; ", r.Errors)}");

@@ -85,7 +85,7 @@ public sealed class StorageFaultTests : IDisposable
             new FaultRule { Operations = StorageOp.Read, Kind = FaultKind.ShortReads },
         ]);
         // Rules compound (about 65% of attempts fault while they last), so allow enough attempts that no call runs out.
-        await using var repo = await Dedup.Repository.Repository.OpenAsync(f.WithRetries(FastRetries(16)), TestRepo.Password.AsMemory());
+        await using var repo = await Dedup.Repository.Repository.OpenAsync(f.WithRetries(FastRetries(16)), System.Text.Encoding.UTF8.GetBytes(TestRepo.Password));
         f.Enabled = true;
         var result = await BackupAsync(repo, _source.Path);
         Assert.True(f.FaultsInjected >= 5, $"only {f.FaultsInjected} faults were injected");
@@ -111,7 +111,7 @@ public sealed class StorageFaultTests : IDisposable
     {
         await using var t = await TestRepo.InMemoryAsync();
         var f = new FaultInjectingStorage(t.Storage);
-        await using var repo = await Dedup.Repository.Repository.OpenAsync(f.WithRetries(FastRetries(4)), TestRepo.Password.AsMemory());
+        await using var repo = await Dedup.Repository.Repository.OpenAsync(f.WithRetries(FastRetries(4)), System.Text.Encoding.UTF8.GetBytes(TestRepo.Password));
         f.Add(new FaultRule { Operations = StorageOp.Put, NamePattern = pattern, Kind = kind });
         var e = await Assert.ThrowsAnyAsync<Exception>(() => BackupAsync(repo, _source.Path));
         // The store's error itself, not a cancellation or an aggregate that hides it.
@@ -139,7 +139,7 @@ public sealed class StorageFaultTests : IDisposable
     {
         await using var t = await TestRepo.InMemoryAsync();
         var f = new FaultInjectingStorage(t.Storage);
-        await using var repo = await Dedup.Repository.Repository.OpenAsync(f.WithRetries(FastRetries(3)), TestRepo.Password.AsMemory());
+        await using var repo = await Dedup.Repository.Repository.OpenAsync(f.WithRetries(FastRetries(3)), System.Text.Encoding.UTF8.GetBytes(TestRepo.Password));
         f.Add(new FaultRule { Operations = StorageOp.Put, NamePattern = "data/*", Kind = FaultKind.Transient });
         var e = await Assert.ThrowsAsync<StorageUnavailableException>(() => BackupAsync(repo, _source.Path));
         Assert.Contains("data/", e.Message);
@@ -153,7 +153,7 @@ public sealed class StorageFaultTests : IDisposable
     {
         await using var t = await TestRepo.InMemoryAsync();
         var f = new FaultInjectingStorage(t.Storage);
-        await using (var repo = await Dedup.Repository.Repository.OpenAsync(f, TestRepo.Password.AsMemory()))
+        await using (var repo = await Dedup.Repository.Repository.OpenAsync(f, System.Text.Encoding.UTF8.GetBytes(TestRepo.Password)))
         {
             f.Add(new FaultRule { Operations = StorageOp.Put, NamePattern = "snapshots/*", Kind = FaultKind.AccessDenied });
             await Assert.ThrowsAsync<StorageAccessDeniedException>(() => BackupAsync(repo, _source.Path));
@@ -239,13 +239,13 @@ public sealed class StorageFaultTests : IDisposable
     {
         await using var t = await TestRepo.InMemoryAsync();
         var f = new FaultInjectingStorage(t.Storage, seed: 2);
-        await using (var repo = await Dedup.Repository.Repository.OpenAsync(f, TestRepo.Password.AsMemory()))
+        await using (var repo = await Dedup.Repository.Repository.OpenAsync(f, System.Text.Encoding.UTF8.GetBytes(TestRepo.Password)))
         {
             f.Add(new FaultRule { Operations = StorageOp.Put, NamePattern = "data/*", Kind = FaultKind.FlipBytes, Times = 1 });
             await BackupAsync(repo, _source.Path);
         }
         var damaged = f.Injected.Single().Split(' ')[2];
-        await using var check = await Dedup.Repository.Repository.OpenAsync(t.Storage, TestRepo.Password.AsMemory());
+        await using var check = await Dedup.Repository.Repository.OpenAsync(t.Storage, System.Text.Encoding.UTF8.GetBytes(TestRepo.Password));
         var r = await Checker.RunAsync(check, new CheckOptions { ReadData = true });
         Assert.False(r.IsOk);
         Assert.All(r.Errors, e => Assert.Equal(damaged, e.ObjectName));

@@ -131,7 +131,7 @@ public sealed class CorruptionTests
         var config = RepositoryConfig.Parse(good);
         var tampered = (config with { PackSize = config.PackSize * 2 }).Serialize();
         await t.ReplaceObjectAsync(Layout.Config, tampered);
-        var ex = await Assert.ThrowsAsync<CorruptObjectException>(() => Repo.OpenAsync(t.Storage, TestRepo.Password.AsMemory()));
+        var ex = await Assert.ThrowsAsync<CorruptObjectException>(() => Repo.OpenAsync(t.Storage, System.Text.Encoding.UTF8.GetBytes(TestRepo.Password)));
         Assert.Equal(Layout.Config, ex.ObjectName);
 
         foreach (int i in Positions(good.Length, 100))
@@ -139,7 +139,7 @@ public sealed class CorruptionTests
             var bad = (byte[])good.Clone();
             bad[i] ^= 0x02;
             await t.ReplaceObjectAsync(Layout.Config, bad);
-            await Assert.ThrowsAsync<CorruptObjectException>(() => Repo.OpenAsync(t.Storage, TestRepo.Password.AsMemory()));
+            await Assert.ThrowsAsync<CorruptObjectException>(() => Repo.OpenAsync(t.Storage, System.Text.Encoding.UTF8.GetBytes(TestRepo.Password)));
         }
     }
 
@@ -147,12 +147,23 @@ public sealed class CorruptionTests
     public async Task A_wrong_password_is_refused_with_WrongPasswordException()
     {
         await using var t = await TestRepo.InMemoryAsync();
-        await Assert.ThrowsAsync<WrongPasswordException>(() => Repo.OpenAsync(t.Storage, "not the password".AsMemory()));
+        await Assert.ThrowsAsync<WrongPasswordException>(() => Repo.OpenAsync(t.Storage, System.Text.Encoding.UTF8.GetBytes("not the password")));
+    }
+
+    [Fact]
+    public async Task Password_bytes_are_used_as_given()
+    {
+        // Two byte strings that a lossy UTF-8 decode would make equal (both invalid sequences become U+FFFD).
+        var storage = new MemoryStorage();
+        await Repo.InitAsync(storage, new byte[] { 0x70, 0xC3 }, TestRepo.Options);
+        await using (await Repo.OpenAsync(storage, new byte[] { 0x70, 0xC3 })) { }
+        await Assert.ThrowsAsync<WrongPasswordException>(() => Repo.OpenAsync(storage, new byte[] { 0x70, 0xC4 }));
+        await Assert.ThrowsAsync<WrongPasswordException>(() => Repo.OpenAsync(storage, "p\uFFFD"u8.ToArray()));
     }
 
     [Fact]
     public async Task An_empty_store_is_not_a_repository()
     {
-        await Assert.ThrowsAsync<RepositoryNotFoundException>(() => Repo.OpenAsync(new MemoryStorage(), "x".AsMemory()));
+        await Assert.ThrowsAsync<RepositoryNotFoundException>(() => Repo.OpenAsync(new MemoryStorage(), System.Text.Encoding.UTF8.GetBytes("x")));
     }
 }

@@ -313,7 +313,7 @@ public class SealedVectorTests
             aad.AddRange(Varint((ulong)bytes.Length));
             aad.AddRange(bytes);
         }
-        using var passwordKey = PasswordKdf.Derive(c.Password, c.Salt, c.Kdf);
+        using var passwordKey = PasswordKdf.Derive(Encoding.UTF8.GetBytes(c.Password), c.Salt, c.Kdf);
         var sealedPayload = Seal(passwordKey.Span.ToArray(), c.Nonce, payload.ToArray(), aad.ToArray());
         var file = new KeyFile
         {
@@ -385,12 +385,12 @@ public class SealedVectorTests
             var argon = c.GetProperty("argon2");
             var file = KeyFile.Parse(fileBytes, name);
             Assert.Equal((argon.Int("memoryKiB"), argon.Int("iterations"), argon.Int("parallelism")), (file.MemoryKiB, file.Iterations, file.Parallelism));
-            using (var pk = PasswordKdf.Derive(c.Str("password"), Convert.FromBase64String(file.Salt), file.KdfParameters))
+            using (var pk = PasswordKdf.Derive(Encoding.UTF8.GetBytes(c.Str("password")), Convert.FromBase64String(file.Salt), file.KdfParameters))
             {
                 Assert.Equal(c.Str("passwordKeyHex"), J.Hex(pk.Span));
             }
 
-            using var keys = file.TryOpen(c.Str("password"), config, configHash, name);
+            using var keys = file.TryOpen(Encoding.UTF8.GetBytes(c.Str("password")), config, configHash, name);
             Assert.NotNull(keys);
             var x = c.GetProperty("expected");
             Assert.Equal(x.Str("kind"), KeyFile.KindName(keys.Kind));
@@ -420,13 +420,13 @@ public class SealedVectorTests
             Assert.Equal(host, keys.Certificate.Length == 0 ? null : WriterCertificate.Verify(keys.SigningKey.PublicKey, keys.Certificate, config.SigningPublicKeyBytes));
 
             // The wrong password does not open it; neither does any edit of the envelope (AAD).
-            Assert.Null(file.TryOpen(c.Str("password") + "x", config, configHash, name));
-            Assert.Null((file with { Host = file.Host + "x" }).TryOpen(c.Str("password"), config, configHash, name));
-            Assert.Null((file with { Iterations = file.Iterations + 1 }).TryOpen(c.Str("password"), config, configHash, name));
+            Assert.Null(file.TryOpen(Encoding.UTF8.GetBytes(c.Str("password") + "x"), config, configHash, name));
+            Assert.Null((file with { Host = file.Host + "x" }).TryOpen(Encoding.UTF8.GetBytes(c.Str("password")), config, configHash, name));
+            Assert.Null((file with { Iterations = file.Iterations + 1 }).TryOpen(Encoding.UTF8.GetBytes(c.Str("password")), config, configHash, name));
             // A config that differs in any byte is refused by every key file, with the config named.
             var otherConfig = Encoding.UTF8.GetBytes(v.Str("config").Replace("16777216", "33554432", StringComparison.Ordinal));
             var parsedOther = RepositoryConfig.Parse(otherConfig);
-            var ex = Assert.Throws<CorruptObjectException>(() => file.TryOpen(c.Str("password"), parsedOther, SHA256.HashData(otherConfig), name));
+            var ex = Assert.Throws<CorruptObjectException>(() => file.TryOpen(Encoding.UTF8.GetBytes(c.Str("password")), parsedOther, SHA256.HashData(otherConfig), name));
             Assert.Equal(Layout.Config, ex.ObjectName);
         }
     }
