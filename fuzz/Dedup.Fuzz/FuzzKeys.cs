@@ -22,12 +22,30 @@ public static class FuzzKeys
     private static byte[] Secret(string label) => SHA256.HashData(Encoding.UTF8.GetBytes("dedup-fuzz/" + label));
 
     /// <summary>A fresh instance each call: RepositoryKeys are disposable and targets may run on several threads.</summary>
-    public static RepositoryKeys Keys()
+    public static RepositoryKeys Keys() =>
+        RepositoryKeys.Full(RepositoryId, new SecretBytes(Secret("master")), SigningKey.Import(Secret("signing")), ReadKey.Import(Secret("read")));
+
+    /// <summary>A write-only key of a fixed domain, certified by <see cref="Shared"/> for host "fuzz-writer".</summary>
+    public static RepositoryKeys Writer()
     {
-        var read = ReadKey.Import(Secret("read"));
-        return new RepositoryKeys(KeyKind.Full, RepositoryId, new SecretBytes(Secret("chunker")), new SecretBytes(Secret("blob-id")),
-            new SecretBytes(Secret("index")), SigningKey.Import(Secret("signing")), read, read.PublicKey, []);
+        var domain = new DomainId(Secret("writer-domain").AsSpan(0, DomainId.Size));
+        var writer = SigningKey.Import(Secret("writer-signing"));
+        var certificate = WriterCertificate.Issue(Shared.SigningKey, writer.PublicKey, "fuzz-writer", domain);
+        return RepositoryKeys.WriteOnly(RepositoryId, domain, DomainKeys.DeriveDomainSecret(Secret("master"), domain), writer, Shared.ReadPublicKey, certificate);
     }
+
+    private static readonly Lazy<RepositoryKeys> WriterLazy = new(Writer);
+    public static RepositoryKeys SharedWriter => WriterLazy.Value;
+
+    private static readonly Lazy<Dedup.Repository.Trust.TrustPolicy> TrustLazy = new(MakeTrust);
+
+    private static Dedup.Repository.Trust.TrustPolicy MakeTrust()
+    {
+        IReadOnlyList<Revocation> none = [];
+        return new Dedup.Repository.Trust.TrustPolicy(Shared.SigningKey.PublicKey, none);
+    }
+    /// <summary>Whom the targets believe: the fuzz repository key, no revocations.</summary>
+    public static Dedup.Repository.Trust.TrustPolicy Trust => TrustLazy.Value;
 
     public static ObjectId RepositoryId { get; } = new(Secret("repository-id"));
 
@@ -41,7 +59,7 @@ public static class FuzzKeys
         using var keys = Keys();
         var config = new RepositoryConfig
         {
-            Version = 1, Id = RepositoryId.ToString(), Created = new DateTimeOffset(2024, 1, 1, 0, 0, 0, TimeSpan.Zero),
+            Version = RepositoryConfig.CurrentVersion, Id = RepositoryId.ToString(), Created = new DateTimeOffset(2024, 1, 1, 0, 0, 0, TimeSpan.Zero),
             ChunkerMin = 16 * 1024, ChunkerAverage = 64 * 1024, ChunkerMax = 256 * 1024, PackSize = 1024 * 1024, Compression = "lz4",
             ReadPublicKey = Convert.ToBase64String(keys.ReadPublicKey), SigningPublicKey = Convert.ToBase64String(keys.SigningKey.PublicKey),
         };

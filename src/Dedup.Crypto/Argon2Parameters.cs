@@ -11,6 +11,13 @@ public sealed record Argon2Parameters(int MemoryKiB, int Iterations, int Paralle
     public const int MaxIterations = 100;
     public const int MaxParallelism = 64;
 
+    /// <summary>
+    /// The most work a reader does for one key file unless told otherwise (spec "Reader limits"): 1 GiB, 16 passes,
+    /// 16 lanes. Sixteen times the default memory, and about 10 s here; anything above it is refused before Argon2 runs,
+    /// so a planted key file cannot make every command allocate gigabytes or spin for minutes.
+    /// </summary>
+    public static Argon2Parameters Ceiling { get; } = new(1024 * 1024, 16, 16);
+
     public void Validate()
     {
         if (Parallelism < 1 || Parallelism > MaxParallelism) throw new ArgumentException($"Argon2 parallelism must be 1..{MaxParallelism}.");

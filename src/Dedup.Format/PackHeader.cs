@@ -5,19 +5,20 @@ public readonly record struct PackHeaderEntry(ObjectId Id, int StoredLength, int
 
 /// <summary>
 /// The plaintext of a pack header (spec/repository-format.md, "Packs"):
-/// version (1 byte) = 1, blob type (1 byte), count (varint), then per blob: ID (32 bytes),
+/// version (1 byte) = 2, blob type (1 byte), dedup domain (16 bytes), count (varint), then per blob: ID (32 bytes),
 /// stored length (varint), raw length (varint).
 /// </summary>
 public static class PackHeaderCodec
 {
-    public const byte Version = 1;
+    public const byte Version = 2;
     /// <summary>The smallest stored blob: an empty payload plus the 16-byte GCM tag.</summary>
     public const int MinStoredLength = 16;
 
-    public static void Write(PooledBufferWriter w, BlobType type, IReadOnlyList<PackHeaderEntry> entries)
+    public static void Write(PooledBufferWriter w, BlobType type, DomainId domain, IReadOnlyList<PackHeaderEntry> entries)
     {
         w.WriteByte(Version);
         w.WriteByte((byte)type);
+        w.WriteDomain(domain);
         w.WriteVarUInt((ulong)entries.Count);
         foreach (var e in entries)
         {
@@ -28,11 +29,12 @@ public static class PackHeaderCodec
     }
 
     /// <summary>Parses and validates a header; <paramref name="dataLength"/> is the byte count before the header, which the blobs must fill exactly.</summary>
-    public static (BlobType Type, PackHeaderEntry[] Entries) Read(ReadOnlySpan<byte> plaintext, long dataLength, string objectName)
+    public static (BlobType Type, DomainId Domain, PackHeaderEntry[] Entries) Read(ReadOnlySpan<byte> plaintext, long dataLength, string objectName)
     {
         var r = new SpanReader(plaintext, objectName);
         if (r.ReadByte() != Version) throw r.Corrupt("unknown pack header version");
         var type = ReadBlobType(ref r);
+        var domain = r.ReadDomain();
         // Each entry takes at least 34 bytes, which bounds the count by the header size.
         int count = r.ReadLength(r.Remaining / 34, "blob count");
         var entries = new PackHeaderEntry[count];
@@ -48,7 +50,7 @@ public static class PackHeaderCodec
         }
         r.ExpectEnd();
         if (offset != dataLength) throw r.Corrupt($"blobs cover {offset} bytes but the pack holds {dataLength}");
-        return (type, entries);
+        return (type, domain, entries);
     }
 
     internal static BlobType ReadBlobType(ref SpanReader r)

@@ -85,6 +85,12 @@ public sealed class PooledBufferWriter : IBufferWriter<byte>, IDisposable
         _written += ObjectId.Size;
     }
 
+    public void WriteDomain(in DomainId domain)
+    {
+        domain.WriteTo(GetSpan(DomainId.Size));
+        Advance(DomainId.Size);
+    }
+
     public void WriteVarUInt(ulong v)
     {
         var span = GetSpan(10);

@@ -39,6 +39,7 @@ public ref struct SpanReader
     public uint ReadUInt32() => BinaryPrimitives.ReadUInt32LittleEndian(ReadBytes(4));
     public long ReadInt64() => BinaryPrimitives.ReadInt64LittleEndian(ReadBytes(8));
     public ObjectId ReadId() => new(ReadBytes(ObjectId.Size));
+    public DomainId ReadDomain() => new(ReadBytes(DomainId.Size));
 
     /// <summary>Unsigned LEB128, at most 10 bytes, rejecting overlong encodings past 64 bits.</summary>
     public ulong ReadVarUInt()

@@ -1,6 +1,8 @@
 using Dedup.Format;
+using Dedup.Repository;
 using Dedup.Repository.Maintenance;
 using Dedup.Repository.Snapshots;
+using Dedup.Repository.Trust;
 using Dedup.Storage;
 using Repo = Dedup.Repository.Repository;
 
@@ -14,8 +16,10 @@ public sealed record ForgetOptions
     /// <summary>Snapshots to remove by ID or prefix, instead of applying a policy.</summary>
     public IReadOnlyList<string> Ids { get; init; } = [];
     public bool DryRun { get; init; }
-    /// <summary>How far a snapshot's claimed time may lie after the time the storage recorded before it is distrusted.</summary>
-    public TimeSpan ClockTolerance { get; init; } = TimeSpan.FromHours(1);
+    /// <summary>How far a writer's claimed time may lie after the time the storage recorded before the storage time counts.</summary>
+    public TimeSpan ClockTolerance { get; init; } = SnapshotTimes.DefaultTolerance;
+    /// <summary>How far a writer's claimed time may lie before the storage time (a backup never runs longer) before the storage time counts.</summary>
+    public TimeSpan MaxBackupAge { get; init; } = SnapshotTimes.DefaultMaxBackupAge;
 }
 
 public sealed record ForgetItem(string Id, DateTimeOffset ClaimedTime, DateTimeOffset EffectiveTime, string Host, IReadOnlyList<string> Paths,
@@ -26,24 +30,38 @@ public sealed record ForgetGroup(string Key, IReadOnlyList<ForgetItem> Items);
 public sealed record ForgetResult(IReadOnlyList<ForgetGroup> Groups, IReadOnlyList<ForgetItem> Untrusted, int Removed);
 
 /// <summary>
-/// Removes snapshots by a retention policy. It does not trust what clients claim: a snapshot's time is its claimed
-/// time only when that is not later than the storage's own timestamp (plus a tolerance), and groups always include the
-/// signing identity, so a compromised host can neither push out others' snapshots with future-dated fakes nor plant
-/// snapshots in their groups. Snapshots whose signature fails are never counted or removed by a policy; check flags them.
+/// Removes snapshots by a retention policy. It does not trust what writers claim (spec "Snapshot times", "Retention"):
+/// <list type="bullet">
+/// <item>a writer's snapshot counts at its claimed time only when that lies within [storage time − max backup age,
+/// storage time + tolerance]; otherwise at its storage time, so it can neither take the newest slots with a future date
+/// nor old daily, weekly or monthly slots with a past one;</item>
+/// <item>groups always include the signing identity, so one host's snapshots never compete with another's;</item>
+/// <item>the newest trusted snapshot of each writer's group is always kept: a host that cannot read the repository
+/// deduplicates against it, so its blobs must stay;</item>
+/// <item>snapshots that are not trusted are never counted nor removed by a policy (check lists them).</item>
+/// </list>
 /// </summary>
 public static class Forget
 {
     public static async Task<ForgetResult> RunAsync(Repo repo, IMaintenanceStorage storage, ForgetOptions options, CancellationToken ct = default)
     {
         var all = await repo.Snapshots.LoadAllAsync((_, _) => { }, ct).ConfigureAwait(false);
-        var trusted = all.Where(s => s.Header.Trust != SnapshotTrust.Untrusted).ToList();
-        var untrusted = all.Except(trusted).Select(s => Item(s, options, false, ["untrusted signature"])).ToList();
+        var trusted = all.Where(s => s.IsTrusted).ToList();
+        var untrusted = all.Where(s => !s.IsTrusted).Select(s => Item(s, options, false, ["not trusted: " + s.Header.Signer.Problem])).ToList();
+        var newestOfWriters = NewestOfWriters(trusted, options);
 
         List<ForgetGroup> groups;
         if (options.Ids.Count > 0)
         {
             var chosen = new HashSet<string>();
-            foreach (var reference in options.Ids) chosen.Add((await repo.Snapshots.ResolveAsync(reference, null, ct).ConfigureAwait(false)).Id.ToString());
+            foreach (var reference in options.Ids)
+            {
+                // Naming a snapshot removes it even when it is not trusted: that is how forged ones are cleaned up.
+                var s = await repo.Snapshots.ResolveAsync(reference, SnapshotFilter.Trusted with { IncludeUntrusted = true }, ct).ConfigureAwait(false);
+                if (newestOfWriters.Contains(s.Id))
+                    throw new RepositoryException($"Snapshot {s.Id.ToShortString()} is the newest of writer '{s.Info.Host}' for its paths; hosts that cannot read the repository deduplicate against it, so it stays until a newer one arrives or the writer's key is removed ('dedup key remove').");
+                chosen.Add(s.Id.ToString());
+            }
             groups = [new ForgetGroup("explicit", all.Where(s => chosen.Contains(s.Id.ToString())).Select(s => Item(s, options, false, ["named"])).ToList())];
         }
         else
@@ -53,7 +71,13 @@ public static class Forget
             {
                 var byId = g.ToDictionary(s => s.Id.ToString());
                 var decisions = options.Policy.Apply(g.Select(s => new RetentionPolicy.Candidate(s.Id.ToString(), EffectiveTime(s, options), s.Info.Tags)));
-                return new ForgetGroup(g.Key, decisions.Select(d => Item(byId[d.Id], options, d.Keep, d.Reasons)).ToList());
+                return new ForgetGroup(g.Key, decisions.Select(d =>
+                {
+                    var s = byId[d.Id];
+                    return newestOfWriters.Contains(s.Id) && !d.Keep
+                        ? Item(s, options, true, ["newest of writer"])
+                        : Item(s, options, d.Keep, d.Reasons);
+                }).ToList());
             }).ToList();
         }
 
@@ -71,15 +95,22 @@ public static class Forget
         return new ForgetResult(groups, untrusted, removed);
     }
 
-    /// <summary>The time retention uses: the claimed time, unless it lies after what the storage recorded.</summary>
+    /// <summary>The newest trusted snapshot (by storage time) of each certified writer and path set.</summary>
+    private static HashSet<ObjectId> NewestOfWriters(List<LoadedSnapshot> trusted, ForgetOptions options) =>
+        trusted.Where(s => s.Header.Trust == SignerTrust.CertifiedWriter)
+            .GroupBy(s => s.Header.Signer.Identity + "\n" + string.Join("\n", s.Info.Paths))
+            .Select(g => g.MaxBy(s => (s.StoredAt, EffectiveTime(s, options)))!.Id)
+            .ToHashSet();
+
+    /// <summary>The time retention uses (see <see cref="SnapshotTimes.Effective"/>).</summary>
     public static DateTimeOffset EffectiveTime(LoadedSnapshot s, ForgetOptions options) =>
-        s.StoredAt != default && s.Info.Time > s.StoredAt + options.ClockTolerance ? s.StoredAt : s.Info.Time;
+        SnapshotTimes.Effective(s, options.ClockTolerance, options.MaxBackupAge);
 
     private static ForgetItem Item(LoadedSnapshot s, ForgetOptions options, bool keep, IReadOnlyList<string> reasons)
     {
         var effective = EffectiveTime(s, options);
         string? warning = effective != s.Info.Time
-            ? $"claimed time {s.Info.Time:u} is after the storage time {s.StoredAt:u}; using the storage time"
+            ? $"claimed time {s.Info.Time:u} is too far from the storage time {s.StoredAt:u}; using the storage time"
             : null;
         return new ForgetItem(s.Id.ToString(), s.Info.Time, effective, s.Info.Host, s.Info.Paths, keep, reasons, warning);
     }
@@ -91,7 +122,7 @@ public static class Forget
         if (by.Contains("paths")) parts.Add("paths=" + string.Join(",", s.Info.Paths));
         if (by.Contains("tags")) parts.Add("tags=" + string.Join(",", s.Info.Tags.Order(StringComparer.Ordinal)));
         // Always separate signing identities: a write-only host's snapshots never share a group with another key's.
-        parts.Add("signer=" + Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(s.Header.SignerPublicKey))[..16]);
+        parts.Add("signer=" + s.Header.Signer.Identity);
         return string.Join(" ", parts);
     }
 }

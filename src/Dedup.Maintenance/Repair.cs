@@ -32,7 +32,7 @@ public static class Repair
         var readKey = repo.Keys.RequireReadKey("read pack headers");
         var oldIndexFiles = new List<string>();
         await foreach (var obj in storage.ListAsync(Layout.IndexPrefix, ct).ConfigureAwait(false)) oldIndexFiles.Add(obj.Name);
-        var packs = new ConcurrentBag<IndexPack>();
+        var packs = new ConcurrentBag<(IndexPack Pack, DomainId Domain)>();
         var damaged = new ConcurrentBag<string>();
         var listed = new List<StoredObject>();
         await foreach (var obj in storage.ListAsync(Layout.DataPrefix, ct).ConfigureAwait(false)) listed.Add(obj);
@@ -41,19 +41,23 @@ public static class Repair
             if (!Layout.TryParseId(obj.Name, out var id)) return;
             try
             {
-                var pack = (await PackHeaderReader.ReadAsync(storage, id, obj.Size, readKey, token).ConfigureAwait(false)).ToIndexPack();
+                var header = await PackHeaderReader.ReadAsync(storage, id, obj.Size, readKey, token).ConfigureAwait(false);
+                // A header is whatever its writer wrote: without reading the data, the pack is vouched for only as a
+                // writer's claim. With --read-data every blob that stays was opened and verified, so a full key vouches.
+                var pack = header.ToIndexPack();
                 if (readData)
                 {
                     var bytes = await StoredObjects.ReadAllAsync(storage, obj.Name, (int)Math.Min(obj.Size + 1, int.MaxValue), token).ConfigureAwait(false);
-                    var bad = PackVerifier.Verify(bytes, id, pack, repo.Keys).BadBlobs.Select(b => b.Id).ToHashSet();
+                    var bad = PackVerifier.Verify(bytes, id, pack, header.Domain, repo.Keys).BadBlobs.Select(b => b.Id).ToHashSet();
                     if (bad.Count > 0)
                     {
                         Interlocked.Add(ref droppedBlobs, bad.Count);
                         damaged.Add($"{obj.Name}: {bad.Count} damaged blob(s) left out of the index");
                         pack = pack with { Blobs = pack.Blobs.Where(b => !bad.Contains(b.Id)).ToArray() };
                     }
+                    pack = pack with { Origin = PackOrigin.FullKey };
                 }
-                packs.Add(pack);
+                if (pack.Blobs.Length > 0) packs.Add((pack, header.Domain));
             }
             catch (CorruptObjectException e)
             {
@@ -63,9 +67,9 @@ public static class Repair
 
         int written = 0;
         var keep = new HashSet<string>();
-        foreach (var chunk in packs.OrderBy(p => p.PackId).Chunk(4096))
+        foreach (var chunk in packs.GroupBy(p => p.Domain).SelectMany(g => g.OrderBy(p => p.Pack.PackId).Chunk(4096).Select(c => (Domain: g.Key, Packs: c))))
         {
-            var bytes = IndexFile.Seal(chunk, repo.Keys);
+            var bytes = IndexFile.Seal(chunk.Packs.Select(p => p.Pack).ToArray(), repo.Keys.For(chunk.Domain), repo.Keys);
             var name = Layout.Index(ObjectId.HashOf(bytes));
             await storage.PutAsync(name, bytes, ct).ConfigureAwait(false);
             keep.Add(name);
@@ -90,12 +94,16 @@ public static class Repair
         repo.Keys.RequireReadKey("read snapshots");
         // Snapshots before the index (as prune): a backup that finishes in between must not look as if it lost data.
         var snapshots = await repo.Snapshots.LoadAllAsync((_, _) => { }, ct).ConfigureAwait(false);
-        await repo.LoadIndexAsync(ct, strict: true).ConfigureAwait(false);
+        await repo.LoadIndexAsync(ct).ConfigureAwait(false);
+        if (!repo.IndexReport.Complete)
+            throw new RepositoryException($"{repo.IndexReport.Damaged[0].Message}. Run 'dedup repair index' first, so that no file looks lost only because its index entry is unreadable.");
         var results = new List<RepairedSnapshot>();
         foreach (var snapshot in snapshots)
         {
             var lost = new List<string>();
-            await using var writer = repo.StartWriting();
+            // Not trusted: nothing uses it, so there is nothing to repair (forget removes it).
+            if (!snapshot.IsTrusted) continue;
+            await using var writer = repo.StartWriting(snapshot.Domain);
             var tree = await RewriteAsync(repo, writer, SnapshotWalker.RootTree(snapshot.Info), "", lost, 0, ct).ConfigureAwait(false);
             if (lost.Count == 0) continue;
             string? replacement = null;
@@ -107,7 +115,8 @@ public static class Repair
                     Tree = tree.Select(t => t.ToString()).ToArray(), Parent = snapshot.Id.ToString(), Incomplete = true,
                     Tags = snapshot.Info.Tags.Append("repaired").Distinct().ToArray(),
                 };
-                replacement = (await repo.Snapshots.SaveAsync(info, ct).ConfigureAwait(false)).ToString();
+                // Signed by the admin's key, in the original's domain: its trees are blobs of that domain.
+                replacement = (await repo.Snapshots.SaveAsync(info, snapshot.Domain, ct).ConfigureAwait(false)).ToString();
                 if (forgetOriginals) await storage.DeleteAsync(Layout.Snapshot(snapshot.Id), ct).ConfigureAwait(false);
             }
             results.Add(new RepairedSnapshot(snapshot.Id.ToString(), replacement, lost));
@@ -122,7 +131,7 @@ public static class Repair
         try
         {
             if (depth > Limits.MaxTreeDepth) throw new CorruptObjectException(path, "trees nest too deep");
-            nodes = await SnapshotWalker.LoadDirectoryAsync(repo, tree, ct).ConfigureAwait(false);
+            nodes = await SnapshotWalker.LoadDirectoryAsync(repo, writer.Domain.Id, tree, ct).ConfigureAwait(false);
         }
         catch (Exception e) when (e is CorruptObjectException or BlobMissingException)
         {
@@ -133,7 +142,7 @@ public static class Repair
         foreach (var node in nodes)
         {
             var child = path + "/" + node.Name;
-            if (node.Type == NodeType.File && !node.Content.All(id => repo.Index.TryGet(id, out _)))
+            if (node.Type == NodeType.File && !node.Content.All(id => repo.Index.Locations(id, writer.Domain.Id).Count > 0))
             {
                 lost.Add(child);
                 continue;

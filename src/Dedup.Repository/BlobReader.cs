@@ -40,16 +40,48 @@ public sealed class BlobReader : IDisposable
 
     /// <summary>A reader over one fixed table (check loads its own).</summary>
     public BlobReader(IStorage storage, IndexTable index, RepositoryKeys keys) : this(storage, () => index, keys) { }
-    // Keyed by pack ID, not by the table's pack number, because the repository swaps in a fresh table on reload.
+    // Keyed by the SHA-256 of the wrapped key: stable across reloads of the table, and distinct for competing claims.
     private readonly ConcurrentDictionary<ObjectId, byte[]> _dataKeys = new();
 
-    public BlobLocation Locate(in ObjectId id) =>
-        _currentIndex().TryGet(id, out var loc) ? loc : throw new BlobMissingException(id);
-
-    /// <summary>Reads and verifies a blob; the caller disposes the result.</summary>
-    public async Task<RentedBuffer> ReadAsync(ObjectId id, CancellationToken ct = default)
+    /// <summary>The best location of a blob of <paramref name="domain"/> (see <see cref="IndexTable.Locations"/>).</summary>
+    public BlobLocation Locate(in ObjectId id, DomainId domain)
     {
-        var loc = Locate(id);
+        var all = _currentIndex().Locations(id, domain);
+        return all.Count > 0 ? all[0] : throw new BlobMissingException(id);
+    }
+
+    /// <summary>
+    /// Reads and verifies a blob of <paramref name="domain"/>; the caller disposes the result. Every location the index
+    /// knows is tried in turn, best first, until one opens and hashes to the ID under the domain's key: a false claim
+    /// (a compromised writer pointing the ID at garbage) costs one failed read, never the restore.
+    /// </summary>
+    public async Task<RentedBuffer> ReadAsync(ObjectId id, DomainId domain, CancellationToken ct = default)
+    {
+        _keys.RequireReadKey("decrypt file contents or trees");
+        var locations = _currentIndex().Locations(id, domain);
+        if (locations.Count == 0) throw new BlobMissingException(id);
+        CorruptObjectException? first = null;
+        foreach (var loc in locations)
+        {
+            try
+            {
+                return await ReadAtAsync(id, loc, ct).ConfigureAwait(false);
+            }
+            catch (CorruptObjectException e)
+            {
+                first ??= e;
+            }
+            catch (ObjectNotFoundException) when (locations.Count > 1)
+            {
+                first ??= new CorruptObjectException(Layout.Pack(loc.PackId), "the pack is missing");
+            }
+        }
+        throw first!;
+    }
+
+    /// <summary>Reads and verifies a blob at one given location (prune copies from the very pack it repacks).</summary>
+    public async Task<RentedBuffer> ReadAtAsync(ObjectId id, BlobLocation loc, CancellationToken ct = default)
+    {
         if (await CachedRegionAsync(loc, ct).ConfigureAwait(false) is var (region, start) && loc.Offset - start + loc.StoredLength <= region.Length)
             return Open(id, loc, region.AsSpan((int)(loc.Offset - start), loc.StoredLength));
         using var stored = new RentedBuffer(loc.StoredLength, holdsOnlyCiphertext: true);
@@ -57,14 +89,14 @@ public sealed class BlobReader : IDisposable
         return Open(id, loc, stored.Span);
     }
 
-    /// <summary>Opens a blob whose stored bytes the caller already read (restore reads runs of blobs in one request).</summary>
+    /// <summary>Opens a blob whose stored bytes the caller already read (restore reads runs of blobs in one request), verifying it under its location's domain.</summary>
     public RentedBuffer Open(in ObjectId id, in BlobLocation loc, ReadOnlySpan<byte> stored)
     {
         var output = new RentedBuffer(loc.RawLength);
         try
         {
             var where = $"blob {id.ToShortString()} in pack {Layout.Pack(loc.PackId)}";
-            BlobSealer.Open(DataKey(loc), loc.Type, id, loc.Offset, stored, loc.RawLength, output.Span, _keys, where);
+            BlobSealer.Open(DataKey(loc), loc.Type, id, loc.Offset, stored, loc.RawLength, output.Span, _keys.For(loc.Domain), where);
             return output;
         }
         catch
@@ -105,14 +137,17 @@ public sealed class BlobReader : IDisposable
 
     private byte[] DataKey(in BlobLocation loc)
     {
-        if (_dataKeys.TryGetValue(loc.PackId, out var k)) return k;
+        // Keyed by the wrapped key itself, not the pack: claims may disagree about a pack's key (a false claim wraps a
+        // key of its own choosing), and one claim's key must never be used for another's blobs.
+        var cacheKey = ObjectId.HashOf(loc.WrappedKey);
+        if (_dataKeys.TryGetValue(cacheKey, out var k)) return k;
         var readKey = _keys.RequireReadKey("decrypt file contents or trees");
         var key = GC.AllocateArray<byte>(Aead.KeySize, pinned: true);
         if (!KeyWrap.TryUnwrap(loc.WrappedKey, readKey, key))
             throw new CorruptObjectException(Layout.Pack(loc.PackId), "its data key does not unwrap (the index entry or pack was damaged)");
         // Past the cap, use the key uncached rather than evict: another thread may be decrypting with an evicted key.
         if (_dataKeys.Count >= MaxCachedKeys) return key;
-        return _dataKeys.GetOrAdd(loc.PackId, key);
+        return _dataKeys.GetOrAdd(cacheKey, key);
     }
 
     private void Clear()

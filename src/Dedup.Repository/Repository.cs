@@ -5,9 +5,22 @@ using Dedup.Repository.Index;
 using Dedup.Repository.Keys;
 using Dedup.Repository.Maintenance;
 using Dedup.Repository.Snapshots;
+using Dedup.Repository.Trust;
 using Dedup.Storage;
 
 namespace Dedup.Repository;
+
+/// <summary>How to pick and bound the key files tried when opening.</summary>
+public sealed record OpenOptions
+{
+    public static OpenOptions Default { get; } = new();
+    /// <summary>The key file to try first: the one this machine opened last, or one the user names.</summary>
+    public ObjectId? KeyHint { get; init; }
+    /// <summary>How many key files to try at most (each costs one Argon2 run).</summary>
+    public int MaxKeyFiles { get; init; } = 32;
+    /// <summary>The most Argon2 work to do for one key file; see <see cref="Argon2Parameters.Ceiling"/>.</summary>
+    public Argon2Parameters KdfCeiling { get; init; } = Argon2Parameters.Ceiling;
+}
 
 public sealed record InitOptions
 {
@@ -82,9 +95,15 @@ public sealed class Repository : IAsyncDisposable
         return keyId;
     }
 
-    /// <summary>Verifies the config against the key file the password opens. Does not load the index.</summary>
-    public static async Task<Repository> OpenAsync(IStorage storage, ReadOnlyMemory<byte> password, TimeProvider? clock = null, CancellationToken ct = default)
+    /// <summary>
+    /// Verifies the config against the key file the password opens. Does not load the index. Key files are tried
+    /// <paramref name="options"/>'s hint first, then the others, at most <see cref="OpenOptions.MaxKeyFiles"/> of them, and
+    /// none whose Argon2 costs exceed the ceiling: a store full of planted key files cannot make opening unbounded work.
+    /// </summary>
+    public static async Task<Repository> OpenAsync(IStorage storage, ReadOnlyMemory<byte> password, TimeProvider? clock = null, CancellationToken ct = default,
+        OpenOptions? options = null)
     {
+        options ??= OpenOptions.Default;
         byte[] configBytes;
         try
         {
@@ -97,13 +116,17 @@ public sealed class Repository : IAsyncDisposable
         var config = RepositoryConfig.Parse(configBytes);
         var configHash = ObjectId.HashOf(configBytes).ToArray();
         CorruptObjectException? damaged = null;
-        await foreach (var obj in storage.ListAsync(Layout.KeysPrefix, ct).ConfigureAwait(false))
+        KdfTooExpensiveException? tooExpensive = null;
+        int tried = 0;
+        await foreach (var keyId in CandidateKeysAsync(storage, options.KeyHint, ct).ConfigureAwait(false))
         {
-            if (!Layout.TryParseId(obj.Name, out var keyId)) continue;
+            if (tried++ == options.MaxKeyFiles)
+                throw new RepositoryException($"No key file opened among the first {options.MaxKeyFiles} tried. Name yours with --key ID (or DEDUP_KEY), or check the password.");
+            var name = Layout.Key(keyId);
             try
             {
-                var bytes = await StoredObjects.ReadVerifiedAsync(storage, obj.Name, keyId, 64 * 1024, ct).ConfigureAwait(false);
-                var keys = KeyFile.Parse(bytes, obj.Name).TryOpen(password.Span, config, configHash, obj.Name);
+                var bytes = await StoredObjects.ReadVerifiedAsync(storage, name, keyId, KeyFile.MaxSize, ct).ConfigureAwait(false);
+                var keys = KeyFile.Parse(bytes, name).TryOpen(password.Span, config, configHash, name, options.KdfCeiling);
                 if (keys is not null) return new Repository(storage, config, configHash, keys, keyId, clock ?? TimeProvider.System);
             }
             catch (CorruptObjectException e)
@@ -112,99 +135,161 @@ public sealed class Repository : IAsyncDisposable
                 // report the damage only if none does.
                 damaged ??= e;
             }
+            catch (KdfTooExpensiveException e)
+            {
+                tooExpensive ??= e;
+            }
+            catch (ObjectNotFoundException) when (keyId == options.KeyHint)
+            {
+                // The remembered key was removed; try the others.
+            }
         }
+        if (tooExpensive is not null) throw tooExpensive;
         if (damaged is not null) throw damaged;
         throw new WrongPasswordException();
     }
 
+    /// <summary>The hinted key file first (without listing, so a host whose credentials may not list keys/ still opens), then every listed one.</summary>
+    private static async IAsyncEnumerable<ObjectId> CandidateKeysAsync(IStorage storage, ObjectId? hint, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct)
+    {
+        if (hint is { } h) yield return h;
+        IAsyncEnumerator<StoredObject> listing;
+        try
+        {
+            listing = storage.ListAsync(Layout.KeysPrefix, ct).GetAsyncEnumerator(ct);
+        }
+        catch (StorageAccessDeniedException) when (hint is not null)
+        {
+            yield break;
+        }
+        await using (listing.ConfigureAwait(false))
+            while (true)
+            {
+                bool more;
+                try
+                {
+                    more = await listing.MoveNextAsync().ConfigureAwait(false);
+                }
+                catch (StorageAccessDeniedException) when (hint is not null)
+                {
+                    // Credentials that may read only their own key file (spec "Policies"): the hint was all there is.
+                    yield break;
+                }
+                if (!more) yield break;
+                if (Layout.TryParseId(listing.Current.Name, out var id) && id != hint) yield return id;
+            }
+    }
+
+    private Task<TrustPolicy>? _trust;
+
+    /// <summary>Whom to believe: the config's signing key, its certificates and its revocations (loaded once).</summary>
+    public Task<TrustPolicy> GetTrustAsync(CancellationToken ct = default) =>
+        _trust ??= LoadTrustAsync(ct);
+
+    private async Task<TrustPolicy> LoadTrustAsync(CancellationToken ct) =>
+        new(Config.SigningPublicKeyBytes, await KeyManager.LoadRevocationsAsync(Storage, Config.SigningPublicKeyBytes, ct).ConfigureAwait(false));
+
     /// <summary>The prune marks seen by the last <see cref="LoadIndexAsync"/>.</summary>
     public IReadOnlyList<PruneMark> Marks { get; private set; } = [];
 
-    /// <summary>Index files the last non-strict <see cref="LoadIndexAsync"/> skipped because they are damaged.</summary>
-    public IReadOnlyList<CorruptObjectException> DamagedIndexFiles { get; private set; } = [];
+    /// <summary>What the last <see cref="LoadIndexAsync"/> read and what it left out, and why.</summary>
+    public IndexLoadReport IndexReport { get; private set; } = IndexLoadReport.Empty;
 
-    /// <summary>The index files read by the last <see cref="LoadIndexAsync"/>.</summary>
-    public IReadOnlyList<string> IndexFiles { get; private set; } = [];
+    /// <summary>Index files the last <see cref="LoadIndexAsync"/> skipped because they are damaged.</summary>
+    public IReadOnlyList<CorruptObjectException> DamagedIndexFiles => IndexReport.Damaged;
 
     /// <summary>
-    /// Loads the prune marks, then every index file, in parallel, into a new in-memory index. Marks come first so
-    /// that no index entry is trusted for dedup without knowing whether its pack is about to be deleted. An index file that vanishes while loading (a concurrent
-    /// prune replaced it) is skipped: its packs are in the replacement, or deleted and marked.
+    /// Loads the prune marks, then every index file this key can read, in parallel, into a new in-memory index. Marks
+    /// come first so that no index entry is trusted for dedup without knowing whether its pack is about to be deleted.
+    /// An index file that vanishes while loading (a concurrent prune replaced it) is skipped: its packs are in the
+    /// replacement, or deleted and marked. Damaged files, and files whose signer is not trusted for their domain, are
+    /// skipped and listed in <see cref="IndexReport"/>: readers restore everything the rest describe, a backup only
+    /// stores again what a skipped file listed, and prune decides what the skipped files mean for it.
     /// </summary>
-    /// <param name="strict">
-    /// Throw on a damaged index file (prune must: it may not decide anything on a partial index). Otherwise the file is
-    /// skipped and listed in <see cref="DamagedIndexFiles"/>: a reader can still restore everything the other files
-    /// describe, and a backup only stores again what the skipped file listed.
-    /// </param>
-    public async Task LoadIndexAsync(CancellationToken ct = default, bool strict = false)
+    public async Task LoadIndexAsync(CancellationToken ct = default)
     {
         var marks = await LoadMarksAsync(ct).ConfigureAwait(false);
         // A fresh table every time: a pack marked since the last load must lose its place to unmarked copies,
         // which a table that already settled on it could not do.
         var table = new IndexTable();
-        var damaged = new ConcurrentQueue<CorruptObjectException>();
-        IndexFiles = await LoadIndexIntoAsync(table, marks.SelectMany(m => m.Packs).ToHashSet(), ct, strict ? null : damaged.Enqueue).ConfigureAwait(false);
-        DamagedIndexFiles = damaged.ToArray();
+        IndexReport = await LoadIndexIntoAsync(table, marks.SelectMany(m => m.Packs).ToHashSet(), ct).ConfigureAwait(false);
         Marks = marks;
         Index = table;
     }
 
-    /// <summary>Loads every index file into <paramref name="table"/>, flagging the given packs as marked. Returns the files read.</summary>
-    public async Task<IReadOnlyList<string>> LoadIndexIntoAsync(IndexTable table, IReadOnlySet<ObjectId> markedPacks, CancellationToken ct = default,
-        Action<CorruptObjectException>? onDamaged = null)
+    /// <summary>Loads every readable, trusted index file into <paramref name="table"/>, flagging the given packs as marked.</summary>
+    public async Task<IndexLoadReport> LoadIndexIntoAsync(IndexTable table, IReadOnlySet<ObjectId> markedPacks, CancellationToken ct = default)
     {
-        var loaded = new ConcurrentQueue<string>();
-        // An index file spends about 40 bytes per blob, which is close enough to size the table before loading.
-        await ForEachIndexFileAsync((name, pack) => table.AddPack(pack, markedPacks.Contains(pack.PackId)), loaded.Enqueue, ct,
-            totalBytes => table.Reserve((int)Math.Min(totalBytes / 40, int.MaxValue / 2)), onDamaged).ConfigureAwait(false);
-        return loaded.ToArray();
+        var report = new IndexLoadReport.Builder();
+        await ForEachIndexFileAsync((_, pack, domain, _) => table.AddPack(pack, domain, markedPacks.Contains(pack.PackId)), report, ct,
+            totalBytes => table.Reserve((int)Math.Min(totalBytes / 40, int.MaxValue / 2))).ConfigureAwait(false);
+        return report.Build();
     }
 
     /// <summary>
-    /// Streams every pack description of every index file, in parallel, to <paramref name="onPack"/> (which must be
-    /// thread-safe), then reports each file read. Files that vanish meanwhile are skipped; damaged ones throw.
+    /// Streams every pack of every index file this key can read and whose signer is trusted for its domain, in parallel,
+    /// to <paramref name="onPack"/> (which must be thread-safe). Files that vanish meanwhile are skipped; damaged and
+    /// untrusted ones are recorded in <paramref name="report"/> and skipped; files of other domains are counted, unread,
+    /// when this key cannot read them.
     /// </summary>
-    public async Task ForEachIndexFileAsync(Action<string, IndexPack> onPack, Action<string>? onFile = null, CancellationToken ct = default,
-        Action<long>? onListed = null, Action<CorruptObjectException>? onDamaged = null)
+    public async Task ForEachIndexFileAsync(Action<string, IndexPack, DomainId, Signer> onPack, IndexLoadReport.Builder report, CancellationToken ct = default,
+        Action<long>? onListed = null)
     {
-        var names = new ConcurrentQueue<string>();
+        var trust = await GetTrustAsync(ct).ConfigureAwait(false);
+        var names = new List<(string Name, ObjectId Id, DateTimeOffset StoredAt)>();
         long totalBytes = 0;
         await foreach (var obj in Storage.ListAsync(Layout.IndexPrefix, ct).ConfigureAwait(false))
         {
-            names.Enqueue(obj.Name);
-            totalBytes += obj.Size;
+            // Only valid names count, and each at most the largest index file: a hostile listing cannot make the
+            // table reserve more than the files could describe.
+            if (!Layout.TryParseId(obj.Name, out var id)) continue;
+            names.Add((obj.Name, id, obj.LastModified));
+            totalBytes += Math.Clamp(obj.Size, 0, Limits.MaxIndexSize);
         }
         onListed?.Invoke(totalBytes);
-        await Parallel.ForEachAsync(names, new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = ct }, async (name, token) =>
+        await Parallel.ForEachAsync(names, new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = ct }, async (file, token) =>
         {
-            if (!Layout.TryParseId(name, out var id)) return;
             byte[] bytes;
             try
             {
-                bytes = await StoredObjects.ReadVerifiedAsync(Storage, name, id, Limits.MaxIndexSize, token).ConfigureAwait(false);
+                bytes = await StoredObjects.ReadVerifiedAsync(Storage, file.Name, file.Id, Limits.MaxIndexSize, token).ConfigureAwait(false);
             }
             catch (ObjectNotFoundException)
             {
                 return;
             }
-            catch (CorruptObjectException e) when (onDamaged is not null)
+            catch (CorruptObjectException e)
             {
-                onDamaged(e);
+                report.Damaged(e);
                 return;
             }
             // Parse into a list first, so a file damaged half way adds nothing rather than half its packs.
             var packs = new List<IndexPack>();
+            IndexFileHeader header;
+            Signer signer;
             try
             {
-                IndexFile.Open(bytes, Keys, name, packs.Add);
+                header = IndexFile.ReadHeader(bytes, file.Name);
+                if (!Keys.CanUse(header.Domain))
+                {
+                    report.OtherDomain();
+                    return;
+                }
+                signer = trust.Evaluate(header.Signer, header.Certificate, header.SignatureValid, header.Domain, file.StoredAt);
+                if (!signer.IsTrusted)
+                {
+                    report.Untrusted(file.Name, signer);
+                    return;
+                }
+                IndexFile.Open(bytes, Keys.For(header.Domain), signer.Trust, file.Name, packs.Add);
             }
-            catch (CorruptObjectException e) when (onDamaged is not null)
+            catch (CorruptObjectException e)
             {
-                onDamaged(e);
+                report.Damaged(e);
                 return;
             }
-            foreach (var p in packs) onPack(name, p);
-            onFile?.Invoke(name);
+            foreach (var p in packs) onPack(file.Name, p, header.Domain, signer);
+            report.Read(file.Name);
         }).ConfigureAwait(false);
     }
 
@@ -218,7 +303,7 @@ public sealed class Repository : IAsyncDisposable
             try
             {
                 var bytes = await StoredObjects.ReadVerifiedAsync(Storage, obj.Name, id, Limits.MaxIndexSize, ct).ConfigureAwait(false);
-                marks.Add(PruneMark.Open(bytes, id, obj.LastModified, Keys, Config.SigningPublicKeyBytes, obj.Name));
+                marks.Add(PruneMark.Open(bytes, id, obj.LastModified, Config.SigningPublicKeyBytes, obj.Name));
             }
             catch (Exception e) when (e is CorruptObjectException or ObjectNotFoundException)
             {
@@ -237,8 +322,12 @@ public sealed class Repository : IAsyncDisposable
         return id;
     }
 
-    /// <summary>Starts storing blobs. Dispose without Flush abandons the session; what was stored stays reusable.</summary>
-    public RepositoryWriter StartWriting(int uploadConcurrency = 4, int indexEveryPacks = 4) => new(this, uploadConcurrency, indexEveryPacks);
+    /// <summary>
+    /// Starts storing blobs of <paramref name="domain"/> (default: this key's own; only a full key may name another, as
+    /// prune's repacking does). Dispose without Flush abandons the session; what was stored stays reusable.
+    /// </summary>
+    public RepositoryWriter StartWriting(DomainId? domain = null, int uploadConcurrency = 4, int indexEveryPacks = 4) =>
+        new(this, Keys.For(domain ?? Keys.Own.Id), uploadConcurrency, indexEveryPacks);
 
     public ValueTask DisposeAsync()
     {

@@ -10,7 +10,7 @@ namespace Dedup.Repository;
 /// </summary>
 public sealed record RepositoryConfig
 {
-    public const int CurrentVersion = 1;
+    public const int CurrentVersion = 2;
 
     [JsonPropertyName("version")] public required int Version { get; init; }
     [JsonPropertyName("id")] public required string Id { get; init; }
@@ -42,8 +42,9 @@ public sealed record RepositoryConfig
             throw new CorruptObjectException(Layout.Config, "not valid config JSON", e);
         }
         if (c is null) throw new CorruptObjectException(Layout.Config, "empty");
-        if (c.Version != CurrentVersion)
-            throw new CorruptObjectException(Layout.Config, $"format version {c.Version} is not supported by this Dedup (it reads version {CurrentVersion})");
+        // A known older format or a newer one gets its own message; anything else is damage.
+        if (c.Version == 1 || c.Version > CurrentVersion && c.Version < 100) throw new UnsupportedFormatException(c.Version);
+        if (c.Version != CurrentVersion) throw new CorruptObjectException(Layout.Config, $"unknown format version {c.Version}");
         if (!ObjectId.TryParse(c.Id, out _)) throw new CorruptObjectException(Layout.Config, "bad repository ID");
         if (c.ChunkerMin < 64 || c.ChunkerMin >= c.ChunkerAverage || c.ChunkerAverage >= c.ChunkerMax || c.ChunkerMax > Limits.MaxBlobSize
             || (c.ChunkerAverage & (c.ChunkerAverage - 1)) != 0)

@@ -42,9 +42,12 @@ public sealed class RepositoryWriter : IAsyncDisposable
     private Exception? _error;
     private bool _completed;
 
-    internal RepositoryWriter(Repository repo, int uploadConcurrency, int indexEveryPacks)
+    private readonly Keys.DomainKeys _domain;
+
+    internal RepositoryWriter(Repository repo, Keys.DomainKeys domain, int uploadConcurrency, int indexEveryPacks)
     {
         _repo = repo;
+        _domain = domain;
         _indexEvery = indexEveryPacks;
         _lastIndexWrite = repo.Clock.GetUtcNow();
         // One finished pack waits while the uploaders work: memory stays bounded by (open packs + 1 + uploaders) packs
@@ -58,13 +61,19 @@ public sealed class RepositoryWriter : IAsyncDisposable
     /// <summary>Called after each pack is stored, before it is indexed (the archiver journals it locally).</summary>
     public Action<IndexPack>? PackStored { get; set; }
 
-    /// <summary>True when the blob is neither stored nor being stored: the caller must now add it (and only this caller).</summary>
-    public bool Reserve(in ObjectId id) => !_repo.Index.Contains(id) && _inFlight.TryAdd(id, 0);
+    /// <summary>The dedup domain this writer stores blobs of.</summary>
+    public Keys.DomainKeys Domain => _domain;
+
+    /// <summary>True when the blob is neither stored (in this domain, in an unmarked pack) nor being stored: the caller must now add it (and only this caller).</summary>
+    public bool Reserve(in ObjectId id) => !_repo.Index.Contains(id, _domain.Id) && _inFlight.TryAdd(id, 0);
+
+    /// <summary>True when the blob is stored in this domain in a pack no mark lists (dedup may rely on it).</summary>
+    public bool IsStored(in ObjectId id) => _repo.Index.Contains(id, _domain.Id);
 
     /// <summary>Hashes a blob and stores it unless the repository has it. Returns its ID.</summary>
     public async ValueTask<ObjectId> SaveAsync(BlobType type, ReadOnlyMemory<byte> plaintext, CancellationToken ct = default)
     {
-        var id = _repo.Keys.BlobId(plaintext.Span);
+        var id = _domain.BlobId(plaintext.Span);
         if (Reserve(id)) await AddAsync(type, id, plaintext, ct).ConfigureAwait(false);
         return id;
     }
@@ -77,7 +86,8 @@ public sealed class RepositoryWriter : IAsyncDisposable
         try
         {
             var bag = _idle[(int)type];
-            if (!bag.TryTake(out var writer)) writer = new PackWriter(type, _repo.Keys.ReadPublicKey, _repo.Config.PackSize);
+            if (!bag.TryTake(out var writer)) writer = new PackWriter(type, _domain.Id, _repo.Keys.ReadPublicKey, _repo.Config.PackSize,
+                _repo.Keys.Kind == Keys.KeyKind.Full ? PackOrigin.FullKey : PackOrigin.Writer);
             int stored;
             try
             {
@@ -141,7 +151,7 @@ public sealed class RepositoryWriter : IAsyncDisposable
                     await _repo.Storage.PutAsync(Layout.Pack(pack.Id), pack.Bytes, _failed.Token).ConfigureAwait(false);
                     Interlocked.Increment(ref Statistics._packs);
                     PackStored?.Invoke(pack.Index);
-                    _repo.Index.AddPack(pack.Index);
+                    _repo.Index.AddPack(pack.Index, _domain.Id);
                     foreach (var b in pack.Index.Blobs) _inFlight.TryRemove(b.Id, out _);
                     bool due;
                     lock (_unindexed)
@@ -185,7 +195,7 @@ public sealed class RepositoryWriter : IAsyncDisposable
                 _lastIndexWrite = _repo.Clock.GetUtcNow();
             }
             if (batch.Length == 0) return;
-            var bytes = IndexFile.Seal(batch, _repo.Keys);
+            var bytes = IndexFile.Seal(batch, _domain, _repo.Keys);
             await _repo.Storage.PutAsync(Layout.Index(ObjectId.HashOf(bytes)), bytes, ct).ConfigureAwait(false);
             Interlocked.Increment(ref Statistics._indexes);
         }

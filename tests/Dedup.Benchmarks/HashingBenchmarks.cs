@@ -33,7 +33,7 @@ public class HashingBenchmarks
     public ulong BlobIdHmac()
     {
         ulong x = 0;
-        for (int o = 0; o < Total; o += ChunkSize) x ^= _keys.BlobId(_data.AsSpan(o, ChunkSize)).Prefix64;
+        for (int o = 0; o < Total; o += ChunkSize) x ^= _keys.Own.BlobId(_data.AsSpan(o, ChunkSize)).Prefix64;
         return x;
     }
 
@@ -49,7 +49,7 @@ public class HashingBenchmarks
     public ulong HmacSha256Raw()
     {
         Span<byte> mac = stackalloc byte[32];
-        var key = _keys.BlobIdKey.Span;
+        var key = _keys.Own.BlobIdKey.Span;
         ulong x = 0;
         for (int o = 0; o < Total; o += ChunkSize)
         {

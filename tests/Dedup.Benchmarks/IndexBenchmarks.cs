@@ -32,11 +32,11 @@ public class IndexBenchmarks
         var ids = TestData.RandomIds(Blobs, 11);
         _packs = TestData.Packs(ids, BlobsPerPack, 12);
         _table = new IndexTable();
-        foreach (var p in _packs) _table.AddPack(p);
+        foreach (var p in _packs) _table.AddPack(p, Dedup.Format.DomainId.Repository);
         var rng = new Random(13);
         _present = Enumerable.Range(0, Lookups).Select(_ => ids[rng.Next(ids.Length)]).ToArray();
         _absent = TestData.RandomIds(Lookups, 14);
-        _sealedIndex = IndexFile.Seal(_packs, _keys);
+        _sealedIndex = IndexFile.Seal(_packs, _keys.Own, _keys);
         Console.WriteLine($"// {Blobs} blobs: index file {_sealedIndex.Length} bytes, table ~{_table.ApproximateBytes / (double)Blobs:F1} B/blob");
     }
 
@@ -47,7 +47,7 @@ public class IndexBenchmarks
     public int BuildTable()
     {
         var t = new IndexTable();
-        foreach (var p in _packs) t.AddPack(p);
+        foreach (var p in _packs) t.AddPack(p, Dedup.Format.DomainId.Repository);
         return t.Count;
     }
 
@@ -56,7 +56,7 @@ public class IndexBenchmarks
     {
         int found = 0;
         foreach (var id in _present)
-            if (_table.TryGet(id, out _)) found++;
+            if (_table.TryGet(id, Dedup.Format.DomainId.Repository, out _)) found++;
         return found;
     }
 
@@ -65,7 +65,7 @@ public class IndexBenchmarks
     {
         int found = 0;
         foreach (var id in _absent)
-            if (_table.Contains(id)) found++;
+            if (_table.Contains(id, Dedup.Format.DomainId.Repository)) found++;
         return found;
     }
 
@@ -74,18 +74,18 @@ public class IndexBenchmarks
     {
         int found = 0;
         foreach (var id in _present)
-            if (_table.Contains(id)) found++;
+            if (_table.Contains(id, Dedup.Format.DomainId.Repository)) found++;
         return found;
     }
 
     [Benchmark]
-    public int IndexFileSeal() => IndexFile.Seal(_packs, _keys).Length;
+    public int IndexFileSeal() => IndexFile.Seal(_packs, _keys.Own, _keys).Length;
 
     [Benchmark]
     public int IndexFileOpen()
     {
         int n = 0;
-        IndexFile.Open(_sealedIndex, _keys, "bench", p => n += p.Blobs.Length);
+        IndexFile.Open(_sealedIndex, _keys.Own, Dedup.Repository.Trust.SignerTrust.Repository, "bench", p => n += p.Blobs.Length);
         return n;
     }
 
@@ -94,7 +94,7 @@ public class IndexBenchmarks
     public int IndexFileOpenIntoTable()
     {
         var t = new IndexTable();
-        IndexFile.Open(_sealedIndex, _keys, "bench", p => t.AddPack(p));
+        IndexFile.Open(_sealedIndex, _keys.Own, Dedup.Repository.Trust.SignerTrust.Repository, "bench", p => t.AddPack(p, Dedup.Format.DomainId.Repository));
         return t.Count;
     }
 }

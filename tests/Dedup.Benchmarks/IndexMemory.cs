@@ -25,7 +25,7 @@ public static class IndexMemory
         long before = GC.GetTotalMemory(forceFullCollection: true);
         var table = new IndexTable();
         sw.Restart();
-        foreach (var p in packs) table.AddPack(p);
+        foreach (var p in packs) table.AddPack(p, Dedup.Format.DomainId.Repository);
         double load = sw.Elapsed.TotalSeconds;
         long after = GC.GetTotalMemory(forceFullCollection: true);
         GC.KeepAlive(packs);
@@ -41,14 +41,14 @@ public static class IndexMemory
         sw.Restart();
         int found = 0;
         for (int i = 0; i < lookups; i++)
-            if (table.TryGet(ids[rng.Next(ids.Length)], out _)) found++;
+            if (table.TryGet(ids[rng.Next(ids.Length)], Dedup.Format.DomainId.Repository, out _)) found++;
         double t = sw.Elapsed.TotalSeconds;
         Console.WriteLine($"  TryGet (present, random): {t / lookups * 1e9:F0} ns/lookup ({found} found)");
         var absent = TestData.RandomIds(lookups, 34);
         sw.Restart();
         found = 0;
         foreach (var id in absent)
-            if (table.Contains(id)) found++;
+            if (table.Contains(id, Dedup.Format.DomainId.Repository)) found++;
         t = sw.Elapsed.TotalSeconds;
         Console.WriteLine($"  Contains (absent): {t / lookups * 1e9:F0} ns/lookup ({found} found)");
         Console.WriteLine($"  process peak working set: {Process.GetCurrentProcess().PeakWorkingSet64 / 1048576.0:F0} MiB");

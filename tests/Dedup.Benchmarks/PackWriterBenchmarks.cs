@@ -31,7 +31,7 @@ public class PackWriterBenchmarks
         {
             var kind = (i * 8 / n) switch { < 4 => DataKind.Random, < 7 => DataKind.Logs, _ => DataKind.Text };
             _blobs[i] = TestData.Generate(kind, BlobSize, 100 + i);
-            _ids[i] = _keys.BlobId(_blobs[i]);
+            _ids[i] = _keys.Own.BlobId(_blobs[i]);
         }
     }
 
@@ -41,7 +41,7 @@ public class PackWriterBenchmarks
     [Benchmark]
     public long AddAndFinish()
     {
-        using var writer = new PackWriter(BlobType.Data, _keys.ReadPublicKey, PackSize);
+        using var writer = new PackWriter(BlobType.Data, _keys.Own.Id, _keys.ReadPublicKey, PackSize);
         for (int i = 0; i < _blobs.Length; i++) writer.Add(_ids[i], _blobs[i]);
         using var pack = writer.Finish();
         return pack.Bytes.Length;

@@ -36,7 +36,7 @@ public class SealBenchmarks
         _keys = TestData.Keys();
         _dataKey = SecretBytes.Random(Aead.KeySize);
         _gcm = new AesGcm(_dataKey.Span, Aead.TagSize);
-        _id = _keys.BlobId(_plain);
+        _id = _keys.Own.BlobId(_plain);
         _sealed = new byte[BlobSealer.MaxSealedSize(BlobSize)];
         _scratch = new byte[BlobSealer.MaxSealedSize(BlobSize)];
         _output = new byte[BlobSize];
@@ -57,7 +57,7 @@ public class SealBenchmarks
 
     [Benchmark]
     public void Open() =>
-        BlobSealer.Open(_dataKey.Span, BlobType.Data, _id, 4096, _sealed.AsSpan(0, _sealedLength), BlobSize, _output, _keys, "bench");
+        BlobSealer.Open(_dataKey.Span, BlobType.Data, _id, 4096, _sealed.AsSpan(0, _sealedLength), BlobSize, _output, _keys.Own, "bench");
 
     /// <summary>The encoder Seal uses (ours; see Lz4BlockCompressor's remarks).</summary>
     [Benchmark]

@@ -50,7 +50,7 @@ public sealed class PackHeaderTarget : IFuzzTarget
         {
             using var w = new PooledBufferWriter();
             w.WriteUInt32((uint)entries.Sum(e => (long)e.StoredLength));
-            PackHeaderCodec.Write(w, type, entries);
+            PackHeaderCodec.Write(w, type, DomainId.Repository, entries);
             yield return w.ToArray();
         }
     }

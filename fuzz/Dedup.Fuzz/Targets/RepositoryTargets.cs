@@ -22,22 +22,22 @@ public sealed class PackTarget : IFuzzTarget
         {
         }
         // Verify reports damage in its result and must never throw for any input.
-        PackVerifier.Verify(data, ObjectId.Empty, null, FuzzKeys.Shared);
+        PackVerifier.Verify(data, ObjectId.Empty, null, null, FuzzKeys.Shared);
     }
 
     public IEnumerable<byte[]> Seeds()
     {
         foreach (var (type, blobs) in SeedData.PackContents())
         {
-            using var writer = new PackWriter(type, FuzzKeys.Shared.ReadPublicKey, 1024 * 1024);
-            foreach (var b in blobs) writer.Add(FuzzKeys.Shared.BlobId(b), b);
+            using var writer = new PackWriter(type, FuzzKeys.Shared.Own.Id, FuzzKeys.Shared.ReadPublicKey, 1024 * 1024);
+            foreach (var b in blobs) writer.Add(FuzzKeys.Shared.Own.BlobId(b), b);
             using var pack = writer.Finish();
             yield return pack.Bytes.ToArray();
         }
     }
 }
 
-/// <summary>An index file as stored: the sealed envelope, then the codec.</summary>
+/// <summary>An index file as stored: header and signer, trust, the sealed envelope under its domain's key, then the codec.</summary>
 public sealed class IndexFileTarget : IFuzzTarget
 {
     public string Name => "index-file";
@@ -46,14 +46,66 @@ public sealed class IndexFileTarget : IFuzzTarget
     {
         try
         {
-            IndexFile.Open(data, FuzzKeys.Shared, "index/fuzz", _ => { });
+            var header = IndexFile.ReadHeader(data, "index/fuzz");
+            var signer = FuzzKeys.Trust.Evaluate(header.Signer, header.Certificate, header.SignatureValid, header.Domain, DateTimeOffset.UnixEpoch);
+            if (signer.IsTrusted) IndexFile.Open(data, FuzzKeys.Shared.For(header.Domain), signer.Trust, "index/fuzz", _ => { });
         }
         catch (CorruptObjectException)
         {
         }
     }
 
-    public IEnumerable<byte[]> Seeds() => SeedData.IndexPacks().Select(p => IndexFile.Seal(p, FuzzKeys.Shared));
+    public IEnumerable<byte[]> Seeds() =>
+        SeedData.IndexPacks().Select(p => IndexFile.Seal(p, FuzzKeys.Shared.Own, FuzzKeys.Shared))
+            .Concat(SeedData.IndexPacks().Select(p => IndexFile.Seal(p.Select(x => x with { Origin = Dedup.Format.PackOrigin.Writer }).ToArray(), FuzzKeys.SharedWriter.Own, FuzzKeys.SharedWriter)));
+}
+
+/// <summary>A prune mark: signature, then the pack list.</summary>
+public sealed class MarkTarget : IFuzzTarget
+{
+    public string Name => "mark";
+
+    public void Run(ReadOnlySpan<byte> data)
+    {
+        try
+        {
+            Dedup.Repository.Maintenance.PruneMark.Open(data, ObjectId.Empty, DateTimeOffset.UnixEpoch, FuzzKeys.SigningPublicKey, "marks/fuzz");
+        }
+        catch (CorruptObjectException)
+        {
+        }
+    }
+
+    public IEnumerable<byte[]> Seeds()
+    {
+        var time = new DateTimeOffset(2024, 1, 1, 0, 0, 0, TimeSpan.Zero);
+        yield return Dedup.Repository.Maintenance.PruneMark.Seal(time, [], FuzzKeys.Shared);
+        yield return Dedup.Repository.Maintenance.PruneMark.Seal(time, SeedData.IndexPacks().SelectMany(p => p).Select(p => p.PackId).Take(5).ToArray(), FuzzKeys.Shared);
+    }
+}
+
+/// <summary>A backup marker: signer block, trust, key unwrap, plaintext.</summary>
+public sealed class MarkerTarget : IFuzzTarget
+{
+    public string Name => "marker";
+
+    public void Run(ReadOnlySpan<byte> data)
+    {
+        try
+        {
+            Dedup.Repository.Maintenance.BackupMarker.Open(data, ObjectId.Empty, DateTimeOffset.UnixEpoch, FuzzKeys.Shared, FuzzKeys.Trust, "inflight/fuzz");
+        }
+        catch (CorruptObjectException)
+        {
+        }
+    }
+
+    public IEnumerable<byte[]> Seeds()
+    {
+        var time = new DateTimeOffset(2024, 1, 1, 0, 0, 0, TimeSpan.Zero);
+        yield return Dedup.Repository.Maintenance.BackupMarker.Seal(time, "host", FuzzKeys.Shared);
+        yield return Dedup.Repository.Maintenance.BackupMarker.Seal(time, "fuzz-writer", FuzzKeys.SharedWriter);
+    }
 }
 
 /// <summary>A snapshot object: envelope parse, signature and certificate checks, key unwrap, payload and JSON.</summary>
@@ -65,14 +117,16 @@ public sealed class SnapshotTarget : IFuzzTarget
     {
         try
         {
-            SnapshotEnvelope.Open(data, ObjectId.Empty, "snapshots/fuzz", FuzzKeys.Shared, FuzzKeys.SigningPublicKey);
+            SnapshotEnvelope.Open(data, ObjectId.Empty, "snapshots/fuzz", FuzzKeys.Shared, FuzzKeys.Trust, DateTimeOffset.UnixEpoch);
         }
         catch (CorruptObjectException)
         {
         }
     }
 
-    public IEnumerable<byte[]> Seeds() => SeedData.Snapshots().Select(s => SnapshotEnvelope.Seal(s, FuzzKeys.Shared));
+    public IEnumerable<byte[]> Seeds() =>
+        SeedData.Snapshots().Select(s => SnapshotEnvelope.Seal(s, FuzzKeys.Shared.Own.Id, FuzzKeys.Shared))
+            .Concat(SeedData.Snapshots().Select(s => SnapshotEnvelope.Seal(s with { Host = "fuzz-writer" }, FuzzKeys.SharedWriter.Own.Id, FuzzKeys.SharedWriter)));
 }
 
 /// <summary>
@@ -116,7 +170,7 @@ public sealed class ConfigTarget : IFuzzTarget
         {
             RepositoryConfig.Parse(data);
         }
-        catch (CorruptObjectException)
+        catch (Exception e) when (e is CorruptObjectException or UnsupportedFormatException)
         {
         }
     }

@@ -55,7 +55,7 @@ public sealed class RestoreTarget : IFuzzTarget
         {
             var packs = new List<IndexPack>();
             IndexCodec.Read(payload, "index/fuzz", packs.Add);
-            var sealedIndex = IndexFile.Seal(packs, repo.Keys);
+            var sealedIndex = IndexFile.Seal(packs, repo.Keys.Own, repo.Keys);
             await storage.PutAsync(Layout.Index(ObjectId.HashOf(sealedIndex)), sealedIndex);
         }
         await repo.LoadIndexAsync();
@@ -84,7 +84,7 @@ public sealed class RestoreTarget : IFuzzTarget
             if (name.StartsWith(Layout.IndexPrefix, StringComparison.Ordinal))
             {
                 var packs = new List<IndexPack>();
-                IndexFile.Open(bytes, repo.Keys, name, packs.Add);
+                IndexFile.Open(bytes, repo.Keys.For(IndexFile.ReadHeader(bytes, name).Domain), Dedup.Repository.Trust.SignerTrust.Repository, name, packs.Add);
                 using var plain = new PooledBufferWriter();
                 IndexCodec.Write(plain, packs);
                 bytes = plain.WrittenSpan.ToArray();

@@ -32,14 +32,14 @@ public static class Archiver
         var session = await repo.WriteBackupMarkerAsync(options.Host, ct).ConfigureAwait(false);
         await repo.LoadIndexAsync(ct).ConfigureAwait(false);
         if (options.CacheDirectory is not null) await PendingIndexJournal.RecoverAsync(repo, options.CacheDirectory, ct).ConfigureAwait(false);
-        using var cache = options.CacheDirectory is null ? null : TreeCache.Open(options.CacheDirectory, repo.Keys.RepositoryId, options.Host, paths, repo.Keys.BlobId);
+        using var cache = options.CacheDirectory is null ? null : TreeCache.Open(options.CacheDirectory, repo.Keys.RepositoryId, options.Host, paths, repo.Keys.Own.BlobId);
         var parent = await FindParentAsync(repo, options, paths, cache, ct).ConfigureAwait(false);
 
-        var chunker = new Chunker(new ChunkerParameters(repo.Config.ChunkerMin, repo.Config.ChunkerAverage, repo.Config.ChunkerMax), repo.Keys.ChunkerSecret.Span);
-        await using var writer = repo.StartWriting(options.UploadConcurrency);
-        var journal = options.CacheDirectory is null ? null : PendingIndexJournal.Create(options.CacheDirectory, repo.Keys.RepositoryId, session);
+        var chunker = new Chunker(new ChunkerParameters(repo.Config.ChunkerMin, repo.Config.ChunkerAverage, repo.Config.ChunkerMax), repo.Keys.Own.ChunkerSecret.Span);
+        await using var writer = repo.StartWriting(uploadConcurrency: options.UploadConcurrency);
+        var journal = options.CacheDirectory is null ? null : PendingIndexJournal.Create(options.CacheDirectory, repo.Keys.RepositoryId, repo.Keys.Own.Id, session);
         if (journal is not null) writer.PackStored = journal.Append;
-        var saver = new FileSaver(writer, chunker, repo.Keys.BlobId, progress, Math.Max(2, options.Workers));
+        var saver = new FileSaver(writer, chunker, repo.Keys.Own.BlobId, progress, Math.Max(2, options.Workers));
         var walk = new BackupSession(repo, writer, saver, options, progress, cache, ct);
         var parentRoot = parent is null ? null : new TreeNode { Name = "/", Type = NodeType.Directory, Content = parent.Tree.Select(ObjectId.Parse).ToArray() };
 
@@ -72,7 +72,7 @@ public static class Archiver
             Excludes = options.Excludes, Incomplete = walk.Failures.Count > 0, Session = session.ToString(),
             Summary = walk.Summary(progress.BytesRead, clock.Elapsed.TotalSeconds),
         };
-        var id = await repo.Snapshots.SaveAsync(info, ct).ConfigureAwait(false);
+        var id = await repo.Snapshots.SaveAsync(info, ct: ct).ConfigureAwait(false);
         cache?.Commit(new CachedParent(id.ToString(), info.Tree, info.Time));
         return new BackupResult(id, info, walk.Failures);
     }
@@ -98,8 +98,9 @@ public static class Archiver
         else
         {
             var all = await repo.Snapshots.LoadAllAsync((_, _) => { }, ct).ConfigureAwait(false);
+            // Only a trusted snapshot of this key's own domain can be a parent: its blobs are the ones this backup may reuse.
             found = all.LastOrDefault(s => s.Info.Host == options.Host && s.Info.Paths.SequenceEqual(paths, StringComparer.Ordinal)
-                                           && s.Header.Trust != SnapshotTrust.Untrusted);
+                                           && s.IsTrusted && s.Domain == repo.Keys.Own.Id);
         }
         return found is null ? null : new CachedParent(found.Id.ToString(), found.Info.Tree, found.Info.Time);
     }

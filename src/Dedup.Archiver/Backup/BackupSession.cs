@@ -235,7 +235,7 @@ internal sealed class BackupSession
     private TreeNode? TryReuse(string fsPath, TreeNode node, TreeNode? previous)
     {
         if (previous is not { Type: NodeType.File } p || p.Size != node.Size || p.MTimeNs != node.MTimeNs || p.CTimeNs != node.CTimeNs
-            || p.Inode != node.Inode || !p.Content.All(id => _repo.Index.Contains(id)))
+            || p.Inode != node.Inode || !p.Content.All(id => _writer.IsStored(id)))
             return null;
         CountFile(fsPath, node.Size);
         Interlocked.Increment(ref _filesUnmodified);
@@ -274,7 +274,7 @@ internal sealed class BackupSession
             {
                 // The local cache first: it is all a write-only key has, and it saves a remote read for a full key.
                 if (_cache?.TryRead(id) is { } cached) nodes.AddRange(TreeCodec.Decode(cached, $"cached tree {id.ToShortString()}"));
-                else if (_repo.Keys.ReadKey is not null) nodes.AddRange(await SnapshotWalker.LoadDirectoryAsync(_repo, [id], _ct).ConfigureAwait(false));
+                else if (_repo.Keys.ReadKey is not null) nodes.AddRange(await SnapshotWalker.LoadDirectoryAsync(_repo, _writer.Domain.Id, [id], _ct).ConfigureAwait(false));
                 else return [];
             }
             return nodes.ToDictionary(n => n.Name, StringComparer.Ordinal);

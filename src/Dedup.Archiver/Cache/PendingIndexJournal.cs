@@ -20,13 +20,14 @@ public sealed class PendingIndexJournal
 
     private PendingIndexJournal(string file) => _file = file;
 
-    private static string Folder(string baseDir, ObjectId repositoryId) => Path.Join(baseDir, repositoryId.ToString(), "pending");
+    /// <summary>One folder per repository and dedup domain: a pack recovered into the index must be claimed in the domain it holds.</summary>
+    private static string Folder(string baseDir, ObjectId repositoryId, DomainId domain) => Path.Join(baseDir, repositoryId.ToString(), "pending-" + domain);
 
-    public static PendingIndexJournal? Create(string baseDir, ObjectId repositoryId, ObjectId session)
+    public static PendingIndexJournal? Create(string baseDir, ObjectId repositoryId, DomainId domain, ObjectId session)
     {
         try
         {
-            var dir = Folder(baseDir, repositoryId);
+            var dir = Folder(baseDir, repositoryId, domain);
             Directory.CreateDirectory(dir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
             return new PendingIndexJournal(Path.Join(dir, session + ".journal"));
         }
@@ -72,7 +73,8 @@ public sealed class PendingIndexJournal
     /// </summary>
     public static async Task<int> RecoverAsync(Repo repo, string baseDir, CancellationToken ct)
     {
-        var dir = Folder(baseDir, repo.Keys.RepositoryId);
+        var domain = repo.Keys.Own;
+        var dir = Folder(baseDir, repo.Keys.RepositoryId, domain.Id);
         if (!Directory.Exists(dir)) return 0;
         var recovered = new List<IndexPack>();
         var files = Directory.GetFiles(dir, "*.journal");
@@ -87,9 +89,9 @@ public sealed class PendingIndexJournal
         }
         if (recovered.Count > 0)
         {
-            var bytes = IndexFile.Seal(recovered, repo.Keys);
+            var bytes = IndexFile.Seal(recovered, domain, repo.Keys);
             await repo.Storage.PutAsync(Layout.Index(ObjectId.HashOf(bytes)), bytes, ct).ConfigureAwait(false);
-            foreach (var p in recovered) repo.Index.AddPack(p);
+            foreach (var p in recovered) repo.Index.AddPack(p, domain.Id);
         }
         foreach (var file in files)
             try { File.Delete(file); } catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }

@@ -32,9 +32,8 @@ public static class Checker
         var snapshotList = await repo.Snapshots.ListAsync(ct).ConfigureAwait(false);
 
         options.Log?.Report("loading index files");
-        var packs = new ConcurrentDictionary<ObjectId, IndexPack>();
         var table = new IndexTable();
-        await LoadIndexFilesAsync(repo, packs, table, log, ct).ConfigureAwait(false);
+        var packs = await LoadIndexFilesAsync(repo, table, log, ct).ConfigureAwait(false);
         var marked = (await repo.LoadMarksAsync(ct).ConfigureAwait(false)).SelectMany(m => m.Packs).ToHashSet();
 
         options.Log?.Report("checking packs");
@@ -44,8 +43,9 @@ public static class Checker
             if (Layout.TryParseId(obj.Name, out var id) && obj.Name == Layout.Pack(id)) stored[id] = obj.Size;
             else log.Add(obj.Name, "not a pack name; ignored", warning: true);
         }
-        // Blobs that a reader would fail to get, with the object to blame: filled by the pack checks, used to map damage to files.
-        var badBlobs = new ConcurrentDictionary<ObjectId, (string Pack, string Reason)>();
+        // Locations (index entries) a reader would fail to read from, with the object to blame: filled by the pack checks,
+        // used to map damage to files. A blob is lost only when every location of it is bad.
+        var badBlobs = new BadLocations();
         await PackStructureCheck.RunAsync(repo, packs, stored, marked, table, badBlobs, log, progress, ct).ConfigureAwait(false);
 
         long blobsVerified = 0;
@@ -61,7 +61,9 @@ public static class Checker
         options.Log?.Report("checking trees");
         using var reader = new BlobReader(repo.Storage, table, repo.Keys);
         var trees = new TreeCheck(table, reader, badBlobs, log);
-        foreach (var s in snapshots) await trees.CheckSnapshotAsync(s, ct).ConfigureAwait(false);
+        // Untrusted snapshots are reported (above) and not walked: nothing ever restores them by default, and their trees
+        // may be anything a compromised host chose.
+        foreach (var s in snapshots.Where(s => s.IsTrusted)) await trees.CheckSnapshotAsync(s, ct).ConfigureAwait(false);
 
         return new CheckResult
         {
@@ -104,7 +106,7 @@ public static class Checker
             }
             try
             {
-                var bytes = await StoredObjects.ReadVerifiedAsync(repo.Storage, obj.Name, id, 64 * 1024, ct).ConfigureAwait(false);
+                var bytes = await StoredObjects.ReadVerifiedAsync(repo.Storage, obj.Name, id, KeyFile.MaxSize, ct).ConfigureAwait(false);
                 var key = KeyFile.Parse(bytes, obj.Name);
                 try
                 {
@@ -126,35 +128,18 @@ public static class Checker
         }
     }
 
-    private static async Task LoadIndexFilesAsync(Repo repo, ConcurrentDictionary<ObjectId, IndexPack> packs, IndexTable table, ProblemLog log, CancellationToken ct)
+    /// <summary>Loads every index file (each damaged or untrusted one is reported by name) and returns the claims per pack.</summary>
+    private static async Task<Dictionary<ObjectId, List<IndexedClaim>>> LoadIndexFilesAsync(Repo repo, IndexTable table, ProblemLog log, CancellationToken ct)
     {
-        var names = new List<string>();
-        await foreach (var obj in repo.Storage.ListAsync(Layout.IndexPrefix, ct).ConfigureAwait(false)) names.Add(obj.Name);
-        await Parallel.ForEachAsync(names, new ParallelOptions { MaxDegreeOfParallelism = 4, CancellationToken = ct }, async (name, token) =>
-        {
-            if (!Layout.TryParseId(name, out var id))
-            {
-                log.Add(name, "not an index file name; ignored", warning: true);
-                return;
-            }
-            try
-            {
-                var bytes = await StoredObjects.ReadVerifiedAsync(repo.Storage, name, id, Limits.MaxIndexSize, token).ConfigureAwait(false);
-                // Collect first, add after: a file that fails halfway must not leave half its packs in the table.
-                var filePacks = new List<IndexPack>();
-                IndexFile.Open(bytes, repo.Keys, name, filePacks.Add);
-                foreach (var p in filePacks)
-                    if (packs.TryAdd(p.PackId, p)) table.AddPack(p);
-            }
-            catch (CorruptObjectException e)
-            {
-                log.Add(name, e.Reason);
-            }
-            catch (ObjectNotFoundException)
-            {
-                // Replaced by a concurrent prune; its packs are in the replacement.
-            }
-        }).ConfigureAwait(false);
+        var claims = new ConcurrentBag<IndexedClaim>();
+        var report = new IndexLoadReport.Builder();
+        await repo.ForEachIndexFileAsync((name, pack, domain, _) => claims.Add(new IndexedClaim(table.AddPack(pack, domain), pack, domain)), report, ct).ConfigureAwait(false);
+        var done = report.Build();
+        foreach (var e in done.Damaged) log.Add(e.ObjectName, e.Reason);
+        foreach (var u in done.Untrusted) log.Add(u.Name, $"its claims are ignored: {u.Reason} (signer {u.SignerIdentity})");
+        await foreach (var obj in repo.Storage.ListAsync(Layout.IndexPrefix, ct).ConfigureAwait(false))
+            if (!Layout.TryParseId(obj.Name, out _)) log.Add(obj.Name, "not an index file name; ignored", warning: true);
+        return claims.DistinctBy(c => c.Claim).GroupBy(c => c.Pack.PackId).ToDictionary(g => g.Key, g => g.ToList());
     }
 
     private static async Task<List<LoadedSnapshot>> LoadSnapshotsAsync(Repo repo, List<(ObjectId Id, DateTimeOffset StoredAt)> listed, ProblemLog log,
@@ -168,8 +153,8 @@ public static class Checker
             {
                 var s = await repo.Snapshots.LoadAsync(id, storedAt, ct).ConfigureAwait(false);
                 Interlocked.Increment(ref progress._snapshots);
-                if (s.Header.Trust == SnapshotTrust.Untrusted)
-                    log.Add(name, "its signature does not verify, or its signer is not certified or was revoked: it is not trusted");
+                if (!s.IsTrusted)
+                    log.Add(name, $"it is not trusted ({s.Header.Signer.Problem}); it claims host '{s.Info.Host}'. No command uses it unless asked with --include-untrusted");
                 loaded.Add(s);
             }
             catch (CorruptObjectException e)
@@ -181,6 +166,6 @@ public static class Checker
                 // Forgotten while we listed.
             }
         }
-        return loaded.OrderBy(s => s.Info.Time).ThenBy(s => s.Id).ToList();
+        return loaded.OrderBy(s => s.EffectiveTime).ThenBy(s => s.Id).ToList();
     }
 }

@@ -14,9 +14,8 @@ namespace Dedup.Archiver.Check;
 internal static class PackDataCheck
 {
     /// <summary>Returns how many blobs were opened and verified.</summary>
-    public static async Task<long> RunAsync(Repo repo, IReadOnlyDictionary<ObjectId, IndexPack> packs, IReadOnlyDictionary<ObjectId, long> stored,
-        IndexTable table, ConcurrentDictionary<ObjectId, (string, string)> badBlobs, ProblemLog log, CheckProgress progress,
-        int concurrency, CancellationToken ct)
+    public static async Task<long> RunAsync(Repo repo, IReadOnlyDictionary<ObjectId, List<IndexedClaim>> packs, IReadOnlyDictionary<ObjectId, long> stored,
+        IndexTable table, BadLocations bad, ProblemLog log, CheckProgress progress, int concurrency, CancellationToken ct)
     {
         long verified = 0;
         var options = new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, concurrency), CancellationToken = ct };
@@ -24,11 +23,11 @@ internal static class PackDataCheck
         {
             var (packId, size) = kv;
             var name = Layout.Pack(packId);
-            packs.TryGetValue(packId, out var indexed);
+            var claims = packs.TryGetValue(packId, out var c) ? c : [];
             if (size > RepositoryConfig.MaxPackSize * 2L)
             {
                 log.Add(name, $"{size} bytes is larger than any pack this repository writes; not read");
-                if (indexed is not null) PackStructureCheck.MarkBlobs(indexed, table, badBlobs, name, "its pack is oversized");
+                foreach (var claim in claims) bad.MarkClaim(table, claim.Claim, name, "its pack is oversized");
                 return;
             }
             using var buffer = new RentedBuffer((int)size, holdsOnlyCiphertext: true); // a whole stored pack
@@ -43,39 +42,41 @@ internal static class PackDataCheck
             }
             Interlocked.Add(ref progress._bytesRead, read);
             Interlocked.Increment(ref progress._packsRead);
-            var result = PackVerifier.Verify(buffer.Span[..read], packId, indexed, repo.Keys);
-            Interlocked.Add(ref verified, result.BlobsChecked - result.BadBlobs.Count);
-            Interlocked.Add(ref progress._blobs, result.BlobsChecked);
-            Report(result, name, indexed is not null, table, badBlobs, log);
+            // Each claim is opened as it describes the pack: that is what a restore through it would read.
+            var views = claims.Count == 0 ? new List<IndexedClaim?> { null } : claims.Cast<IndexedClaim?>().ToList();
+            bool first = true;
+            foreach (var claim in views)
+            {
+                var result = PackVerifier.Verify(buffer.Span[..read], packId, claim?.Pack, claim?.Domain, repo.Keys);
+                Interlocked.Add(ref verified, result.BlobsChecked - result.BadBlobs.Count);
+                Interlocked.Add(ref progress._blobs, result.BlobsChecked);
+                Report(result, name, claim, first, claims.Count, table, bad, log);
+                first = false;
+            }
         }).ConfigureAwait(false);
         return verified;
     }
 
-    private static void Report(PackVerification result, string name, bool isIndexed, IndexTable table,
-        ConcurrentDictionary<ObjectId, (string, string)> badBlobs, ProblemLog log)
+    private static void Report(PackVerification result, string name, IndexedClaim? claim, bool first, int claimCount, IndexTable table, BadLocations bad, ProblemLog log)
     {
-        if (!result.HashMatches)
+        if (first && !result.HashMatches)
         {
             log.Add(name, result.BadBlobs.Count == 0 && result.HeaderProblem is null
                 ? "its content does not match its name, though its blobs still verify"
                 : "its content does not match its name (damaged or replaced)");
         }
-        if (result.HeaderProblem is not null) log.Add(name, result.HeaderProblem);
+        if (first && result.HeaderProblem is not null) log.Add(name, result.HeaderProblem);
         foreach (var m in result.IndexMismatches) log.Add(name, m);
-        foreach (var bad in result.BadBlobs)
+        if (claim is null)
         {
-            // Only a blob the index fetches from this pack hurts a restore; a damaged duplicate elsewhere does not.
-            bool used = isIndexed && table.TryGet(bad.Id, out var loc) && loc.PackId == result.PackId;
-            if (used)
-            {
-                var reason = $"blob {bad.Id.ToShortString()} is damaged: {bad.Reason}";
-                badBlobs.TryAdd(bad.Id, (name, reason));
-                log.Add(name, "holds damaged blobs");
-            }
-            else
-            {
-                log.Add(name, $"blob {bad.Id.ToShortString()} is damaged ({bad.Reason}), but no index entry uses this copy", warning: !isIndexed);
-            }
+            foreach (var b in result.BadBlobs)
+                log.Add(name, $"blob {b.Id.ToShortString()} is damaged ({b.Reason}), but no index entry uses this copy", warning: true);
+            return;
+        }
+        foreach (var b in result.BadBlobs)
+        {
+            bad.MarkBlob(table, claim.Claim, b.Id, name, $"blob {b.Id.ToShortString()} is damaged: {b.Reason}");
+            log.Add(name, claimCount == 1 ? "holds damaged blobs" : "holds blobs that do not open where one of its index claims says");
         }
     }
 }

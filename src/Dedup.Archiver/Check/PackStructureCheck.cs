@@ -13,22 +13,22 @@ namespace Dedup.Archiver.Check;
 /// </summary>
 internal static class PackStructureCheck
 {
-    public static async Task RunAsync(Repo repo, IReadOnlyDictionary<ObjectId, IndexPack> packs, IReadOnlyDictionary<ObjectId, long> stored,
-        IReadOnlySet<ObjectId> marked, IndexTable table, ConcurrentDictionary<ObjectId, (string, string)> badBlobs, ProblemLog log,
-        CheckProgress progress, CancellationToken ct)
+    public static async Task RunAsync(Repo repo, IReadOnlyDictionary<ObjectId, List<IndexedClaim>> packs, IReadOnlyDictionary<ObjectId, long> stored,
+        IReadOnlySet<ObjectId> marked, IndexTable table, BadLocations bad, ProblemLog log, CheckProgress progress, CancellationToken ct)
     {
         Interlocked.Exchange(ref progress._packsTotal, packs.Count);
         foreach (var id in stored.Keys)
             if (!packs.ContainsKey(id)) log.Add(Layout.Pack(id), "unindexed (left by an interrupted backup; harmless)", warning: true);
 
         var readKey = repo.Keys.RequireReadKey("check pack headers");
-        await Parallel.ForEachAsync(packs.Values, new ParallelOptions { MaxDegreeOfParallelism = 4, CancellationToken = ct }, async (pack, token) =>
+        await Parallel.ForEachAsync(packs, new ParallelOptions { MaxDegreeOfParallelism = 4, CancellationToken = ct }, async (kv, token) =>
         {
-            var name = Layout.Pack(pack.PackId);
+            var (packId, claims) = kv;
+            var name = Layout.Pack(packId);
             Interlocked.Increment(ref progress._packs);
-            if (!stored.TryGetValue(pack.PackId, out long size))
+            if (!stored.TryGetValue(packId, out long size))
             {
-                if (marked.Contains(pack.PackId))
+                if (marked.Contains(packId))
                 {
                     // Prune marked it and has deleted it; its index entry goes when prune finishes. Fine unless a snapshot needs it,
                     // which the tree check will then report through the blobs below.
@@ -38,20 +38,32 @@ internal static class PackStructureCheck
                 {
                     log.Add(name, "missing: the index lists it but the store does not have it");
                 }
-                MarkBlobs(pack, table, badBlobs, name, "its pack is missing");
+                foreach (var c in claims) bad.MarkClaim(table, c.Claim, name, "its pack is missing");
                 return;
             }
-            long expected = ExpectedSize(pack);
-            if (size != expected)
+            var fitting = new List<IndexedClaim>();
+            foreach (var c in claims)
             {
-                log.Add(name, $"has {size} bytes but its index entry implies {expected} (truncated, extended or replaced)");
-                MarkBlobs(pack, table, badBlobs, name, "its pack has the wrong size");
-                return;
+                long expected = ExpectedSize(c.Pack);
+                if (size == expected)
+                {
+                    fitting.Add(c);
+                    continue;
+                }
+                log.Add(name, claims.Count == 1
+                    ? $"has {size} bytes but its index entry implies {expected} (truncated, extended or replaced)"
+                    : $"has {size} bytes but one of its {claims.Count} index claims implies {expected} (a damaged or false claim)");
+                bad.MarkClaim(table, c.Claim, name, "its pack has another size than the index says");
             }
+            if (fitting.Count == 0) return;
             try
             {
-                var header = await PackHeaderReader.ReadAsync(repo.Storage, pack.PackId, size, readKey, token).ConfigureAwait(false);
-                foreach (var m in PackVerifier.Compare(header, pack)) log.Add(name, m);
+                var header = await PackHeaderReader.ReadAsync(repo.Storage, packId, size, readKey, token).ConfigureAwait(false);
+                foreach (var c in fitting)
+                {
+                    foreach (var m in PackVerifier.Compare(header, c.Pack)) log.Add(name, m);
+                    if (header.Domain != c.Domain) log.Add(name, $"the index puts it in dedup domain {c.Domain.ToShortString()}, its header in {header.Domain.ToShortString()}");
+                }
             }
             catch (CorruptObjectException e)
             {
@@ -71,7 +83,7 @@ internal static class PackStructureCheck
     public static long ExpectedSize(IndexPack pack)
     {
         long dataEnd = 0;
-        long header = 1 + 1 + VarIntLength((ulong)pack.Blobs.Length);
+        long header = 1 + 1 + DomainId.Size + VarIntLength((ulong)pack.Blobs.Length);
         foreach (var b in pack.Blobs)
         {
             dataEnd = Math.Max(dataEnd, b.Offset + b.StoredLength);
@@ -89,12 +101,5 @@ internal static class PackStructureCheck
             n++;
         }
         return n;
-    }
-
-    /// <summary>Marks the pack's blobs as unreadable, but only those the index would fetch from this pack (a copy elsewhere is fine).</summary>
-    internal static void MarkBlobs(IndexPack pack, IndexTable table, ConcurrentDictionary<ObjectId, (string, string)> badBlobs, string name, string reason)
-    {
-        foreach (var b in pack.Blobs)
-            if (table.TryGet(b.Id, out var loc) && loc.PackId == pack.PackId) badBlobs.TryAdd(b.Id, (name, reason));
     }
 }

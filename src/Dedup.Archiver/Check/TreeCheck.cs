@@ -12,8 +12,9 @@ namespace Dedup.Archiver.Check;
 /// A subtree found clean is remembered by its tree IDs and skipped in later snapshots, so unchanged directories
 /// are walked once; a damaged subtree is walked in every snapshot, so every affected path is named.
 /// </summary>
-internal sealed class TreeCheck(IndexTable table, BlobReader reader, ConcurrentDictionary<ObjectId, (string Pack, string Reason)> badBlobs, ProblemLog log)
+internal sealed class TreeCheck(IndexTable table, BlobReader reader, BadLocations badBlobs, ProblemLog log)
 {
+    private DomainId _domain;
     private readonly HashSet<ObjectId> _clean = [];
     private readonly Dictionary<ObjectId, string> _badTrees = [];
     private long _treesLoaded;
@@ -34,6 +35,9 @@ internal sealed class TreeCheck(IndexTable table, BlobReader reader, ConcurrentD
             return;
         }
         if (root.Count == 0) log.Add(Layout.Snapshot(snapshot.Id), "it has no root tree");
+        // Trees and files are looked up in the snapshot's own domain only: that is all a restore of it would read.
+        if (_domain != snapshot.Domain) _clean.Clear();
+        _domain = snapshot.Domain;
         await CheckDirectoryAsync(sid, "/", root, 0, ct).ConfigureAwait(false);
     }
 
@@ -66,19 +70,20 @@ internal sealed class TreeCheck(IndexTable table, BlobReader reader, ConcurrentD
 
     private bool CheckDataBlob(string sid, string file, ObjectId id)
     {
-        if (badBlobs.TryGetValue(id, out var bad))
-        {
-            log.Affect(bad.Pack, bad.Reason, sid, file);
-            return false;
-        }
-        if (!table.TryGet(id, out var loc))
+        var locations = table.Locations(id, _domain);
+        if (locations.Count == 0)
         {
             log.Affect($"blob {id}", "referenced by a file but in no index: the data is missing", sid, file);
             return false;
         }
-        if (loc.Type != BlobType.Data)
+        if (badBlobs.WhyLost(locations) is { } bad)
         {
-            log.Affect(Layout.Pack(loc.PackId), $"blob {id.ToShortString()} is a file's content but is stored as a tree blob", sid, file);
+            log.Affect(bad.Pack, bad.Reason, sid, file);
+            return false;
+        }
+        if (locations.All(l => l.Type != BlobType.Data))
+        {
+            log.Affect(Layout.Pack(locations[0].PackId), $"blob {id.ToShortString()} is a file's content but is stored as a tree blob", sid, file);
             return false;
         }
         return true;
@@ -95,7 +100,7 @@ internal sealed class TreeCheck(IndexTable table, BlobReader reader, ConcurrentD
             {
                 try
                 {
-                    using var blob = await reader.ReadAsync(id, ct).ConfigureAwait(false);
+                    using var blob = await reader.ReadAsync(id, _domain, ct).ConfigureAwait(false);
                     _treesLoaded++;
                     var part = TreeCodec.Decode(blob.Span, $"tree {id.ToShortString()}");
                     if (nodes.Count > 0 && part.Count > 0 && string.CompareOrdinal(nodes[^1].Name, part[0].Name) >= 0)
@@ -125,11 +130,12 @@ internal sealed class TreeCheck(IndexTable table, BlobReader reader, ConcurrentD
     /// <summary>Where a tree blob lives (for the message) and why it is already known bad, if it is.</summary>
     private (string Name, string? Reason) Blame(ObjectId id)
     {
-        if (!table.TryGet(id, out var loc)) return ($"blob {id}", "tree in no index: the directory is missing");
-        var name = Layout.Pack(loc.PackId);
+        var locations = table.Locations(id, _domain);
+        if (locations.Count == 0) return ($"blob {id}", "tree in no index: the directory is missing");
+        var name = Layout.Pack(locations[0].PackId);
         if (_badTrees.TryGetValue(id, out var known)) return (name, known);
-        if (badBlobs.TryGetValue(id, out var bad)) return (bad.Pack, bad.Reason);
-        if (loc.Type != BlobType.Tree) return (name, "a directory's tree is stored as a data blob");
+        if (badBlobs.WhyLost(locations) is { } bad) return (bad.Pack, bad.Reason);
+        if (locations.All(l => l.Type != BlobType.Tree)) return (name, "a directory's tree is stored as a data blob");
         return (name, null);
     }
 }

@@ -5,7 +5,7 @@ using Repo = Dedup.Repository.Repository;
 namespace Dedup.Archiver.Copy;
 
 /// <summary>A read-only stream over a file's blobs in a repository, verifying each as it is read; one blob in memory at a time.</summary>
-internal sealed class BlobSequenceStream(Repo repo, IReadOnlyList<ObjectId> blobs) : Stream
+internal sealed class BlobSequenceStream(Repo repo, DomainId domain, IReadOnlyList<ObjectId> blobs) : Stream
 {
     private int _next;
     private RentedBuffer? _current;
@@ -18,7 +18,7 @@ internal sealed class BlobSequenceStream(Repo repo, IReadOnlyList<ObjectId> blob
             _current?.Dispose();
             _current = null;
             if (_next == blobs.Count) return 0;
-            _current = await repo.Blobs.ReadAsync(blobs[_next++], cancellationToken).ConfigureAwait(false);
+            _current = await repo.Blobs.ReadAsync(blobs[_next++], domain, cancellationToken).ConfigureAwait(false);
             _position = 0;
         }
         int n = Math.Min(buffer.Length, _current.Length - _position);

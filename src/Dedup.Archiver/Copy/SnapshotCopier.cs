@@ -25,13 +25,15 @@ public sealed class SnapshotCopier
     private readonly FileSaver _saver;
     private readonly Dictionary<string, IReadOnlyList<ObjectId>> _copiedContent = [];
     private readonly CancellationToken _ct;
+    // The domain of the source snapshot being copied: its blobs are read and verified under that domain's key.
+    private DomainId _sourceDomain;
 
     private SnapshotCopier(Repo source, Repo dest, RepositoryWriter writer, BackupProgress progress, CancellationToken ct)
     {
         _source = source;
         _writer = writer;
-        var chunker = new Chunker(new ChunkerParameters(dest.Config.ChunkerMin, dest.Config.ChunkerAverage, dest.Config.ChunkerMax), dest.Keys.ChunkerSecret.Span);
-        _saver = new FileSaver(writer, chunker, dest.Keys.BlobId, progress, Math.Max(2, Environment.ProcessorCount));
+        var chunker = new Chunker(new ChunkerParameters(dest.Config.ChunkerMin, dest.Config.ChunkerAverage, dest.Config.ChunkerMax), dest.Keys.Own.ChunkerSecret.Span);
+        _saver = new FileSaver(writer, chunker, dest.Keys.Own.BlobId, progress, Math.Max(2, Environment.ProcessorCount));
         _ct = ct;
     }
 
@@ -42,8 +44,9 @@ public sealed class SnapshotCopier
         var session = await dest.WriteBackupMarkerAsync(Environment.MachineName, ct).ConfigureAwait(false);
         await dest.LoadIndexAsync(ct).ConfigureAwait(false);
 
+        // Only trusted snapshots are copied: a copy is signed by the destination's key, which would vouch for a forgery.
         var wanted = references.Count == 0
-            ? await source.Snapshots.LoadAllAsync(null, ct).ConfigureAwait(false)
+            ? (await source.Snapshots.LoadAllAsync(null, ct).ConfigureAwait(false)).Where(s => s.IsTrusted).ToList()
             : [.. await Task.WhenAll(references.Select(r => source.Snapshots.ResolveAsync(r, null, ct))).ConfigureAwait(false)];
         var present = dest.Keys.ReadKey is null
             ? []
@@ -61,6 +64,7 @@ public sealed class SnapshotCopier
                 skipped.Add(snapshot.Id.ToString());
                 continue;
             }
+            copier._sourceDomain = snapshot.Domain;
             pending.Add((snapshot, await copier.CopyDirectoryAsync(SnapshotWalker.RootTree(snapshot.Info), 0).ConfigureAwait(false)));
         }
         // Snapshots only after every pack and index file they need is stored.
@@ -68,7 +72,7 @@ public sealed class SnapshotCopier
         foreach (var (snapshot, tree) in pending)
         {
             var info = snapshot.Info with { Tree = tree.Select(t => t.ToString()).ToArray(), Parent = null, Original = snapshot.Id.ToString(), Session = session.ToString() };
-            var id = await dest.Snapshots.SaveAsync(info, ct).ConfigureAwait(false);
+            var id = await dest.Snapshots.SaveAsync(info, ct: ct).ConfigureAwait(false);
             copied.Add((snapshot.Id.ToString(), id.ToString()));
         }
         return new CopyResult(copied, skipped);
@@ -77,7 +81,7 @@ public sealed class SnapshotCopier
     private async Task<IReadOnlyList<ObjectId>> CopyDirectoryAsync(IReadOnlyList<ObjectId> tree, int depth)
     {
         if (depth > Limits.MaxTreeDepth) throw new CorruptObjectException("source tree", "directories nest too deep");
-        var nodes = await SnapshotWalker.LoadDirectoryAsync(_source, tree, _ct).ConfigureAwait(false);
+        var nodes = await SnapshotWalker.LoadDirectoryAsync(_source, _sourceDomain, tree, _ct).ConfigureAwait(false);
         var copied = new List<TreeNode>(nodes.Count);
         foreach (var node in nodes)
         {
@@ -93,9 +97,9 @@ public sealed class SnapshotCopier
 
     private async Task<IReadOnlyList<ObjectId>> CopyContentAsync(IReadOnlyList<ObjectId> sourceBlobs)
     {
-        var key = ContentKey(sourceBlobs);
+        var key = _sourceDomain + ContentKey(sourceBlobs);
         if (_copiedContent.TryGetValue(key, out var done)) return done;
-        await using var stream = new BlobSequenceStream(_source, sourceBlobs);
+        await using var stream = new BlobSequenceStream(_source, _sourceDomain, sourceBlobs);
         var saved = await _saver.SaveAsync(stream, _ct).ConfigureAwait(false);
         if (_copiedContent.Count >= MaxRememberedFiles) _copiedContent.Clear(); // bounded memory on huge snapshots
         _copiedContent[key] = saved.Content;

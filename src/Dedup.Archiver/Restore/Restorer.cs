@@ -42,9 +42,12 @@ public sealed class Restorer
     // O_EXCL and RENAME_NOREPLACE still refuse a name something else created meanwhile. Walker thread only.
     private readonly HashSet<string> _created = new(StringComparer.Ordinal);
 
-    private Restorer(Repo repo, RestoreOptions options, RestoreProgress progress, CancellationToken ct)
+    private readonly DomainId _domain;
+
+    private Restorer(Repo repo, DomainId domain, RestoreOptions options, RestoreProgress progress, CancellationToken ct)
     {
         _repo = repo;
+        _domain = domain;
         _options = options;
         _progress = progress;
         _includes = new PathFilter(options.Includes);
@@ -58,7 +61,7 @@ public sealed class Restorer
     public static async Task<RestoreResult> RunAsync(Repo repo, LoadedSnapshot snapshot, RestoreOptions options, RestoreProgress progress, CancellationToken ct = default)
     {
         repo.Keys.RequireReadKey("restore files");
-        var r = new Restorer(repo, options, progress, ct);
+        var r = new Restorer(repo, snapshot.Domain, options, progress, ct);
         using var abort = r._abort;
         if (CreateTarget(r._target)) r._created.Add(r._target);
         try
@@ -103,7 +106,7 @@ public sealed class Restorer
         List<TreeNode> entries;
         try
         {
-            entries = await SnapshotWalker.LoadDirectoryAsync(_repo, tree, _ct).ConfigureAwait(false);
+            entries = await SnapshotWalker.LoadDirectoryAsync(_repo, _domain, tree, _ct).ConfigureAwait(false);
         }
         catch (Exception e) when (e is CorruptObjectException or BlobMissingException)
         {
@@ -224,7 +227,7 @@ public sealed class Restorer
                 long offset = 0;
                 foreach (var id in node.Content)
                 {
-                    using var blob = await _repo.Blobs.ReadAsync(id, _ct).ConfigureAwait(false);
+                    using var blob = await _repo.Blobs.ReadAsync(id, _domain, _ct).ConfigureAwait(false);
                     RandomAccess.Write(output, blob.Span, offset);
                     offset += blob.Length;
                     Interlocked.Add(ref _bytes, blob.Length);

@@ -11,13 +11,17 @@ public readonly record struct WalkEntry(string Path, TreeNode Node);
 /// <summary>Reads directories from tree blobs, and walks whole snapshots depth-first in name order.</summary>
 public static class SnapshotWalker
 {
-    /// <summary>Decodes a directory spread over one or more tree blobs, checking the order holds across blob boundaries.</summary>
-    public static async Task<List<TreeNode>> LoadDirectoryAsync(Repo repo, IReadOnlyList<ObjectId> treeIds, CancellationToken ct = default)
+    /// <summary>
+    /// Decodes a directory spread over one or more tree blobs of <paramref name="domain"/> (the snapshot's), checking the
+    /// order holds across blob boundaries. Every blob is verified under that domain's key, so a snapshot can only ever
+    /// reach trees and files of its own domain.
+    /// </summary>
+    public static async Task<List<TreeNode>> LoadDirectoryAsync(Repo repo, DomainId domain, IReadOnlyList<ObjectId> treeIds, CancellationToken ct = default)
     {
         var nodes = new List<TreeNode>();
         foreach (var id in treeIds)
         {
-            using var blob = await repo.Blobs.ReadAsync(id, ct).ConfigureAwait(false);
+            using var blob = await repo.Blobs.ReadAsync(id, domain, ct).ConfigureAwait(false);
             var part = TreeCodec.Decode(blob.Span, $"tree {id.ToShortString()}");
             if (nodes.Count > 0 && part.Count > 0 && string.CompareOrdinal(nodes[^1].Name, part[0].Name) >= 0)
                 throw new CorruptObjectException($"tree {id.ToShortString()}", "its entries overlap the previous tree blob of the directory");
@@ -32,10 +36,11 @@ public static class SnapshotWalker
     /// Every entry of the snapshot, parents before children, siblings in name order. Memory holds one
     /// directory listing per level, never the whole tree. Depth is bounded so a hostile tree cannot recurse forever.
     /// </summary>
-    public static async IAsyncEnumerable<WalkEntry> WalkAsync(Repo repo, SnapshotInfo info, [EnumeratorCancellation] CancellationToken ct = default)
+    public static async IAsyncEnumerable<WalkEntry> WalkAsync(Repo repo, LoadedSnapshot snapshot, [EnumeratorCancellation] CancellationToken ct = default)
     {
+        var domain = snapshot.Domain;
         var stack = new Stack<(string Path, IEnumerator<TreeNode> Children)>();
-        stack.Push(("", (await LoadDirectoryAsync(repo, RootTree(info), ct).ConfigureAwait(false)).GetEnumerator()));
+        stack.Push(("", (await LoadDirectoryAsync(repo, domain, RootTree(snapshot.Info), ct).ConfigureAwait(false)).GetEnumerator()));
         while (stack.Count > 0)
         {
             var (dir, children) = stack.Peek();
@@ -50,21 +55,21 @@ public static class SnapshotWalker
             if (node.Type == NodeType.Directory && node.Content.Count > 0)
             {
                 if (stack.Count >= Limits.MaxTreeDepth) throw new CorruptObjectException(path, $"directories nest deeper than {Limits.MaxTreeDepth} levels");
-                stack.Push((path, (await LoadDirectoryAsync(repo, node.Content, ct).ConfigureAwait(false)).GetEnumerator()));
+                stack.Push((path, (await LoadDirectoryAsync(repo, domain, node.Content, ct).ConfigureAwait(false)).GetEnumerator()));
             }
         }
     }
 
     /// <summary>Finds the node at a path inside the snapshot ("/home/ann/a.txt"), or null.</summary>
-    public static async Task<TreeNode?> FindAsync(Repo repo, SnapshotInfo info, string path, CancellationToken ct = default)
+    public static async Task<TreeNode?> FindAsync(Repo repo, LoadedSnapshot snapshot, string path, CancellationToken ct = default)
     {
         var parts = path.Split('/', StringSplitOptions.RemoveEmptyEntries);
-        IReadOnlyList<ObjectId> dir = RootTree(info);
+        IReadOnlyList<ObjectId> dir = RootTree(snapshot.Info);
         TreeNode? node = null;
         foreach (var part in parts)
         {
             if (node is not null && node.Type != NodeType.Directory) return null;
-            var entries = await LoadDirectoryAsync(repo, dir, ct).ConfigureAwait(false);
+            var entries = await LoadDirectoryAsync(repo, snapshot.Domain, dir, ct).ConfigureAwait(false);
             node = entries.Find(n => n.Name == part);
             if (node is null) return null;
             dir = node.Content;

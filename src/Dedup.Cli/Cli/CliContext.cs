@@ -55,6 +55,26 @@ public sealed class CliContext(ParsedArgs args, CancellationToken cancellation) 
 
     public StorageHandle OpenStorage() => _storage ??= StorageFactory.Open(RepositoryUrl, Args);
 
+    /// <summary>Which snapshots a selection may pick: trusted ones, of --host if given; --include-untrusted for forensics.</summary>
+    public Dedup.Repository.Snapshots.SnapshotFilter SnapshotFilter() => new()
+    {
+        Host = Args.Get("host"),
+        IncludeUntrusted = Args.Has("include-untrusted"),
+    };
+
+    /// <summary>Says who signed a snapshot about to be used, so a restore never hands out data without saying whose.</summary>
+    public void SaySigner(Dedup.Repository.Snapshots.LoadedSnapshot s)
+    {
+        var signer = s.Header.Signer;
+        var who = signer.Trust switch
+        {
+            Dedup.Repository.Trust.SignerTrust.Repository => "a full key",
+            Dedup.Repository.Trust.SignerTrust.CertifiedWriter => $"the write-only key of host '{signer.Writer!.Host}' ({signer.Identity})",
+            _ => $"an UNTRUSTED signer ({signer.Problem})",
+        };
+        Error.WriteLine($"dedup: snapshot {s.Id.ToShortString()} of host '{s.Info.Host}', {Text.Iso(s.Info.Time)}, signed by {who}");
+    }
+
     /// <summary>Opens the repository with the password, which is cleared as soon as the keys are unlocked.</summary>
     /// <param name="reads">What the verb decrypts ("restore files"), if anything: a write-only key is then refused with
     /// that one line before anything is read, instead of failing later on whatever its storage credentials cannot read.</param>

@@ -39,15 +39,28 @@ public static class CatCommand
         switch (kind)
         {
             case "snapshot":
-                ctx.WriteJson(SnapshotsCommand.ToJson(await repo.Snapshots.ResolveAsync(reference, null, ctx.Cancellation).ConfigureAwait(false)));
+                ctx.WriteJson(SnapshotsCommand.ToJson(await repo.Snapshots.ResolveAsync(reference, Dedup.Repository.Snapshots.SnapshotFilter.Trusted with { IncludeUntrusted = true }, ctx.Cancellation).ConfigureAwait(false)));
                 break;
             case "index":
             {
                 var (name, id) = await FindAsync(repo, Layout.IndexPrefix, reference, ctx.Cancellation).ConfigureAwait(false);
                 var packs = new JsonArray();
-                IndexFile.Open(await ReadAsync(repo.Storage, name, id, ctx.Cancellation).ConfigureAwait(false), repo.Keys, name, p => packs.Add(PackJson(p.PackId, p.Type,
-                    p.Blobs.Select(b => (b.Id, b.Offset, b.StoredLength, b.RawLength)))));
-                ctx.WriteJson(new JsonObject { ["id"] = id.ToString(), ["packs"] = packs });
+                var bytes = await ReadAsync(repo.Storage, name, id, ctx.Cancellation).ConfigureAwait(false);
+                var header = IndexFile.ReadHeader(bytes, name);
+                var stat = await repo.Storage.StatAsync(name, ctx.Cancellation).ConfigureAwait(false);
+                var signer = (await repo.GetTrustAsync(ctx.Cancellation).ConfigureAwait(false))
+                    .Evaluate(header.Signer, header.Certificate, header.SignatureValid, header.Domain, stat?.LastModified ?? default);
+                IndexFile.Open(bytes, repo.Keys.For(header.Domain), signer.Trust, name, p =>
+                {
+                    var pack = PackJson(p.PackId, p.Type, p.Blobs.Select(b => (b.Id, b.Offset, b.StoredLength, b.RawLength)));
+                    pack["origin"] = p.Origin == PackOrigin.FullKey ? "full-key" : "writer";
+                    packs.Add(pack);
+                });
+                ctx.WriteJson(new JsonObject
+                {
+                    ["id"] = id.ToString(), ["domain"] = header.Domain.ToString(), ["signer"] = signer.Identity,
+                    ["trusted"] = signer.IsTrusted, ["problem"] = signer.Problem, ["packs"] = packs,
+                });
                 break;
             }
             case "key":
@@ -76,7 +89,11 @@ public static class CatCommand
             case "blob" or "tree":
             {
                 var id = FindBlob(repo, reference);
-                using var blob = await repo.Blobs.ReadAsync(id, ctx.Cancellation).ConfigureAwait(false);
+                // The blob's own domain, from its best location: cat is for debugging and names what it prints.
+                var entry = repo.Index.Blobs().FirstOrDefault(b => b.Id == id);
+                if (entry.Id != id) throw new UsageException($"no blob in the index has the ID {id}");
+                var domain = entry.Location.Domain;
+                using var blob = await repo.Blobs.ReadAsync(id, domain, ctx.Cancellation).ConfigureAwait(false);
                 if (kind == "tree")
                 {
                     var nodes = TreeCodec.Decode(blob.Span, $"tree {id.ToShortString()}");

@@ -23,6 +23,7 @@ public static class KeyCommand
             new("new-password-file", null, "FILE", "read the new password from FILE"),
             new("write-only", null, null, "add: a key that can back up but cannot decrypt anything"),
             new("host", null, "NAME", "add: the host recorded in the key (a write-only key may only back up as this host)"),
+            new("group", null, "NAME", "add --write-only: share deduplication with the other keys of this group (they can then confirm each other's content)"),
             new("user", null, "NAME", "add: the user name recorded in the key"),
             .. InitCommand.KdfOptions,
         ],
@@ -53,12 +54,13 @@ public static class KeyCommand
             ctx.WriteJson(new JsonArray(keys.Select(k => (JsonNode)new JsonObject
             {
                 ["id"] = k.Id.ToString(), ["short_id"] = k.Id.ToShortString(), ["current"] = k.Current, ["kind"] = k.Kind,
-                ["host"] = k.Host, ["username"] = k.Username, ["created"] = Text.Iso(k.Created),
+                ["host"] = k.Host, ["username"] = k.Username, ["created"] = Text.Iso(k.Created), ["domain"] = k.Domain,
             }).ToArray()));
             return ExitCodes.Ok;
         }
-        var rows = new List<string[]> { new[] { " ", "ID", "Kind", "User", "Host", "Created" } };
-        rows.AddRange(keys.Select(k => new[] { k.Current ? "*" : " ", k.Id.ToShortString(), k.Kind, k.Username, k.Host, Text.LocalTime(k.Created) }));
+        var rows = new List<string[]> { new[] { " ", "ID", "Kind", "User", "Host", "Dedup domain", "Created" } };
+        rows.AddRange(keys.Select(k => new[] { k.Current ? "*" : " ", k.Id.ToShortString(), k.Kind, k.Username, k.Host,
+            k.Kind == "full" ? "repository" : k.Domain[..8], Text.LocalTime(k.Created) }));
         foreach (var line in Text.Table(rows)) ctx.Say(line);
         return ExitCodes.Ok;
     }
@@ -70,8 +72,10 @@ public static class KeyCommand
         var repo = await ctx.OpenRepositoryAsync().ConfigureAwait(false);
         repo.Keys.RequireReadKey("create keys");
         using var password = Passwords.ForNewKey(ctx.Args);
+        var group = ctx.Args.Get("group");
+        if (group is not null && kind != KeyKind.WriteOnly) throw new UsageException("--group is for write-only keys: full keys share everything already");
         var id = await KeyManager.AddAsync(repo, password.Memory, kind, ctx.Args.Get("host") ?? Environment.MachineName,
-            ctx.Args.Get("user") ?? Environment.UserName, kdf, ctx.Cancellation).ConfigureAwait(false);
+            ctx.Args.Get("user") ?? Environment.UserName, kdf, group, ctx.Cancellation).ConfigureAwait(false);
         if (ctx.Json) ctx.WriteJson(new JsonObject { ["message_type"] = "key_added", ["id"] = id.ToString(), ["kind"] = KeyFile.KindName(kind) });
         else ctx.Say($"added {KeyFile.KindName(kind)} key {id.ToShortString()}");
         return ExitCodes.Ok;
@@ -85,7 +89,7 @@ public static class KeyCommand
         if (matches.Count != 1)
             throw new UsageException(matches.Count == 0 ? $"no key has an ID starting with '{reference}'; 'dedup key list' shows them"
                 : $"'{reference}' matches {matches.Count} keys; give more digits");
-        await KeyManager.RemoveAsync(repo, ctx.OpenStorage().Storage, matches[0].Id, ctx.Cancellation).ConfigureAwait(false);
+        await Dedup.Maintenance.Keys.KeyMaintenance.RemoveAsync(repo, ctx.OpenStorage().Storage, matches[0].Id, ctx.Cancellation).ConfigureAwait(false);
         if (ctx.Json) ctx.WriteJson(new JsonObject { ["message_type"] = "key_removed", ["id"] = matches[0].Id.ToString() });
         else ctx.Say($"removed key {matches[0].Id.ToShortString()}");
         return ExitCodes.Ok;
@@ -108,7 +112,7 @@ public static class KeyCommand
             oldId = repo.KeyId;
             using var newPassword = Passwords.ForNewKey(ctx.Args);
             if (newPassword.SameAs(oldPassword)) throw new UsageException("the new password is the same as the old one; nothing was changed");
-            (newId, _) = await KeyManager.ChangePasswordAsync(repo, newPassword.Memory, kdf, storage, ctx.Cancellation).ConfigureAwait(false);
+            (newId, _) = await Dedup.Maintenance.Keys.KeyMaintenance.ChangePasswordAsync(repo, newPassword.Memory, kdf, storage, ctx.Cancellation).ConfigureAwait(false);
         }
         if (ctx.Json) ctx.WriteJson(new JsonObject { ["message_type"] = "password_changed", ["old_id"] = oldId.ToString(), ["id"] = newId.ToString() });
         else ctx.Say($"password changed: key {oldId.ToShortString()} replaced by {newId.ToShortString()}");

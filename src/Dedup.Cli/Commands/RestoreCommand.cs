@@ -9,7 +9,8 @@ public static class RestoreCommand
     public static readonly Verb Verb = new("restore", "SNAPSHOT --target DIR [options]",
         "Restore a snapshot, or part of it, into a directory.",
         """
-        SNAPSHOT is an ID, a unique ID prefix, or 'latest' (of --host, if given).
+        SNAPSHOT is an ID, a unique ID prefix, 'latest' or 'latest~N' (of --host, if given), among trusted snapshots.
+        Who signed the snapshot is printed on stderr before anything is written.
         Contents, directories, symlinks, modes and mtimes are restored, and owners when run as root. Every block
         read is verified. Without --overwrite, existing files that differ from the snapshot are left alone, named, and the exit code is 3.
         Files that could not be restored are listed on stderr, and the exit code is 3.
@@ -20,6 +21,7 @@ public static class RestoreCommand
             new("exclude", 'e', "PATTERN", "leave out paths matching PATTERN", Repeatable: true),
             new("overwrite", null, null, "replace files that already exist in the target"),
             new("host", null, "NAME", "with 'latest': the latest snapshot of this host"),
+            new("include-untrusted", null, null, "forensics: also consider snapshots whose signer is not trusted"),
         ],
         1, 1, RunAsync);
 
@@ -27,7 +29,8 @@ public static class RestoreCommand
     {
         var target = ctx.Args.Get("target") ?? throw new UsageException("restore needs --target DIR: dedup restore SNAPSHOT --target DIR");
         var repo = await ctx.OpenRepositoryAsync(loadIndex: true, reads: "restore files").ConfigureAwait(false);
-        var snapshot = await repo.Snapshots.ResolveAsync(ctx.Args.Positionals[0], ctx.Args.Get("host"), ctx.Cancellation).ConfigureAwait(false);
+        var snapshot = await repo.Snapshots.ResolveAsync(ctx.Args.Positionals[0], ctx.SnapshotFilter(), ctx.Cancellation).ConfigureAwait(false);
+        if (!ctx.Quiet) ctx.SaySigner(snapshot);
         var options = new RestoreOptions
         {
             Target = target,
@@ -53,6 +56,9 @@ public static class RestoreCommand
             {
                 ["message_type"] = "summary",
                 ["snapshot_id"] = snapshot.Id.ToString(),
+                ["host"] = snapshot.Info.Host,
+                ["signer"] = snapshot.Header.Signer.Identity,
+                ["trusted"] = snapshot.IsTrusted,
                 ["target"] = Path.GetFullPath(target),
                 ["files"] = result.Files, ["dirs"] = result.Directories, ["bytes"] = result.Bytes, ["skipped"] = result.Skipped,
                 ["skipped_paths"] = new JsonArray(result.SkippedPaths.Select(p => (JsonNode?)p).ToArray()),

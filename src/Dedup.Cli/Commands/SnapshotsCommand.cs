@@ -1,3 +1,4 @@
+using Dedup.Repository.Trust;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Dedup.Cli.Cli;
@@ -41,7 +42,7 @@ public static class SnapshotsCommand
             var rows = new List<string[]> { new[] { "ID", "Time", "Host", "Tags", "Paths" } };
             foreach (var s in shown)
             {
-                var flags = (s.Info.Incomplete ? " (incomplete)" : "") + (s.Header.Trust == SnapshotTrust.Untrusted ? " (UNTRUSTED)" : "");
+                var flags = (s.Info.Incomplete ? " (incomplete)" : "") + (s.Header.Trust == SignerTrust.Untrusted ? " (UNTRUSTED)" : "");
                 var paths = s.Info.Paths.Count == 0 ? [""] : s.Info.Paths;
                 rows.Add([s.Id.ToShortString(), Text.LocalTime(s.Info.Time), s.Info.Host, string.Join(",", s.Info.Tags), paths[0] + flags]);
                 foreach (var extra in paths.Skip(1)) rows.Add(["", "", "", "", extra]);
@@ -93,10 +94,10 @@ public static class SnapshotsCommand
         };
     }
 
-    public static string TrustName(SnapshotTrust t) => t switch
+    public static string TrustName(SignerTrust t) => t switch
     {
-        SnapshotTrust.Repository => "repository",
-        SnapshotTrust.CertifiedWriter => "certified-writer",
+        SignerTrust.Repository => "repository",
+        SignerTrust.CertifiedWriter => "certified-writer",
         _ => "untrusted",
     };
 

@@ -35,6 +35,7 @@ public sealed class PruneReport
     public int OrphanPacks { get; set; }
     public long BytesUnused { get; set; }
     public long BytesRepacked { get; set; }
+    public int PacksRepacked { get; set; }
     public int PacksMarked { get; set; }
     public int PacksDeleted { get; set; }
     public long BytesFreed { get; set; }
@@ -46,5 +47,13 @@ public sealed class PruneReport
     public int IndexFilesDeleted { get; set; }
     public int MarkersRemoved { get; set; }
     public int UploadsAborted { get; set; }
+    /// <summary>Snapshots left out because they cannot be read or are not trusted: they keep nothing.</summary>
+    public int SnapshotsIgnored { get; set; }
+    /// <summary>Trusted snapshots that refer to something their domain does not hold; what they reach is kept.</summary>
+    public int DanglingSnapshots { get; set; }
+    /// <summary>Index files whose signer is not trusted for their domain: their claims count for nothing.</summary>
+    public int IndexFilesIgnored { get; set; }
+    /// <summary>Writer-claimed copies read and verified before another copy was deleted.</summary>
+    public int CopiesVerified { get; set; }
     public List<string> Notes { get; } = [];
 }

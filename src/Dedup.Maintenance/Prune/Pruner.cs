@@ -1,22 +1,29 @@
+using System.Collections.Concurrent;
 using Dedup.Format;
 using Dedup.Repository;
 using Dedup.Repository.Index;
 using Dedup.Repository.Maintenance;
 using Dedup.Repository.Snapshots;
+using Dedup.Repository.Trust;
 using Dedup.Storage;
 using Repo = Dedup.Repository.Repository;
 
 namespace Dedup.Maintenance.Prune;
 
 /// <summary>
-/// Lock-free, two-phase prune (spec "Prune"). It plans first and then acts, and every step is safe to kill:
+/// Lock-free, two-phase prune (spec/prune-protocol.md). It plans first and then acts, and every step is safe to kill:
 /// <list type="number">
-/// <item>Mark: packs no snapshot needs, packs mostly unused (after their live blobs are copied to new packs) and old
-/// unindexed packs are listed in a signed, create-only mark. Clients treat blobs found only in marked packs as absent.</item>
+/// <item>Mark: packs no trusted snapshot needs, packs mostly unused (after their live blobs are copied to new packs and
+/// verified on the way) and old unindexed packs are listed in a signed, create-only mark. Clients treat blobs found only
+/// in marked packs as absent.</item>
 /// <item>Delete: a mark older than the grace period, with no backup that started before it still running, has its
-/// packs deleted unless a snapshot written since needs them. Order: compacted index files, then the old index
-/// files, then the packs, then the mark; a crash at any point leaves a repository the next run finishes.</item>
+/// packs deleted, except a pack holding a blob some snapshot needs that has no verified copy elsewhere. Order:
+/// compacted index files, then the old index files, then the packs, then the mark; a crash at any point leaves a
+/// repository the next run finishes.</item>
 /// </list>
+/// What a compromised writer can plant is tolerated, never trusted: untrusted and dangling snapshots are reported and
+/// do not stop prune; claims of untrusted signers count for nothing; a writer's claim is never taken as a copy that
+/// allows deleting another until it has been read and verified.
 /// </summary>
 public sealed class Pruner
 {
@@ -43,30 +50,38 @@ public sealed class Pruner
     private async Task<PruneReport> RunAsync(CancellationToken ct)
     {
         // Snapshots before the index: a backup stores its index files before its snapshot, so every snapshot read here
-        // finds its blobs in the index read next, even when backups finish in between. (The other order made prune
-        // stop with "missing data" whenever a backup finished between the two reads.) A backup that finishes after
-        // the snapshots were read has packs that look unused: they are only marked, and the grace period, its
-        // backup marker and the next run's snapshots keep them.
+        // finds its blobs in the index read next, even when backups finish in between. A backup that finishes after
+        // the snapshots were read has packs that look unused: they are only marked, and the grace period, its backup
+        // marker and the next run's snapshots keep them.
         var markers = await LoadMarkersAsync(ct).ConfigureAwait(false);
         var snapshots = await LoadSnapshotsAsync(ct).ConfigureAwait(false);
-        await _repo.LoadIndexAsync(ct, strict: true).ConfigureAwait(false);
+        await _repo.LoadIndexAsync(ct).ConfigureAwait(false);
+        ReportIndex(_repo.IndexReport);
         var used = new UsedBlobs(_repo.Index);
         foreach (var s in snapshots) await used.AddSnapshotAsync(_repo, s, ct).ConfigureAwait(false);
+        foreach (var d in used.Dangling)
+            _report.Notes.Add($"snapshot {d.Snapshot[..8]} of host '{d.Host}' is incomplete: {d.Problem}; what it does reach is kept. Run 'dedup check', then 'dedup repair snapshots'.");
+        _report.DanglingSnapshots = used.Dangling.Count;
         _report.Snapshots = snapshots.Count;
         _report.BlobsUsed = used.Count;
         _report.BlobsTotal = _repo.Index.Count;
 
         // Phase 1: plan and write a new mark.
+        var stored = await ListPacksAsync(ct).ConfigureAwait(false);
         var alreadyMarked = _repo.Marks.SelectMany(m => m.Packs).ToHashSet();
-        var (unused, repack) = Classify(used, alreadyMarked);
-        var orphans = await FindOrphanPacksAsync(alreadyMarked, ct).ConfigureAwait(false);
-        var toMark = unused.Concat(repack).Concat(orphans).Distinct().ToList();
-        if (!_options.DryRun && toMark.Count > 0)
+        var claims = ClaimsByPack();
+        var (unused, repack) = Classify(claims, used, alreadyMarked, stored);
+        var orphans = FindOrphanPacks(alreadyMarked, stored);
+        if (!_options.DryRun)
         {
-            if (repack.Count > 0) await RepackAsync(repack, used, ct).ConfigureAwait(false);
-            var bytes = PruneMark.Seal(Now, toMark, _repo.Keys);
-            await _storage.PutAsync(PruneMark.Prefix + ObjectId.HashOf(bytes), bytes, ct).ConfigureAwait(false);
-            _report.PacksMarked = toMark.Count;
+            var repacked = repack.Count > 0 ? await RepackAsync(repack, claims, used, ct).ConfigureAwait(false) : [];
+            var toMark = unused.Concat(repacked).Concat(orphans).Distinct().ToList();
+            if (toMark.Count > 0)
+            {
+                var bytes = PruneMark.Seal(Now, toMark, _repo.Keys);
+                await _storage.PutAsync(PruneMark.Prefix + ObjectId.HashOf(bytes), bytes, ct).ConfigureAwait(false);
+                _report.PacksMarked = toMark.Count;
+            }
         }
 
         // Phase 2: delete what marks old enough allow, using a fresh view of the index that includes the new mark.
@@ -76,32 +91,47 @@ public sealed class Pruner
         return _report;
     }
 
+    private void ReportIndex(IndexLoadReport index)
+    {
+        foreach (var e in index.Damaged)
+            _report.Notes.Add($"{e.ObjectName} is damaged ({e.Reason}); packs no other index file lists are kept. Run 'dedup repair index'.");
+        foreach (var u in index.Untrusted)
+            _report.Notes.Add($"{u.Name} is ignored: {u.Reason}.");
+        _report.IndexFilesIgnored = index.Untrusted.Count;
+    }
+
+    /// <summary>
+    /// The trusted snapshots. A snapshot that cannot be read, or whose signer is not trusted, is reported and skipped:
+    /// it neither keeps data (a planted snapshot must not pin others' data) nor stops prune (a planted one must not block it).
+    /// </summary>
     private async Task<List<LoadedSnapshot>> LoadSnapshotsAsync(CancellationToken ct)
     {
-        // Every snapshot counts, trusted or not: prune never deletes data something still refers to. A snapshot that
-        // cannot be read stops prune, because what it refers to is unknown.
-        var damaged = new List<string>();
-        var all = await _repo.Snapshots.LoadAllAsync((id, e) => { lock (damaged) damaged.Add($"{id.ToShortString()}: {e.Reason}"); }, ct).ConfigureAwait(false);
-        if (damaged.Count > 0)
-            throw new RepositoryException($"Prune stopped without deleting anything: {damaged.Count} snapshot(s) cannot be read ({damaged[0]}). Run 'dedup check', then 'dedup forget' the damaged snapshot or 'dedup repair'.");
-        return all;
+        var damaged = new ConcurrentQueue<string>();
+        var all = await _repo.Snapshots.LoadAllAsync((id, e) => damaged.Enqueue($"snapshot {id.ToShortString()} cannot be read ({e.Reason})"), ct).ConfigureAwait(false);
+        foreach (var d in damaged) _report.Notes.Add(d + "; it is skipped. Run 'dedup check'.");
+        foreach (var s in all.Where(s => !s.IsTrusted))
+            _report.Notes.Add($"snapshot {s.Id.ToShortString()} is not trusted ({s.Header.Signer.Problem}); it keeps nothing.");
+        _report.SnapshotsIgnored = damaged.Count + all.Count(s => !s.IsTrusted);
+        return all.Where(s => s.IsTrusted).ToList();
     }
 
     private async Task<List<BackupMarker>> LoadMarkersAsync(CancellationToken ct)
     {
         var markers = new List<BackupMarker>();
+        var trust = await _repo.GetTrustAsync(ct).ConfigureAwait(false);
         await foreach (var obj in _storage.ListAsync(BackupMarker.Prefix, ct).ConfigureAwait(false))
         {
             if (!Layout.TryParseId(obj.Name, out var id)) continue;
             try
             {
                 var bytes = await StoredObjects.ReadVerifiedAsync(_storage, obj.Name, id, 64 * 1024, ct).ConfigureAwait(false);
-                markers.Add(BackupMarker.Open(bytes, id, obj.LastModified, _repo.Keys, obj.Name));
+                markers.Add(BackupMarker.Open(bytes, id, obj.LastModified, _repo.Keys, trust, obj.Name));
             }
             catch (CorruptObjectException)
             {
-                // An unreadable marker cannot announce anything; treat it as a backup started when it was stored.
-                markers.Add(new BackupMarker(id, obj.LastModified, obj.LastModified, "?"));
+                // An unreadable marker cannot announce anything; treat it as a backup started when it was stored. It can
+                // only hold deletion back for the max backup age.
+                markers.Add(new BackupMarker(id, obj.LastModified, obj.LastModified, "?", new Signer([], SignerTrust.Untrusted, null, "damaged")));
             }
             catch (ObjectNotFoundException)
             {
@@ -110,74 +140,137 @@ public sealed class Pruner
         return markers;
     }
 
-    /// <summary>Packs with no needed blob, and packs whose unused share reaches the repack threshold.</summary>
-    private (List<ObjectId> Unused, List<ObjectId> Repack) Classify(UsedBlobs used, HashSet<ObjectId> alreadyMarked)
+    private async Task<Dictionary<ObjectId, StoredObject>> ListPacksAsync(CancellationToken ct)
     {
-        var packs = _repo.Index.Packs();
-        var usedBytes = new long[packs.Count];
-        var totalBytes = new long[packs.Count];
-        int entry = 0;
-        foreach (var (_, loc) in _repo.Index.Blobs())
+        var stored = new Dictionary<ObjectId, StoredObject>();
+        await foreach (var obj in _storage.ListAsync(Layout.DataPrefix, ct).ConfigureAwait(false))
+            if (Layout.TryParseId(obj.Name, out var id)) stored[id] = obj;
+        return stored;
+    }
+
+    private Dictionary<ObjectId, List<int>> ClaimsByPack()
+    {
+        var byPack = new Dictionary<ObjectId, List<int>>();
+        var all = _repo.Index.Claims();
+        for (int c = 0; c < all.Count; c++)
         {
-            totalBytes[loc.PackIndex] += loc.StoredLength;
-            if (used.IsUsed(entry)) usedBytes[loc.PackIndex] += loc.StoredLength;
-            entry++;
+            if (!byPack.TryGetValue(all[c].Id, out var list)) byPack[all[c].Id] = list = [];
+            list.Add(c);
         }
+        return byPack;
+    }
+
+    /// <summary>
+    /// Packs no claim of which holds a used blob, and packs whose unused share reaches the repack threshold. A pack is
+    /// judged by the claim that finds the most of it used, so a false claim can only make a pack look more used.
+    /// </summary>
+    private (List<ObjectId> Unused, List<ObjectId> Repack) Classify(Dictionary<ObjectId, List<int>> claims, UsedBlobs used,
+        HashSet<ObjectId> alreadyMarked, Dictionary<ObjectId, StoredObject> stored)
+    {
         var unused = new List<ObjectId>();
         var repack = new List<ObjectId>();
-        for (int i = 0; i < packs.Count; i++)
+        foreach (var (packId, packClaims) in claims)
         {
-            if (alreadyMarked.Contains(packs[i].Id)) continue;
-            if (usedBytes[i] == 0)
+            if (alreadyMarked.Contains(packId) || !stored.TryGetValue(packId, out var obj)) continue;
+            long usedBytes = 0;
+            foreach (var c in packClaims)
             {
-                unused.Add(packs[i].Id);
-                _report.BytesUnused += totalBytes[i];
+                var claim = _repo.Index.GetClaim(c);
+                long u = 0;
+                for (int i = 0; i < claim.Count; i++)
+                    if (used.IsUsed(claim.FirstEntry + i)) u += _repo.Index.EntryLocation(claim.FirstEntry + i).StoredLength;
+                usedBytes = Math.Max(usedBytes, u);
             }
-            else if (totalBytes[i] - usedBytes[i] >= _options.RepackUnusedFraction * totalBytes[i])
+            if (usedBytes == 0)
             {
-                repack.Add(packs[i].Id);
-                _report.BytesUnused += totalBytes[i] - usedBytes[i];
-                _report.BytesRepacked += usedBytes[i];
+                unused.Add(packId);
+                _report.BytesUnused += obj.Size;
+            }
+            else if (obj.Size - usedBytes >= _options.RepackUnusedFraction * obj.Size)
+            {
+                repack.Add(packId);
+                _report.BytesUnused += obj.Size - usedBytes;
+                _report.BytesRepacked += usedBytes;
             }
         }
-        _report.PacksTotal = packs.Count;
+        _report.PacksTotal = claims.Count;
         _report.PacksUnused = unused.Count;
         _report.PacksToRepack = repack.Count;
         return (unused, repack);
     }
 
-    /// <summary>Packs in data/ that no index lists, older than the grace period: left by interrupted backups.</summary>
-    private async Task<List<ObjectId>> FindOrphanPacksAsync(HashSet<ObjectId> alreadyMarked, CancellationToken ct)
+    /// <summary>
+    /// Packs in data/ that no trusted index file lists, older than the grace period and the max backup age: left by
+    /// interrupted backups, or by a writer whose claims do not count. None while an index file could not be read: it
+    /// might list them.
+    /// </summary>
+    private List<ObjectId> FindOrphanPacks(HashSet<ObjectId> alreadyMarked, Dictionary<ObjectId, StoredObject> stored)
     {
-        var orphans = new List<ObjectId>();
+        if (!_repo.IndexReport.Complete)
+        {
+            _report.Notes.Add("packs that no index lists are kept this time, because an index file could not be read.");
+            return [];
+        }
         var cutoff = Now - Max(_options.Grace, _options.MaxBackupAge);
-        await foreach (var obj in _storage.ListAsync(Layout.DataPrefix, ct).ConfigureAwait(false))
-            if (Layout.TryParseId(obj.Name, out var id) && !_repo.Index.ContainsPack(id) && !alreadyMarked.Contains(id) && obj.LastModified < cutoff)
-                orphans.Add(id);
+        var orphans = stored.Values.Where(o => Layout.TryParseId(o.Name, out var id) && !_repo.Index.ContainsPack(id) && !alreadyMarked.Contains(id) && o.LastModified < cutoff)
+            .Select(o => { Layout.TryParseId(o.Name, out var id); return id; }).ToList();
         _report.OrphanPacks = orphans.Count;
         return orphans;
     }
 
     private static TimeSpan Max(TimeSpan a, TimeSpan b) => a > b ? a : b;
 
-    /// <summary>Copies the needed blobs of mostly-unused packs into new packs, which the writer indexes.</summary>
-    private async Task RepackAsync(List<ObjectId> packs, UsedBlobs used, CancellationToken ct)
+    /// <summary>
+    /// Copies the used blobs of mostly-unused packs into new packs (one writer per domain, claimed with the full key's
+    /// origin), reading each from the very pack being repacked and verifying it under its domain's key. Returns the packs
+    /// whose every used blob was copied: only those may be marked. A used blob that does not open where a claim says is
+    /// reported, and its pack is kept.
+    /// </summary>
+    private async Task<List<ObjectId>> RepackAsync(List<ObjectId> packs, Dictionary<ObjectId, List<int>> claims, UsedBlobs used, CancellationToken ct)
     {
-        var targets = packs.ToHashSet();
-        var blobs = new List<(ObjectId Id, BlobType Type)>();
-        int entry = 0;
-        foreach (var (id, loc) in _repo.Index.Blobs())
+        var writers = new Dictionary<DomainId, RepositoryWriter>();
+        var copied = new HashSet<(ObjectId, DomainId)>();
+        var done = new List<ObjectId>();
+        try
         {
-            if (used.IsUsed(entry) && targets.Contains(loc.PackId)) blobs.Add((id, loc.Type));
-            entry++;
+            foreach (var packId in packs)
+            {
+                bool complete = true;
+                foreach (var c in claims[packId])
+                {
+                    var claim = _repo.Index.GetClaim(c);
+                    for (int i = 0; i < claim.Count; i++)
+                    {
+                        int entry = claim.FirstEntry + i;
+                        if (!used.IsUsed(entry)) continue;
+                        var id = _repo.Index.EntryId(entry);
+                        if (copied.Contains((id, claim.Domain))) continue;
+                        try
+                        {
+                            using var plain = await _repo.Blobs.ReadAtAsync(id, _repo.Index.EntryLocation(entry), ct).ConfigureAwait(false);
+                            if (!writers.TryGetValue(claim.Domain, out var writer)) writers[claim.Domain] = writer = _repo.StartWriting(claim.Domain);
+                            await writer.AddAsync(claim.Type, id, plain.Memory, ct).ConfigureAwait(false);
+                            copied.Add((id, claim.Domain));
+                        }
+                        catch (CorruptObjectException e)
+                        {
+                            complete = false;
+                            _report.Notes.Add($"{Layout.Pack(packId)} is kept: blob {id.ToShortString()} does not open where an index claim says ({e.Reason}). Run 'dedup check --read-data'.");
+                            break;
+                        }
+                    }
+                    if (!complete) break;
+                }
+                if (complete) done.Add(packId);
+            }
+            foreach (var w in writers.Values) await w.FlushAsync(ct).ConfigureAwait(false);
         }
-        await using var writer = _repo.StartWriting();
-        foreach (var (id, type) in blobs)
+        finally
         {
-            using var plain = await _repo.Blobs.ReadAsync(id, ct).ConfigureAwait(false);
-            await writer.AddAsync(type, id, plain.Memory, ct).ConfigureAwait(false);
+            foreach (var w in writers.Values) await w.DisposeAsync().ConfigureAwait(false);
         }
-        await writer.FlushAsync(ct).ConfigureAwait(false);
+        _report.PacksRepacked = done.Count;
+        return done;
     }
 
     private async Task DeleteExpiredAsync(UsedBlobs used, List<BackupMarker> markers, List<LoadedSnapshot> snapshots, CancellationToken ct)
@@ -195,7 +288,8 @@ public sealed class Pruner
                 continue;
             }
             // A backup that announced itself before the mark was stored may have read an index listing these packs.
-            var running = markers.Where(b => !finished.Contains(b.Id.ToString()) && b.StoredAt <= m.StoredAt && now - b.StoredAt < _options.MaxBackupAge).ToList();
+            // Only markers of trusted signers count: an unknown or revoked writer's cannot hold deletion back.
+            var running = markers.Where(b => b.Signer.IsTrusted && !finished.Contains(b.Id.ToString()) && b.StoredAt <= m.StoredAt && now - b.StoredAt < _options.MaxBackupAge).ToList();
             if (running.Count > 0 && _options.Grace > TimeSpan.Zero)
             {
                 _report.MarksPending++;
@@ -210,52 +304,119 @@ public sealed class Pruner
             return;
         }
 
-        // A fresh view that knows every mark, so each needed blob resolves to an unmarked copy when one exists.
+        // A fresh view that knows every mark, so that copies in unmarked packs are told apart from marked ones.
         var view = new IndexTable();
         var allMarked = marks.SelectMany(m => m.Packs).ToHashSet();
         await _repo.LoadIndexIntoAsync(view, allMarked, ct).ConfigureAwait(false);
-        var needed = new HashSet<ObjectId>();
-        int entry = 0;
-        foreach (var (id, _) in _repo.Index.Blobs())
-        {
-            if (used.IsUsed(entry) && view.TryGet(id, out var loc)) needed.Add(loc.PackId);
-            entry++;
-        }
         var candidates = expired.SelectMany(m => m.Packs).ToHashSet();
-        var delete = candidates.Where(p => !needed.Contains(p)).ToHashSet();
-        _report.PacksRecovered = candidates.Count - delete.Count;
+        var keep = await NeededPacksAsync(candidates, used, view, ct).ConfigureAwait(false);
+        var delete = candidates.Where(p => !keep.Contains(p)).ToHashSet();
+        _report.PacksRecovered = keep.Count;
 
         await CompactIndexAsync(delete, ct).ConfigureAwait(false);
-        var sizes = await DeletePacksAsync(delete, ct).ConfigureAwait(false);
-        _report.BytesFreed += sizes;
+        _report.BytesFreed += await DeletePacksAsync(delete, ct).ConfigureAwait(false);
         foreach (var m in expired) await _storage.DeleteAsync(PruneMark.Prefix + m.Id, ct).ConfigureAwait(false);
         _report.MarksCompleted = expired.Count;
         await CleanUpAsync(markers, finished, ct).ConfigureAwait(false);
     }
 
-    /// <summary>Writes index files for every pack that stays, then deletes the index files that were read.</summary>
+    /// <summary>
+    /// The candidate packs that must stay: those holding a used blob with no verified copy in a pack that stays. A copy
+    /// a full key stored counts as verified (prune verified what it repacked; a full-key backup is trusted); a copy only a
+    /// writer claims is read and verified here first, because a compromised writer can claim any blob of its domain in a
+    /// pack of garbage.
+    /// </summary>
+    private async Task<HashSet<ObjectId>> NeededPacksAsync(HashSet<ObjectId> candidates, UsedBlobs used, IndexTable view, CancellationToken ct)
+    {
+        var keep = new HashSet<ObjectId>();
+        var verified = new Dictionary<(ObjectId, DomainId), bool>();
+        using var reader = new BlobReader(_repo.Storage, view, _repo.Keys);
+        var claims = _repo.Index.Claims();
+        for (int c = 0; c < claims.Count; c++)
+        {
+            var claim = claims[c];
+            if (!candidates.Contains(claim.Id) || keep.Contains(claim.Id)) continue;
+            for (int i = 0; i < claim.Count && !keep.Contains(claim.Id); i++)
+            {
+                int entry = claim.FirstEntry + i;
+                if (!used.IsUsed(entry)) continue;
+                var id = _repo.Index.EntryId(entry);
+                if (!verified.TryGetValue((id, claim.Domain), out bool ok))
+                {
+                    ok = await HasVerifiedCopyAsync(id, claim.Domain, candidates, view, reader, ct).ConfigureAwait(false);
+                    verified[(id, claim.Domain)] = ok;
+                }
+                if (!ok) keep.Add(claim.Id);
+            }
+        }
+        return keep;
+    }
+
+    private async Task<bool> HasVerifiedCopyAsync(ObjectId id, DomainId domain, HashSet<ObjectId> candidates, IndexTable view, BlobReader reader, CancellationToken ct)
+    {
+        var others = view.Locations(id, domain).Where(l => !candidates.Contains(l.PackId)).ToList();
+        if (others.Any(l => l.Origin == PackOrigin.FullKey)) return true;
+        foreach (var l in others)
+        {
+            try
+            {
+                using var plain = await reader.ReadAtAsync(id, l, ct).ConfigureAwait(false);
+                _report.CopiesVerified++;
+                return true;
+            }
+            catch (Exception e) when (e is CorruptObjectException or ObjectNotFoundException)
+            {
+                _report.Notes.Add($"{Layout.Pack(l.PackId)} is claimed to hold blob {id.ToShortString()}, but it does not open there ({e.Message}); the marked copy is kept.");
+            }
+        }
+        return false;
+    }
+
+    /// <summary>
+    /// Writes index files for every trusted claim that stays (one set per domain, signed by the repository key, each claim
+    /// keeping its origin, so a writer's claim is never promoted by being relayed), then deletes the index files that were
+    /// read, and those whose signer is not trusted. Damaged files are left for 'repair index'.
+    /// </summary>
     private async Task CompactIndexAsync(HashSet<ObjectId> deleting, CancellationToken ct)
     {
-        var seen = new HashSet<ObjectId>();
-        var batch = new List<IndexPack>();
-        var read = new List<string>();
         var gate = new Lock();
-        var packs = new List<IndexPack>();
-        await _repo.ForEachIndexFileAsync((_, p) => { lock (gate) if (!deleting.Contains(p.PackId) && seen.Add(p.PackId)) packs.Add(p); },
-            name => { lock (gate) read.Add(name); }, ct).ConfigureAwait(false);
-        foreach (var chunk in packs.Chunk(_options.PacksPerIndexFile))
+        var perDomain = new Dictionary<DomainId, List<IndexPack>>();
+        var seen = new HashSet<(ObjectId, DomainId, ObjectId)>();
+        var report = new IndexLoadReport.Builder();
+        await _repo.ForEachIndexFileAsync((_, p, domain, _) =>
         {
-            var bytes = IndexFile.Seal(chunk, _repo.Keys);
-            var name = Layout.Index(ObjectId.HashOf(bytes));
-            await _storage.PutAsync(name, bytes, ct).ConfigureAwait(false);
-            read.Remove(name); // identical content: the same file, keep it
-            _report.IndexFilesWritten++;
-        }
-        foreach (var name in read)
+            lock (gate)
+            {
+                if (deleting.Contains(p.PackId)) return;
+                // The same claim often stands in several files (a writer's and a compacted copy); write it once.
+                if (!seen.Add((p.PackId, domain, ClaimDigest(p)))) return;
+                if (!perDomain.TryGetValue(domain, out var list)) perDomain[domain] = list = [];
+                list.Add(p);
+            }
+        }, report, ct).ConfigureAwait(false);
+        var loaded = report.Build();
+        var obsolete = loaded.Files.Concat(loaded.Untrusted.Select(u => u.Name)).ToList();
+        foreach (var (domain, packs) in perDomain)
+            foreach (var chunk in packs.Chunk(_options.PacksPerIndexFile))
+            {
+                var bytes = IndexFile.Seal(chunk, _repo.Keys.For(domain), _repo.Keys);
+                var name = Layout.Index(ObjectId.HashOf(bytes));
+                await _storage.PutAsync(name, bytes, ct).ConfigureAwait(false);
+                obsolete.Remove(name);
+                _report.IndexFilesWritten++;
+            }
+        foreach (var name in obsolete)
         {
             await _storage.DeleteAsync(name, ct).ConfigureAwait(false);
             _report.IndexFilesDeleted++;
         }
+    }
+
+    private static ObjectId ClaimDigest(IndexPack p)
+    {
+        using var w = new PooledBufferWriter();
+        IndexCodec.Write(w, [p]);
+        return ObjectId.HashOf(w.WrittenSpan);
     }
 
     private async Task<long> DeletePacksAsync(HashSet<ObjectId> packs, CancellationToken ct)

@@ -5,18 +5,25 @@ using Dedup.Format;
 
 namespace Dedup.Repository.Index;
 
-/// <summary>Where a blob is stored.</summary>
-/// <remarks><see cref="PackIndex"/> is only meaningful for the table that returned it; <see cref="WrappedKey"/> travels with the location.</remarks>
-public readonly record struct BlobLocation(ObjectId PackId, BlobType Type, long Offset, int StoredLength, int RawLength, int PackIndex, byte[] WrappedKey);
-
-/// <summary>A pack as the in-memory index knows it. A marked pack is scheduled for deletion by prune.</summary>
-public sealed record PackInfo(ObjectId Id, BlobType Type, byte[] WrappedKey, bool Marked);
+/// <summary>Where a blob is stored, according to one claim (one index file's description of one pack).</summary>
+/// <remarks><see cref="Claim"/> and <see cref="Entry"/> are only meaningful for the table that returned them.</remarks>
+public readonly record struct BlobLocation(ObjectId PackId, BlobType Type, DomainId Domain, PackOrigin Origin, long Offset, int StoredLength, int RawLength,
+    int Claim, int Entry, byte[] WrappedKey, bool Marked);
 
 /// <summary>
-/// The in-memory index: blob ID → location, in about 54 bytes per blob. Entries are 48-byte structs in
-/// segmented arrays (no per-blob objects, no huge reallocations); an open-addressing table of int slots
-/// finds them. Slots are placed by XxHash3 of the ID with a per-process random seed, so crafted IDs cannot
-/// force collisions. Thread-safe: lookups take a read lock, additions a write lock (cheap at one lookup per chunk).
+/// One index file's description of one pack: which domain's blobs it holds, who vouches for it, and its wrapped data key.
+/// A pack may have several claims (a writer's, a compacted copy, and possibly a false one a compromised host wrote);
+/// the table keeps every distinct claim, so that none can hide another. <see cref="Marked"/>: a prune mark lists the pack.
+/// </summary>
+public sealed record PackClaim(ObjectId Id, BlobType Type, DomainId Domain, PackOrigin Origin, byte[] WrappedKey, bool Marked, int FirstEntry, int Count);
+
+/// <summary>
+/// The in-memory index: blob ID → every location some trusted claim gives for it, in about 54 bytes per blob. Entries
+/// are 48-byte structs in segmented arrays (no per-blob objects, no huge reallocations), stored contiguously per claim;
+/// an open-addressing table of int slots finds the first entry of an ID, and the rare further entries of the same ID
+/// (duplicates, or competing claims) are chained in a side table. Slots are placed by XxHash3 of the ID with a
+/// per-process random seed, so crafted IDs cannot force collisions. Thread-safe: lookups take a read lock, additions a
+/// write lock (cheap at one lookup per chunk).
 /// </summary>
 public sealed class IndexTable
 {
@@ -24,7 +31,7 @@ public sealed class IndexTable
     private struct Entry
     {
         public ObjectId Id;       // 32
-        public int Pack;          // 4: index into _packs
+        public int Claim;         // 4: index into _claims
         public uint Offset;       // 4: packs are below 4 GiB
         public int Stored;        // 4
         public int Raw;           // 4
@@ -33,53 +40,64 @@ public sealed class IndexTable
     private const int SegmentBits = 16;
     private const int SegmentSize = 1 << SegmentBits;
     private readonly List<Entry[]> _segments = [];
-    private readonly List<PackInfo> _packs = [];
-    private readonly Dictionary<ObjectId, int> _packIndex = [];
+    private readonly List<PackClaim> _claims = [];
+    private readonly Dictionary<(ObjectId Pack, DomainId Domain), List<int>> _claimsByPack = [];
+    private readonly HashSet<ObjectId> _packIds = [];
+    private readonly Dictionary<int, int> _nextSameId = [];
     private readonly ReaderWriterLockSlim _lock = new(LockRecursionPolicy.NoRecursion);
     private readonly ulong _seed = BitConverter.ToUInt64(RandomNumberGenerator.GetBytes(8));
     private int[] _slots = new int[1024]; // entry number + 1; 0 = empty
     private int _count;
 
+    /// <summary>Entries in the table (a blob with two locations counts twice).</summary>
     public int Count => _count;
-    public int PackCount => _packs.Count;
+    public int ClaimCount => _claims.Count;
 
     /// <summary>Bytes held per blob, for the scale figures.</summary>
     public long ApproximateBytes => (long)_segments.Count * SegmentSize * Marshal.SizeOf<Entry>() + (long)_slots.Length * 4;
 
     /// <summary>
-    /// Adds a pack's blobs; returns how many were new. A blob already present keeps its first location, except that
-    /// a location in an unmarked pack replaces one in a marked pack, so lookups prefer packs prune will keep.
+    /// Adds one claim; returns its claim number. A claim identical to one already held (the same pack, domain, key and
+    /// blob list: a compacted copy of a writer's claim, say) adds nothing and returns the number of the one held, but a
+    /// full key's copy upgrades a writer's. Any other claim is kept beside the ones before it, however it contradicts them.
     /// </summary>
-    public int AddPack(IndexPack pack, bool marked = false)
+    public int AddPack(IndexPack pack, DomainId domain, bool marked = false)
     {
         _lock.EnterWriteLock();
         try
         {
-            if (_packIndex.ContainsKey(pack.PackId)) return 0;
-            if (pack.Blobs.Length > 0 && pack.Blobs[^1].Offset > uint.MaxValue) throw new CorruptObjectException(pack.PackId.ToString(), "offset beyond 4 GiB");
-            int packNo = _packs.Count;
-            _packs.Add(new PackInfo(pack.PackId, pack.Type, pack.WrappedKey, marked));
-            _packIndex.Add(pack.PackId, packNo);
-            int added = 0;
+            foreach (var b in pack.Blobs)
+                if (b.Offset > uint.MaxValue) throw new CorruptObjectException(pack.PackId.ToString(), "offset beyond 4 GiB");
+            if (_claimsByPack.TryGetValue((pack.PackId, domain), out var existing))
+                foreach (int c in existing)
+                    if (SameClaim(_claims[c], pack))
+                    {
+                        if (pack.Origin == PackOrigin.FullKey && _claims[c].Origin != PackOrigin.FullKey) _claims[c] = _claims[c] with { Origin = PackOrigin.FullKey };
+                        return c;
+                    }
+            int claimNo = _claims.Count;
+            _claims.Add(new PackClaim(pack.PackId, pack.Type, domain, pack.Origin, pack.WrappedKey, marked, _count, pack.Blobs.Length));
+            if (existing is null) _claimsByPack[(pack.PackId, domain)] = existing = [];
+            existing.Add(claimNo);
+            _packIds.Add(pack.PackId);
+            EnsureCapacity(_count + pack.Blobs.Length);
             foreach (var b in pack.Blobs)
             {
-                if (b.Offset > uint.MaxValue) throw new CorruptObjectException(pack.PackId.ToString(), "offset beyond 4 GiB");
-                if (FindSlot(b.Id, out int existing))
-                {
-                    ref var old = ref _segments[existing >> SegmentBits][existing & (SegmentSize - 1)];
-                    if (!marked && _packs[old.Pack].Marked)
-                        old = new Entry { Id = b.Id, Pack = packNo, Offset = (uint)b.Offset, Stored = b.StoredLength, Raw = b.RawLength };
-                    continue;
-                }
-                EnsureCapacity(_count + 1);
                 int n = _count++;
                 if ((n >> SegmentBits) == _segments.Count) _segments.Add(new Entry[SegmentSize]);
-                ref var e = ref _segments[n >> SegmentBits][n & (SegmentSize - 1)];
-                e = new Entry { Id = b.Id, Pack = packNo, Offset = (uint)b.Offset, Stored = b.StoredLength, Raw = b.RawLength };
-                Insert(b.Id, n);
-                added++;
+                At(n) = new Entry { Id = b.Id, Claim = claimNo, Offset = (uint)b.Offset, Stored = b.StoredLength, Raw = b.RawLength };
+                if (FindSlot(b.Id, out int head))
+                {
+                    // Chain after the head: the order of further locations does not matter, Locations sorts them.
+                    _nextSameId[n] = _nextSameId.TryGetValue(head, out int next) ? next : -1;
+                    _nextSameId[head] = n;
+                }
+                else
+                {
+                    Insert(b.Id, n);
+                }
             }
-            return added;
+            return claimNo;
         }
         finally
         {
@@ -87,52 +105,43 @@ public sealed class IndexTable
         }
     }
 
+    private bool SameClaim(PackClaim claim, IndexPack pack)
+    {
+        if (claim.Type != pack.Type || claim.Count != pack.Blobs.Length || !claim.WrappedKey.AsSpan().SequenceEqual(pack.WrappedKey)) return false;
+        for (int i = 0; i < claim.Count; i++)
+        {
+            ref var e = ref At(claim.FirstEntry + i);
+            var b = pack.Blobs[i];
+            if (e.Id != b.Id || e.Offset != b.Offset || e.Stored != b.StoredLength || e.Raw != b.RawLength) return false;
+        }
+        return true;
+    }
+
+    private ref Entry At(int n) => ref _segments[n >> SegmentBits][n & (SegmentSize - 1)];
+
+    private BlobLocation Location(int n)
+    {
+        ref var e = ref At(n);
+        var c = _claims[e.Claim];
+        return new BlobLocation(c.Id, c.Type, c.Domain, c.Origin, e.Offset, e.Stored, e.Raw, e.Claim, n, c.WrappedKey, c.Marked);
+    }
+
     /// <summary>
-    /// True when the blob is stored in a pack that is not marked for deletion. This is the dedup test: a blob that
-    /// lives only in a marked pack counts as absent and is stored again (spec "Prune").
+    /// True when the blob is stored, in <paramref name="domain"/>, in a pack that is not marked for deletion. This is the
+    /// dedup test: a blob that lives only in a marked pack counts as absent and is stored again (spec "Prune").
     /// </summary>
-    public bool Contains(in ObjectId id)
+    public bool Contains(in ObjectId id, DomainId domain)
     {
         _lock.EnterReadLock();
         try
         {
-            return FindSlot(id, out int n) && !_packs[_segments[n >> SegmentBits][n & (SegmentSize - 1)].Pack].Marked;
-        }
-        finally
-        {
-            _lock.ExitReadLock();
-        }
-    }
-
-    /// <summary>The entry number of a blob (0..Count-1), for compact per-blob bitmaps such as prune's used set.</summary>
-    public bool TryGetEntryNumber(in ObjectId id, out int entry)
-    {
-        _lock.EnterReadLock();
-        try
-        {
-            return FindSlot(id, out entry);
-        }
-        finally
-        {
-            _lock.ExitReadLock();
-        }
-    }
-
-    /// <summary>Finds a blob wherever it is stored, marked packs included (they stay readable until deleted).</summary>
-    public bool TryGet(in ObjectId id, out BlobLocation location)
-    {
-        _lock.EnterReadLock();
-        try
-        {
-            if (!FindSlot(id, out int n))
+            if (!FindSlot(id, out int n)) return false;
+            for (; n >= 0; n = _nextSameId.TryGetValue(n, out int next) ? next : -1)
             {
-                location = default;
-                return false;
+                var c = _claims[At(n).Claim];
+                if (c.Domain == domain && !c.Marked) return true;
             }
-            ref var e = ref _segments[n >> SegmentBits][n & (SegmentSize - 1)];
-            var p = _packs[e.Pack];
-            location = new BlobLocation(p.Id, p.Type, e.Offset, e.Stored, e.Raw, e.Pack, p.WrappedKey);
-            return true;
+            return false;
         }
         finally
         {
@@ -140,12 +149,63 @@ public sealed class IndexTable
         }
     }
 
-    public PackInfo GetPack(int packIndex)
+    /// <summary>
+    /// Every location of the blob in <paramref name="domain"/>, best first: packs not marked for deletion before marked
+    /// ones, packs a full key stored before those only a writer claims. A reader tries them in turn until one opens.
+    /// </summary>
+    public List<BlobLocation> Locations(in ObjectId id, DomainId domain)
+    {
+        var result = new List<BlobLocation>(1);
+        _lock.EnterReadLock();
+        try
+        {
+            if (!FindSlot(id, out int n)) return result;
+            for (; n >= 0; n = _nextSameId.TryGetValue(n, out int next) ? next : -1)
+                if (_claims[At(n).Claim].Domain == domain) result.Add(Location(n));
+        }
+        finally
+        {
+            _lock.ExitReadLock();
+        }
+        if (result.Count > 1) result.Sort((a, b) => Rank(a).CompareTo(Rank(b)));
+        return result;
+    }
+
+    /// <summary>The best location of the blob in <paramref name="domain"/> (see <see cref="Locations"/>), if it has one.</summary>
+    public bool TryGet(in ObjectId id, DomainId domain, out BlobLocation location)
+    {
+        var all = Locations(id, domain);
+        location = all.Count > 0 ? all[0] : default;
+        return all.Count > 0;
+    }
+
+    private static int Rank(in BlobLocation l) => (l.Marked ? 2 : 0) + (l.Origin == PackOrigin.FullKey ? 0 : 1);
+
+    /// <summary>The entry numbers (0..Count-1) of the blob in <paramref name="domain"/>, for per-entry bitmaps such as prune's used set.</summary>
+    public void ForEachEntry(in ObjectId id, DomainId domain, Action<int> action)
+    {
+        var entries = new List<int>(1);
+        _lock.EnterReadLock();
+        try
+        {
+            if (!FindSlot(id, out int n)) return;
+            for (; n >= 0; n = _nextSameId.TryGetValue(n, out int next) ? next : -1)
+                if (_claims[At(n).Claim].Domain == domain) entries.Add(n);
+        }
+        finally
+        {
+            _lock.ExitReadLock();
+        }
+        foreach (var e in entries) action(e);
+    }
+
+    /// <summary>The location an entry number stands for.</summary>
+    public BlobLocation EntryLocation(int entry)
     {
         _lock.EnterReadLock();
         try
         {
-            return _packs[packIndex];
+            return Location(entry);
         }
         finally
         {
@@ -153,12 +213,40 @@ public sealed class IndexTable
         }
     }
 
+    /// <summary>The ID an entry number stands for.</summary>
+    public ObjectId EntryId(int entry)
+    {
+        _lock.EnterReadLock();
+        try
+        {
+            return At(entry).Id;
+        }
+        finally
+        {
+            _lock.ExitReadLock();
+        }
+    }
+
+    public PackClaim GetClaim(int claim)
+    {
+        _lock.EnterReadLock();
+        try
+        {
+            return _claims[claim];
+        }
+        finally
+        {
+            _lock.ExitReadLock();
+        }
+    }
+
+    /// <summary>True when some claim lists the pack.</summary>
     public bool ContainsPack(in ObjectId packId)
     {
         _lock.EnterReadLock();
         try
         {
-            return _packIndex.ContainsKey(packId);
+            return _packIds.Contains(packId);
         }
         finally
         {
@@ -166,13 +254,13 @@ public sealed class IndexTable
         }
     }
 
-    /// <summary>A snapshot of the known packs, for check and prune.</summary>
-    public IReadOnlyList<PackInfo> Packs()
+    /// <summary>A snapshot of every claim, for check and prune.</summary>
+    public IReadOnlyList<PackClaim> Claims()
     {
         _lock.EnterReadLock();
         try
         {
-            return _packs.ToArray();
+            return _claims.ToArray();
         }
         finally
         {
@@ -180,15 +268,10 @@ public sealed class IndexTable
         }
     }
 
-    /// <summary>Every blob with its location. Holds the read lock while enumerating; do not add meanwhile.</summary>
+    /// <summary>Every entry with its location, in entry-number order. Do not add meanwhile.</summary>
     public IEnumerable<(ObjectId Id, BlobLocation Location)> Blobs()
     {
-        for (int n = 0; n < _count; n++)
-        {
-            var e = _segments[n >> SegmentBits][n & (SegmentSize - 1)];
-            var p = _packs[e.Pack];
-            yield return (e.Id, new BlobLocation(p.Id, p.Type, e.Offset, e.Stored, e.Raw, e.Pack, p.WrappedKey));
-        }
+        for (int n = 0; n < _count; n++) yield return (At(n).Id, Location(n));
     }
 
     private int Home(in ObjectId id)
@@ -209,7 +292,7 @@ public sealed class IndexTable
                 entry = -1;
                 return false;
             }
-            if (_segments[(s - 1) >> SegmentBits][(s - 1) & (SegmentSize - 1)].Id == id)
+            if (At(s - 1).Id == id)
             {
                 entry = s - 1;
                 return true;
@@ -241,11 +324,14 @@ public sealed class IndexTable
 
     private void EnsureCapacity(int count)
     {
-        // Keep the load factor at or below 3/4 so linear probes stay short.
+        // Keep the load factor at or below 3/4 so linear probes stay short. Chained duplicates hold no slot, but
+        // sizing by entries keeps this simple and errs on the roomy side.
         if ((long)count * 4 <= (long)_slots.Length * 3) return;
         long size = _slots.Length;
         while (size * 3 < (long)count * 4) size *= 2;
         _slots = new int[size];
-        for (int n = 0; n < _count; n++) Insert(_segments[n >> SegmentBits][n & (SegmentSize - 1)].Id, n);
+        // The head of each ID is its first entry; later entries of the same ID sit in its chain and take no slot.
+        for (int n = 0; n < _count; n++)
+            if (!FindSlot(At(n).Id, out _)) Insert(At(n).Id, n);
     }
 }

@@ -21,6 +21,8 @@ public sealed record KeyFile
     [JsonPropertyName("username")] public required string Username { get; init; }
     /// <summary>The key's snapshot-signing public key (base64), readable without the password so the admin can enumerate writers.</summary>
     [JsonPropertyName("signing_public_key")] public required string SigningPublicKey { get; init; }
+    /// <summary>The dedup domain the key writes into (hex): the repository domain (zeros) for full keys.</summary>
+    [JsonPropertyName("domain")] public required string Domain { get; init; }
     [JsonPropertyName("kdf")] public required string Kdf { get; init; }
     [JsonPropertyName("memory_kib")] public required int MemoryKiB { get; init; }
     [JsonPropertyName("iterations")] public required int Iterations { get; init; }
@@ -31,15 +33,19 @@ public sealed record KeyFile
 
     public static string KindName(KeyKind k) => k == KeyKind.Full ? "full" : "write-only";
 
+    public const int CurrentVersion = 2;
+    /// <summary>The largest key file a reader accepts (spec "Reader limits").</summary>
+    public const int MaxSize = 64 * 1024;
+
     /// <summary>
-    /// The envelope fields as AEAD associated data: "dedup.key.v1", then each field as a varint byte length and its
+    /// The envelope fields as AEAD associated data: "dedup.key.v2", then each field as a varint byte length and its
     /// UTF-8 bytes, so no field's text can shift into another's.
     /// </summary>
     private byte[] AssociatedData()
     {
         using var w = new PooledBufferWriter();
-        w.Write("dedup.key.v1"u8);
-        foreach (var field in new[] { Kind, Created, Host, Username, SigningPublicKey, Kdf, MemoryKiB.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        w.Write("dedup.key.v2"u8);
+        foreach (var field in new[] { Kind, Created, Host, Username, SigningPublicKey, Domain, Kdf, MemoryKiB.ToString(System.Globalization.CultureInfo.InvariantCulture),
                      Iterations.ToString(System.Globalization.CultureInfo.InvariantCulture), Parallelism.ToString(System.Globalization.CultureInfo.InvariantCulture), Salt })
             w.WriteString(field);
         return w.ToArray();
@@ -52,8 +58,8 @@ public sealed record KeyFile
         var nonce = RandomNumberGenerator.GetBytes(Aead.NonceSize);
         var envelope = new KeyFile
         {
-            Version = 1, Kind = KindName(keys.Kind), Created = created.ToUniversalTime().ToString("O"), Host = host, Username = username,
-            SigningPublicKey = Convert.ToBase64String(keys.SigningKey.PublicKey),
+            Version = CurrentVersion, Kind = KindName(keys.Kind), Created = created.ToUniversalTime().ToString("O"), Host = host, Username = username,
+            SigningPublicKey = Convert.ToBase64String(keys.SigningKey.PublicKey), Domain = keys.Own.Id.ToString(),
             Kdf = "argon2id", MemoryKiB = kdf.MemoryKiB, Iterations = kdf.Iterations, Parallelism = kdf.Parallelism,
             Salt = Convert.ToBase64String(salt), Nonce = Convert.ToBase64String(nonce), Payload = "",
         };
@@ -76,15 +82,19 @@ public sealed record KeyFile
         {
             throw new CorruptObjectException(name, "not a valid key file", e);
         }
-        if (k is null || k.Version != 1 || k.Kdf != "argon2id" || (k.Kind != "full" && k.Kind != "write-only"))
+        if (k is null || k.Version != CurrentVersion || k.Kdf != "argon2id" || (k.Kind != "full" && k.Kind != "write-only"))
             throw new CorruptObjectException(name, "unknown key file version, kind or KDF");
+        if (!DomainId.TryParse(k.Domain, out var domain) || domain.IsRepository != (k.Kind == "full"))
+            throw new CorruptObjectException(name, "bad dedup domain for its kind");
         return k;
     }
 
     [JsonIgnore] public Argon2Parameters KdfParameters => new(MemoryKiB, Iterations, Parallelism);
 
     /// <summary>Derives the key from the password and opens the payload; null when the password does not fit.</summary>
-    public RepositoryKeys? TryOpen(ReadOnlySpan<byte> password, RepositoryConfig config, byte[] configHash, string name)
+    /// <param name="ceiling">The most Argon2 work this reader agrees to do for one key file (spec "Reader limits"): a key
+    /// file asking for more is refused with <see cref="KdfTooExpensiveException"/> before any work is done.</param>
+    public RepositoryKeys? TryOpen(ReadOnlySpan<byte> password, RepositoryConfig config, byte[] configHash, string name, Argon2Parameters? ceiling = null)
     {
         byte[] salt, nonce, sealedPayload;
         try
@@ -107,16 +117,25 @@ public sealed record KeyFile
         {
             throw new CorruptObjectException(name, e.Message);
         }
+        ceiling ??= Argon2Parameters.Ceiling;
+        if (MemoryKiB > ceiling.MemoryKiB || Iterations > ceiling.Iterations || Parallelism > ceiling.Parallelism)
+            throw new KdfTooExpensiveException(name, KdfParameters, ceiling);
         var plain = GC.AllocateArray<byte>(sealedPayload.Length - Aead.TagSize, pinned: true);
         try
         {
             using (var key = PasswordKdf.Derive(password, salt, KdfParameters))
                 if (!Aead.TryOpen(key.Span, nonce, sealedPayload, AssociatedData(), plain)) return null;
             var (keys, recordedConfigHash) = KeyPayload.Read(plain, name, config);
-            if (KindName(keys.Kind) != Kind || Convert.ToBase64String(keys.SigningKey.PublicKey) != SigningPublicKey)
+            if (KindName(keys.Kind) != Kind || Convert.ToBase64String(keys.SigningKey.PublicKey) != SigningPublicKey || keys.Own.Id.ToString() != Domain)
             {
                 keys.Dispose();
-                throw new CorruptObjectException(name, "the envelope's kind or signing key disagrees with the sealed payload");
+                throw new CorruptObjectException(name, "the envelope's kind, signing key or domain disagrees with the sealed payload");
+            }
+            if (keys.Kind == KeyKind.WriteOnly && keys.Certified(config.SigningPublicKeyBytes) is var certified
+                && (certified is null || certified.Domain != keys.Own.Id || certified.Host != Host))
+            {
+                keys.Dispose();
+                throw new CorruptObjectException(name, "its writer certificate is not valid for its host and domain");
             }
             if (!CryptographicOperations.FixedTimeEquals(recordedConfigHash, configHash) ||
                 keys.RepositoryId != ObjectId.Parse(config.Id))

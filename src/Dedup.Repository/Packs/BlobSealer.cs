@@ -38,7 +38,7 @@ internal static class BlobSealer
     /// Throws <see cref="CorruptObjectException"/> naming <paramref name="where"/> on any mismatch.
     /// </summary>
     public static void Open(ReadOnlySpan<byte> dataKey, BlobType type, in ObjectId id, long offset, ReadOnlySpan<byte> stored,
-        int rawLength, Span<byte> output, Keys.RepositoryKeys keys, string where)
+        int rawLength, Span<byte> output, Keys.DomainKeys domain, string where)
     {
         if (stored.Length < Aead.TagSize || stored.Length - Aead.TagSize > rawLength)
             throw new CorruptObjectException(where, "stored length does not fit its raw length");
@@ -67,6 +67,6 @@ internal static class BlobSealer
                 ArrayPool<byte>.Shared.Return(tmp);
             }
         }
-        if (keys.BlobId(target) != id) throw new CorruptObjectException(where, "content does not hash to its ID");
+        if (domain.BlobId(target) != id) throw new CorruptObjectException(where, "content does not hash to its ID");
     }
 }

@@ -8,7 +8,7 @@ namespace Dedup.Repository.Packs;
 /// What a pack's own header says about it: the blob type, the blobs in order, and the data key as its trailer
 /// wraps it. <see cref="DataLength"/> is where the blobs end and the sealed header begins.
 /// </summary>
-public sealed record PackHeaderInfo(ObjectId PackId, BlobType Type, PackHeaderEntry[] Entries, byte[] WrappedKey, int SealedHeaderLength, long PackSize)
+public sealed record PackHeaderInfo(ObjectId PackId, BlobType Type, DomainId Domain, PackHeaderEntry[] Entries, byte[] WrappedKey, int SealedHeaderLength, long PackSize)
 {
     public long DataLength => PackSize - PackLayout.TrailerSize - SealedHeaderLength;
 
@@ -81,8 +81,8 @@ public static class PackHeaderReader
             if (!Aead.TryOpen(dataKey, nonce, sealedHeader, PackLayout.HeaderAad, plain))
                 throw new CorruptObjectException(name, "its header fails authentication (bytes were changed)");
             long dataLength = packSize - PackLayout.TrailerSize - sealedHeader.Length;
-            var (type, entries) = PackHeaderCodec.Read(plain, dataLength, name);
-            return new PackHeaderInfo(packId, type, entries, trailer.WrappedKey, sealedHeader.Length, packSize);
+            var (type, domain, entries) = PackHeaderCodec.Read(plain, dataLength, name);
+            return new PackHeaderInfo(packId, type, domain, entries, trailer.WrappedKey, sealedHeader.Length, packSize);
         }
         finally
         {

@@ -29,7 +29,8 @@ public sealed record PackVerification(
 /// </summary>
 public static class PackVerifier
 {
-    public static PackVerification Verify(ReadOnlySpan<byte> pack, ObjectId packId, IndexPack? indexed, RepositoryKeys keys)
+    /// <param name="indexedDomain">The domain the index claim puts the pack in; without a claim, the header's domain is used.</param>
+    public static PackVerification Verify(ReadOnlySpan<byte> pack, ObjectId packId, IndexPack? indexed, DomainId? indexedDomain, RepositoryKeys keys)
     {
         var name = Layout.Pack(packId);
         var readKey = keys.RequireReadKey("verify pack contents");
@@ -45,7 +46,10 @@ public static class PackVerifier
             headerProblem = e.Reason;
         }
         var mismatches = indexed is not null && header is not null ? Compare(header, indexed) : [];
+        if (indexed is not null && header is not null && indexedDomain is { } claimed && claimed != header.Domain)
+            mismatches.Add($"the index puts it in dedup domain {claimed.ToShortString()}, its header in {header.Domain.ToShortString()}");
         var toOpen = indexed ?? header?.ToIndexPack();
+        var domain = indexed is not null ? indexedDomain ?? header?.Domain : header?.Domain;
         var bad = new List<BadBlob>();
         if (toOpen is null) return new PackVerification(packId, hashMatches, header, headerProblem, mismatches, bad, 0);
 
@@ -57,9 +61,15 @@ public static class PackVerifier
                 foreach (var b in toOpen.Blobs) bad.Add(new BadBlob(b.Id, toOpen.Type, "the pack's data key does not unwrap"));
                 return new PackVerification(packId, hashMatches, header, headerProblem, mismatches, bad, toOpen.Blobs.Length);
             }
+            if (domain is not { } d || !keys.CanUse(d))
+            {
+                foreach (var b in toOpen.Blobs) bad.Add(new BadBlob(b.Id, toOpen.Type, "its dedup domain is unknown"));
+                return new PackVerification(packId, hashMatches, header, headerProblem, mismatches, bad, toOpen.Blobs.Length);
+            }
+            var domainKeys = keys.For(d);
             foreach (var b in toOpen.Blobs)
             {
-                var reason = OpenOne(pack, dataKey, toOpen.Type, b, keys, name);
+                var reason = OpenOne(pack, dataKey, toOpen.Type, b, domainKeys, name);
                 if (reason is not null) bad.Add(new BadBlob(b.Id, toOpen.Type, reason));
             }
         }
@@ -71,7 +81,7 @@ public static class PackVerifier
     }
 
     /// <summary>Null when the blob opens and hashes to its ID, else why not.</summary>
-    private static string? OpenOne(ReadOnlySpan<byte> pack, ReadOnlySpan<byte> dataKey, BlobType type, in IndexBlob b, RepositoryKeys keys, string name)
+    private static string? OpenOne(ReadOnlySpan<byte> pack, ReadOnlySpan<byte> dataKey, BlobType type, in IndexBlob b, DomainKeys keys, string name)
     {
         if (b.Offset < 0 || b.Offset + b.StoredLength > pack.Length) return "it lies beyond the end of the pack";
         var output = ArrayPool<byte>.Shared.Rent(Math.Max(b.RawLength, 1));

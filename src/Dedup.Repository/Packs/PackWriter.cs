@@ -30,9 +30,11 @@ internal sealed class PackWriter : IDisposable
     private bool _handedOver;
     private long _rawBytes;
 
-    public PackWriter(BlobType type, byte[] readPublicKey, int targetSize)
+    public PackWriter(BlobType type, DomainId domain, byte[] readPublicKey, int targetSize, PackOrigin origin = PackOrigin.Writer)
     {
+        Origin = origin;
         Type = type;
+        Domain = domain;
         _readPublicKey = readPublicKey;
         TargetSize = targetSize;
         // Room for the target, one more maximal blob (the one that crosses the target) and a generous header.
@@ -46,6 +48,10 @@ internal sealed class PackWriter : IDisposable
     private const int MaxBlobForCapacity = 4 * 1024 * 1024;
 
     public BlobType Type { get; }
+    /// <summary>The dedup domain whose blob IDs this pack holds; recorded in the sealed header for 'repair index'.</summary>
+    public DomainId Domain { get; }
+    /// <summary>Who vouches for the pack in the index: a full key, or a writer.</summary>
+    public PackOrigin Origin { get; }
     public int TargetSize { get; }
     public long Size => _buffer.WrittenCount;
     public int Count => _entries.Count;
@@ -90,7 +96,7 @@ internal sealed class PackWriter : IDisposable
         long dataLength = Size;
         using (var header = new PooledBufferWriter())
         {
-            PackHeaderCodec.Write(header, Type, _entries);
+            PackHeaderCodec.Write(header, Type, Domain, _entries);
             // Check the header before writing it, as restic does: a bug here must not produce an unreadable pack.
             PackHeaderCodec.Read(header.WrittenSpan, dataLength, "new pack header");
             var sealedHeader = _buffer.GetSpan(header.WrittenCount + Aead.TagSize);
@@ -116,7 +122,7 @@ internal sealed class PackWriter : IDisposable
                 offset += e.StoredLength;
             }
             _handedOver = true;
-            return new FinishedPack(_buffer, new IndexPack(id, Type, wrappedCopy, blobs)) { RawBytes = _rawBytes };
+            return new FinishedPack(_buffer, new IndexPack(id, Type, wrappedCopy, blobs) { Origin = Origin }) { RawBytes = _rawBytes };
         }
     }
 

@@ -1,52 +1,50 @@
-using System.Buffers.Binary;
 using System.Text.Json;
 using Dedup.Crypto;
 using Dedup.Format;
 using Dedup.Repository.Keys;
+using Dedup.Repository.Trust;
 
 namespace Dedup.Repository.Snapshots;
 
-public enum SnapshotTrust
-{
-    /// <summary>Signed by the repository's own signing key (a full key wrote it).</summary>
-    Repository,
-    /// <summary>Signed by a write-only key whose certificate the repository signing key made.</summary>
-    CertifiedWriter,
-    /// <summary>Bad signature, or a signer the repository never certified: check flags it, forget ignores it.</summary>
-    Untrusted,
-}
-
 /// <summary>
-/// What anyone with read access to the store can see of a snapshot without decrypting it. For a write-only
-/// writer, <see cref="CertifiedHost"/> is the host its certificate names.
+/// What anyone with read access to the store can see of a snapshot without decrypting it: its claimed time, the dedup
+/// domain its trees live in, and its signer with the trust the repository gives it.
 /// </summary>
-public sealed record SnapshotHeader(ObjectId Id, DateTimeOffset ClaimedTime, byte[] SignerPublicKey, SnapshotTrust Trust, string? CertifiedHost = null);
+public sealed record SnapshotHeader(ObjectId Id, DateTimeOffset ClaimedTime, DomainId Domain, Signer Signer)
+{
+    public SignerTrust Trust => Signer.Trust;
+    public byte[] SignerPublicKey => Signer.PublicKey;
+    /// <summary>For a certified writer, the host its certificate names.</summary>
+    public string? CertifiedHost => Signer.Writer?.Host;
+    public bool IsTrusted => Signer.IsTrusted;
+}
 
 /// <summary>
 /// A snapshot object (spec "Snapshots"):
 /// <code>
-/// "DDSN" | version (1) = 1 | claimed time (i64 LE, Unix ms) | signer public key (65) | certificate length (u16 LE) | certificate
+/// "DDSN" | version (1) = 2 | claimed time (i64 LE, Unix ms) | domain (16) | signer block (65 + 2 + c)
 ///        | wrapped data key (113) | sealed payload length (u32 LE) | sealed payload | ECDSA P-256 signature (64) over everything before it
 /// </code>
-/// The payload is the <see cref="SnapshotInfo"/> JSON sealed under a fresh data key with a zero nonce, AAD = every byte before it.
+/// The payload is the <see cref="SnapshotInfo"/> JSON sealed under a fresh data key with a zero nonce, AAD = every byte
+/// before it. Its trees and files are blobs of the header's domain: a reader verifies every blob with that domain's key,
+/// so a snapshot can only ever yield data of its own domain.
 /// </summary>
 public static class SnapshotEnvelope
 {
     private static ReadOnlySpan<byte> Magic => "DDSN"u8;
+    private const byte Version = 2;
 
-    public static byte[] Seal(SnapshotInfo info, RepositoryKeys keys)
+    public static byte[] Seal(SnapshotInfo info, DomainId domain, RepositoryKeys keys)
     {
+        if (keys.Kind == KeyKind.WriteOnly && domain != keys.Own.Id) throw new MissingCapabilityException("write snapshots of another dedup domain");
         var json = JsonSerializer.SerializeToUtf8Bytes(info);
         using var dataKey = SecretBytes.Random(Aead.KeySize);
         using var w = new PooledBufferWriter(json.Length + 512);
         w.Write(Magic);
-        w.WriteByte(1);
+        w.WriteByte(Version);
         w.WriteInt64(info.Time.ToUnixTimeMilliseconds());
-        w.Write(keys.SigningKey.PublicKey);
-        var cert = keys.Certificate;
-        BinaryPrimitives.WriteUInt16LittleEndian(w.GetSpan(2), (ushort)cert.Length);
-        w.Advance(2);
-        w.Write(cert);
+        w.WriteDomain(domain);
+        SignerBlock.Write(w, keys);
         KeyWrap.Wrap(dataKey.Span, keys.ReadPublicKey, w.GetSpan(KeyWrap.WrappedSize));
         w.Advance(KeyWrap.WrappedSize);
         w.WriteUInt32((uint)(json.Length + Aead.TagSize));
@@ -63,21 +61,22 @@ public static class SnapshotEnvelope
     private ref struct Parsed
     {
         public DateTimeOffset Time;
-        public ReadOnlySpan<byte> Signer, Certificate, Wrapped, Header, SealedPayload, Signed, Signature;
+        public DomainId Domain;
+        public byte[] Signer, Certificate;
+        public ReadOnlySpan<byte> Wrapped, Header, SealedPayload, Signed, Signature;
     }
 
     private static Parsed Parse(ReadOnlySpan<byte> stored, string name)
     {
         var r = new SpanReader(stored, name);
         if (!r.ReadBytes(4).SequenceEqual(Magic)) throw r.Corrupt("not a snapshot (bad magic)");
-        if (r.ReadByte() != 1) throw r.Corrupt("unknown snapshot version");
+        if (r.ReadByte() != Version) throw r.Corrupt("unknown snapshot version");
         var p = new Parsed();
         long ms = r.ReadInt64();
         if (ms < -62135596800000 || ms > 253402300799999) throw r.Corrupt("claimed time out of range");
         p.Time = DateTimeOffset.FromUnixTimeMilliseconds(ms);
-        p.Signer = r.ReadBytes(65);
-        int certLength = BinaryPrimitives.ReadUInt16LittleEndian(r.ReadBytes(2));
-        p.Certificate = r.ReadBytes(certLength);
+        p.Domain = r.ReadDomain();
+        (p.Signer, p.Certificate) = SignerBlock.Read(ref r);
         p.Wrapped = r.ReadBytes(KeyWrap.WrappedSize);
         int sealedLength = (int)Math.Min(r.ReadUInt32(), int.MaxValue);
         p.Header = stored[..r.Position];
@@ -90,25 +89,20 @@ public static class SnapshotEnvelope
     }
 
     /// <summary>Reads and verifies the plaintext part only: what a write-only key can learn about a snapshot.</summary>
-    public static SnapshotHeader ReadHeader(ReadOnlySpan<byte> stored, ObjectId id, string name, byte[] repositorySigningKey)
+    public static SnapshotHeader ReadHeader(ReadOnlySpan<byte> stored, ObjectId id, string name, TrustPolicy trust, DateTimeOffset storedAt)
     {
         var p = Parse(stored, name);
-        return Header(p, id, repositorySigningKey);
+        return Header(p, id, trust, storedAt);
     }
 
-    private static SnapshotHeader Header(in Parsed p, ObjectId id, byte[] repositorySigningKey)
-    {
-        var signer = p.Signer.ToArray();
-        if (!SigningKey.Verify(p.Signer, p.Signed, p.Signature)) return new SnapshotHeader(id, p.Time, signer, SnapshotTrust.Untrusted);
-        if (p.Signer.SequenceEqual(repositorySigningKey)) return new SnapshotHeader(id, p.Time, signer, SnapshotTrust.Repository);
-        var host = WriterCertificate.Verify(p.Signer, p.Certificate, repositorySigningKey);
-        return new SnapshotHeader(id, p.Time, signer, host is null ? SnapshotTrust.Untrusted : SnapshotTrust.CertifiedWriter, host);
-    }
+    private static SnapshotHeader Header(in Parsed p, ObjectId id, TrustPolicy trust, DateTimeOffset storedAt) =>
+        new(id, p.Time, p.Domain, trust.Evaluate(p.Signer, p.Certificate, SigningKey.Verify(p.Signer, p.Signed, p.Signature), p.Domain, storedAt));
 
-    public static (SnapshotHeader Header, SnapshotInfo Info) Open(ReadOnlySpan<byte> stored, ObjectId id, string name, RepositoryKeys keys, byte[] repositorySigningKey)
+    public static (SnapshotHeader Header, SnapshotInfo Info) Open(ReadOnlySpan<byte> stored, ObjectId id, string name, RepositoryKeys keys, TrustPolicy trust,
+        DateTimeOffset storedAt)
     {
         var p = Parse(stored, name);
-        var header = Header(p, id, repositorySigningKey);
+        var header = Header(p, id, trust, storedAt);
         var readKey = keys.RequireReadKey("read snapshots");
         using var dataKey = new SecretBytes(Aead.KeySize);
         if (!KeyWrap.TryUnwrap(p.Wrapped, readKey, dataKey.WritableSpan)) throw new CorruptObjectException(name, "its data key does not unwrap (damaged, or written for another repository)");
@@ -127,7 +121,8 @@ public static class SnapshotEnvelope
             if (info.Time.ToUnixTimeMilliseconds() != header.ClaimedTime.ToUnixTimeMilliseconds())
                 throw new CorruptObjectException(name, "the time in its header differs from the time in its payload");
             // A writer may only write snapshots of the host its certificate names.
-            if (header.Trust == SnapshotTrust.CertifiedWriter && info.Host != header.CertifiedHost) header = header with { Trust = SnapshotTrust.Untrusted };
+            if (header.Trust == SignerTrust.CertifiedWriter && info.Host != header.CertifiedHost)
+                header = header with { Signer = header.Signer with { Trust = SignerTrust.Untrusted, Problem = $"writer '{header.CertifiedHost}' wrote a snapshot claiming host '{info.Host}'" } };
             return (header, info);
         }
         catch (JsonException e)

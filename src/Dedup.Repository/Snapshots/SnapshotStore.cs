@@ -1,5 +1,5 @@
 using Dedup.Format;
-using Dedup.Repository.Keys;
+using Dedup.Repository.Trust;
 
 namespace Dedup.Repository.Snapshots;
 
@@ -7,21 +7,42 @@ namespace Dedup.Repository.Snapshots;
 public sealed record LoadedSnapshot(SnapshotHeader Header, SnapshotInfo Info, DateTimeOffset StoredAt)
 {
     public ObjectId Id => Header.Id;
+    public DomainId Domain => Header.Domain;
+    public bool IsTrusted => Header.IsTrusted;
+
+    /// <summary>The time selection and retention go by (see <see cref="SnapshotTimes"/>).</summary>
+    public DateTimeOffset EffectiveTime => SnapshotTimes.Effective(this, SnapshotTimes.DefaultTolerance, SnapshotTimes.DefaultMaxBackupAge);
+}
+
+/// <summary>
+/// Which time to believe (spec "Snapshot times"). A full key's claimed time is trusted. A writer's claimed time counts
+/// only inside [storage time − max backup age, storage time + tolerance]: a backup starts at most the max backup age
+/// before it stores its snapshot, and clocks drift a little. Outside it, the storage time counts, so a compromised host
+/// can neither date snapshots into the future (to win the newest slots) nor into the past (to win old daily, weekly or
+/// monthly slots and push out the genuine snapshots there).
+/// </summary>
+public static class SnapshotTimes
+{
+    public static readonly TimeSpan DefaultTolerance = TimeSpan.FromHours(1);
+    public static readonly TimeSpan DefaultMaxBackupAge = TimeSpan.FromHours(24);
+
+    public static DateTimeOffset Effective(LoadedSnapshot s, TimeSpan tolerance, TimeSpan maxBackupAge)
+    {
+        if (s.Header.Trust == SignerTrust.Repository || s.StoredAt == default) return s.Info.Time;
+        var claimed = s.Info.Time;
+        return claimed > s.StoredAt + tolerance || claimed < s.StoredAt - maxBackupAge ? s.StoredAt : claimed;
+    }
 }
 
 /// <summary>Writes, lists and resolves snapshots.</summary>
 public sealed class SnapshotStore(Repository repo)
 {
     private const int MaxSnapshotBytes = Limits.MaxSnapshotSize;
-    private Task<List<Revocation>>? _revocations;
 
-    private Task<List<Revocation>> Revocations(CancellationToken ct) =>
-        _revocations ??= KeyManager.LoadRevocationsAsync(repo.Storage, repo.Config.SigningPublicKeyBytes, ct);
-
-    /// <summary>Seals, signs and stores a snapshot; the last write of a backup.</summary>
-    public async Task<ObjectId> SaveAsync(SnapshotInfo info, CancellationToken ct = default)
+    /// <summary>Seals, signs and stores a snapshot whose trees are blobs of <paramref name="domain"/> (default: the key's own); the last write of a backup.</summary>
+    public async Task<ObjectId> SaveAsync(SnapshotInfo info, DomainId? domain = null, CancellationToken ct = default)
     {
-        var bytes = SnapshotEnvelope.Seal(info, repo.Keys);
+        var bytes = SnapshotEnvelope.Seal(info, domain ?? repo.Keys.Own.Id, repo.Keys);
         var id = ObjectId.HashOf(bytes);
         await repo.Storage.PutAsync(Layout.Snapshot(id), bytes, ct).ConfigureAwait(false);
         return id;
@@ -39,19 +60,10 @@ public sealed class SnapshotStore(Repository repo)
     {
         var name = Layout.Snapshot(id);
         var bytes = await StoredObjects.ReadVerifiedAsync(repo.Storage, name, id, MaxSnapshotBytes, ct).ConfigureAwait(false);
-        var (header, info) = SnapshotEnvelope.Open(bytes, id, name, repo.Keys, repo.Config.SigningPublicKeyBytes);
         if (storedAt == default) storedAt = (await repo.Storage.StatAsync(name, ct).ConfigureAwait(false))?.LastModified ?? default;
-        return new LoadedSnapshot(await ApplyRevocationsAsync(header, storedAt, ct).ConfigureAwait(false), info, storedAt);
-    }
-
-    /// <summary>A writer's snapshot that reached the store after its key was revoked is untrusted.</summary>
-    private async Task<SnapshotHeader> ApplyRevocationsAsync(SnapshotHeader header, DateTimeOffset storedAt, CancellationToken ct)
-    {
-        if (header.Trust != SnapshotTrust.CertifiedWriter) return header;
-        foreach (var r in await Revocations(ct).ConfigureAwait(false))
-            if (r.WriterPublicKey.AsSpan().SequenceEqual(header.SignerPublicKey) && storedAt >= r.RevokedAt)
-                return header with { Trust = SnapshotTrust.Untrusted };
-        return header;
+        var trust = await repo.GetTrustAsync(ct).ConfigureAwait(false);
+        var (header, info) = SnapshotEnvelope.Open(bytes, id, name, repo.Keys, trust, storedAt);
+        return new LoadedSnapshot(header, info, storedAt);
     }
 
     /// <summary>
@@ -61,26 +73,27 @@ public sealed class SnapshotStore(Repository repo)
     public async Task<List<(SnapshotHeader Header, DateTimeOffset StoredAt)>> ListOwnHeadersAsync(CancellationToken ct = default)
     {
         var own = new List<(SnapshotHeader, DateTimeOffset)>();
+        var trust = await repo.GetTrustAsync(ct).ConfigureAwait(false);
         foreach (var (id, storedAt) in await ListAsync(ct).ConfigureAwait(false))
         {
             var name = Layout.Snapshot(id);
             try
             {
                 var bytes = await StoredObjects.ReadVerifiedAsync(repo.Storage, name, id, MaxSnapshotBytes, ct).ConfigureAwait(false);
-                var header = SnapshotEnvelope.ReadHeader(bytes, id, name, repo.Config.SigningPublicKeyBytes);
+                var header = SnapshotEnvelope.ReadHeader(bytes, id, name, trust, storedAt);
                 if (header.SignerPublicKey.AsSpan().SequenceEqual(repo.Keys.SigningKey.PublicKey)) own.Add((header, storedAt));
             }
-            catch (Exception e) when (e is CorruptObjectException or Dedup.Storage.StorageAccessDeniedException)
+            catch (Exception e) when (e is CorruptObjectException or Dedup.Storage.StorageAccessDeniedException or Dedup.Storage.ObjectNotFoundException)
             {
-                // Damaged, or not readable with write-only credentials: not ours to show.
+                // Damaged, gone, or not readable with these credentials: not ours to show.
             }
         }
-        return own.OrderBy(h => h.Item1.ClaimedTime).ToList();
+        return own.OrderBy(h => h.Item2).ToList();
     }
 
     /// <summary>
-    /// Loads every snapshot, oldest first. Damaged ones are reported to <paramref name="onDamaged"/> and skipped,
-    /// so one bad object does not hide the others.
+    /// Loads every snapshot, trusted or not, oldest first by effective time. Damaged ones are reported to
+    /// <paramref name="onDamaged"/> and skipped, so one bad object does not hide the others.
     /// </summary>
     public async Task<List<LoadedSnapshot>> LoadAllAsync(Action<ObjectId, CorruptObjectException>? onDamaged = null, CancellationToken ct = default)
     {
@@ -96,28 +109,81 @@ public sealed class SnapshotStore(Repository repo)
             {
                 onDamaged(ids[i].Id, e);
             }
+            catch (Dedup.Storage.ObjectNotFoundException)
+            {
+                // Forgotten between listing and reading.
+            }
         }).ConfigureAwait(false);
-        return result.OfType<LoadedSnapshot>().OrderBy(s => s.Info.Time).ThenBy(s => s.Id).ToList();
+        return result.OfType<LoadedSnapshot>().OrderBy(s => s.EffectiveTime).ThenBy(s => s.Id).ToList();
     }
 
-    /// <summary>Finds a snapshot by full ID, unique ID prefix, or "latest" (optionally of one host).</summary>
-    public async Task<LoadedSnapshot> ResolveAsync(string reference, string? host = null, CancellationToken ct = default)
+    /// <summary>
+    /// Finds one snapshot: a full ID or unique ID prefix, "latest", or "latest~N" (the one N before the latest), among
+    /// the snapshots <paramref name="filter"/> admits. Only trusted snapshots are candidates unless the filter says
+    /// otherwise, and "latest" goes by effective (storage-corrected) time, so a forged or future-dated snapshot is never
+    /// picked as someone's latest.
+    /// </summary>
+    public async Task<LoadedSnapshot> ResolveAsync(string reference, SnapshotFilter? filter = null, CancellationToken ct = default)
     {
-        if (reference == "latest")
+        filter ??= SnapshotFilter.Trusted;
+        if (reference == "latest" || reference.StartsWith("latest~", StringComparison.Ordinal))
         {
-            var all = await LoadAllAsync(null, ct).ConfigureAwait(false);
-            return all.LastOrDefault(s => host is null || s.Info.Host == host)
-                ?? throw new RepositoryException(host is null ? "The repository has no snapshots yet." : $"There is no snapshot of host '{host}'.");
+            int back = 0;
+            if (reference.Length > 6 && (!int.TryParse(reference.AsSpan(7), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out back) || back < 0))
+                throw new RepositoryException($"'{reference}' is not a snapshot reference: use latest or latest~N with N a whole number.");
+            var all = (await LoadAllAsync(null, ct).ConfigureAwait(false)).Where(filter.Admits).ToList();
+            if (all.Count > back) return all[all.Count - 1 - back];
+            throw new RepositoryException(all.Count == 0 ? $"There is no {filter.Describe()}snapshot." : $"There are only {all.Count} {filter.Describe()}snapshots, so '{reference}' does not exist.");
         }
         var lower = reference.ToLowerInvariant();
         if (lower.Length == 0 || !lower.All(Uri.IsHexDigit))
-            throw new RepositoryException($"'{reference}' is not a snapshot ID: use an ID, a unique ID prefix, or 'latest'.");
+            throw new RepositoryException($"'{reference}' is not a snapshot ID: use an ID, a unique ID prefix, 'latest' or 'latest~N'.");
         var matches = (await ListAsync(ct).ConfigureAwait(false)).Where(x => x.Id.ToString().StartsWith(lower, StringComparison.Ordinal)).ToList();
-        return matches.Count switch
+        var found = matches.Count switch
         {
             0 => throw new RepositoryException($"No snapshot has an ID starting with '{reference}'. 'dedup snapshots' lists them."),
             1 => await LoadAsync(matches[0].Id, matches[0].StoredAt, ct).ConfigureAwait(false),
             _ => throw new RepositoryException($"'{reference}' matches {matches.Count} snapshots; give more digits."),
         };
+        if (!found.IsTrusted && !filter.IncludeUntrusted)
+            throw new UntrustedSnapshotException(found);
+        if (!filter.Admits(found))
+            throw new RepositoryException($"Snapshot {found.Id.ToShortString()} does not match {filter.Describe().TrimEnd()}.");
+        return found;
     }
+}
+
+/// <summary>Which snapshots a selection considers: trusted only (unless forensics asks), and optionally one host, paths or tags.</summary>
+public sealed record SnapshotFilter
+{
+    public static SnapshotFilter Trusted { get; } = new();
+    public string? Host { get; init; }
+    public IReadOnlyList<string> Paths { get; init; } = [];
+    public IReadOnlyList<string> Tags { get; init; } = [];
+    /// <summary>Also consider snapshots whose signature, certificate or host does not hold up (forensics only).</summary>
+    public bool IncludeUntrusted { get; init; }
+
+    public bool Admits(LoadedSnapshot s) =>
+        (IncludeUntrusted || s.IsTrusted)
+        && (Host is null || s.Info.Host == Host)
+        && Paths.All(p => s.Info.Paths.Contains(p))
+        && Tags.All(t => s.Info.Tags.Contains(t));
+
+    public string Describe()
+    {
+        var parts = new List<string>();
+        if (!IncludeUntrusted) parts.Add("trusted");
+        if (Host is not null) parts.Add($"host '{Host}'");
+        if (Paths.Count > 0) parts.Add("paths " + string.Join(",", Paths));
+        if (Tags.Count > 0) parts.Add("tags " + string.Join(",", Tags));
+        return parts.Count == 0 ? "" : string.Join(" ", parts) + " ";
+    }
+}
+
+/// <summary>A selection named a snapshot that is not trusted; its contents are not used unless asked for explicitly.</summary>
+public sealed class UntrustedSnapshotException(LoadedSnapshot s)
+    : RepositoryException($"Snapshot {s.Id.ToShortString()} is not trusted ({s.Header.Signer.Problem ?? "unknown signer"}); it claims host '{s.Info.Host}'. " +
+                          "Dedup will not use it; for forensics, add --include-untrusted.")
+{
+    public LoadedSnapshot Snapshot { get; } = s;
 }

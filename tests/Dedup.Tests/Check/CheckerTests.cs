@@ -135,10 +135,10 @@ public sealed class CheckerTests
         var pack = await FirstPackOfTypeAsync(f, BlobType.Data);
         var bytes = await f.Repo.ReadObjectAsync(pack);
         // A valid pack under its own name that no index lists: what a killed backup leaves behind.
-        using (var writer = new Dedup.Repository.Packs.PackWriter(BlobType.Data, f.Repo.Repo.Keys.ReadPublicKey, 1 << 20))
+        using (var writer = new Dedup.Repository.Packs.PackWriter(BlobType.Data, f.Repo.Repo.Keys.Own.Id, f.Repo.Repo.Keys.ReadPublicKey, 1 << 20))
         {
             var data = DataGen.RandomBytes(5, 1000);
-            writer.Add(f.Repo.Repo.Keys.BlobId(data), data);
+            writer.Add(f.Repo.Repo.Keys.Own.BlobId(data), data);
             using var p = writer.Finish();
             await f.Repo.Storage.PutAsync(Layout.Pack(p.Id), p.Bytes);
         }
@@ -162,7 +162,7 @@ public sealed class CheckerTests
 
     private static async Task<string> FirstPackOfTypeAsync(Fixture f, BlobType type)
     {
-        var packs = f.Repo.Repo.Index.Packs();
+        var packs = f.Repo.Repo.Index.Claims();
         var id = packs.First(p => p.Type == type).Id;
         return Layout.Pack(id);
     }

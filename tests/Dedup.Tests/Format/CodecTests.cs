@@ -31,20 +31,21 @@ public sealed class CodecTests
     }
 
     [Property(Arbitrary = [typeof(DedupArbitraries)], MaxTest = 100)]
-    public bool Pack_header_round_trips(PackHeaderEntry[] entries, bool tree)
+    public bool Pack_header_round_trips(PackHeaderEntry[] entries, bool tree, Guid domainBytes)
     {
         using var w = new PooledBufferWriter();
         var type = tree ? BlobType.Tree : BlobType.Data;
-        PackHeaderCodec.Write(w, type, entries);
-        var (readType, read) = PackHeaderCodec.Read(w.WrittenSpan, entries.Sum(e => (long)e.StoredLength), "h");
-        return readType == type && read.SequenceEqual(entries);
+        var domain = new DomainId(domainBytes.ToByteArray());
+        PackHeaderCodec.Write(w, type, domain, entries);
+        var (readType, readDomain, read) = PackHeaderCodec.Read(w.WrittenSpan, entries.Sum(e => (long)e.StoredLength), "h");
+        return readType == type && readDomain == domain && read.SequenceEqual(entries);
     }
 
     [Fact]
     public void Pack_header_rejects_a_wrong_data_length()
     {
         using var w = new PooledBufferWriter();
-        PackHeaderCodec.Write(w, BlobType.Data, [new PackHeaderEntry(ObjectId.Empty, 20, 10)]);
+        PackHeaderCodec.Write(w, BlobType.Data, DomainId.Repository, [new PackHeaderEntry(ObjectId.Empty, 20, 10)]);
         Assert.Throws<CorruptObjectException>(() => PackHeaderCodec.Read(w.WrittenSpan, 21, "h"));
     }
 

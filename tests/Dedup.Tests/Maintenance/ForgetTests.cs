@@ -13,7 +13,10 @@ public sealed class ForgetTests
     public async Task Future_dated_snapshots_cannot_push_out_real_ones()
     {
         await using var s = await Scenario.CreateAsync();
-        var repo = await s.OpenAsync();
+        var admin = await s.OpenAsync();
+        await Dedup.Repository.Keys.KeyManager.AddAsync(admin, "web"u8.ToArray(), Dedup.Repository.Keys.KeyKind.WriteOnly, "web", "u", new Dedup.Crypto.Argon2Parameters(64, 1, 1));
+        // The host writes with its write-only key; a full key's claimed times are trusted, a writer's are not.
+        var repo = await s.OpenAsync("web");
         var real = new List<string>();
         for (int day = 0; day < 7; day++)
         {
@@ -23,7 +26,7 @@ public sealed class ForgetTests
         // A compromised client uploads ten fakes today, each claiming a different future day.
         for (int i = 1; i <= 10; i++) await repo.Snapshots.SaveAsync(Info(s.Clock.Now.AddDays(365 + i)));
 
-        var result = await Forget.RunAsync(repo, s.Storage, new ForgetOptions { Policy = new RetentionPolicy { Daily = 7 }, DryRun = true });
+        var result = await Forget.RunAsync(admin, s.Storage, new ForgetOptions { Policy = new RetentionPolicy { Daily = 7 }, DryRun = true });
         var items = result.Groups.SelectMany(g => g.Items).ToList();
         // Every fake is judged by the storage's time (today), so together they fill one daily slot, not seven.
         Assert.All(items.Where(i => i.ClaimedTime > s.Clock.Now.AddDays(300)), i => Assert.NotNull(i.Warning));

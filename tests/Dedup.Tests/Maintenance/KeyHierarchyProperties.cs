@@ -1,3 +1,4 @@
+using Dedup.Repository.Trust;
 using Dedup.Crypto;
 using Dedup.Format;
 using Dedup.Repository;
@@ -60,21 +61,25 @@ public sealed class KeyHierarchyProperties
 
         foreach (var repo in new[] { full, writeOnly }) await repo.LoadIndexAsync();
 
-        // Both keys read the index: that is what deduplication needs.
-        Assert.True(full.Index.Contains(blob));
-        Assert.True(writeOnly.Index.Contains(blob));
+        // The full key reads every domain's index; the write-only key only its own domain's, which is what its
+        // deduplication needs, and nothing of the full keys' domain.
+        var domain = writer.Keys.Own.Id;
+        Assert.True(full.Index.Contains(blob, domain));
+        Assert.Equal(writerIsWriteOnly, writeOnly.Index.Contains(blob, domain));
+        Assert.Equal(writerIsWriteOnly ? 0 : 1, writeOnly.IndexReport.OtherDomains);
 
         // The full key opens everything, whoever wrote it.
-        using (var plain = await full.Blobs.ReadAsync(blob)) Assert.True(plain.Span.SequenceEqual(data));
+        using (var plain = await full.Blobs.ReadAsync(blob, domain)) Assert.True(plain.Span.SequenceEqual(data));
         var loaded = await full.Snapshots.LoadAsync(snapshot);
-        Assert.Equal(writerIsWriteOnly ? SnapshotTrust.CertifiedWriter : SnapshotTrust.Repository, loaded.Header.Trust);
+        Assert.Equal(writerIsWriteOnly ? SignerTrust.CertifiedWriter : SignerTrust.Repository, loaded.Header.Trust);
         var markerBytes = await StoredObjects.ReadAllAsync(s.Storage, BackupMarker.Prefix + marker, 4096, default);
-        Assert.Equal("host-w", BackupMarker.Open(markerBytes, marker, default, full.Keys, "m").Host);
+        var trust = await full.GetTrustAsync();
+        Assert.Equal("host-w", BackupMarker.Open(markerBytes, marker, default, full.Keys, trust, "m").Host);
 
         // The write-only key opens none of it, not even what it wrote itself.
-        await Assert.ThrowsAsync<MissingCapabilityException>(() => writeOnly.Blobs.ReadAsync(blob));
+        await Assert.ThrowsAsync<MissingCapabilityException>(() => writeOnly.Blobs.ReadAsync(blob, writeOnly.Keys.Own.Id));
         await Assert.ThrowsAsync<MissingCapabilityException>(() => writeOnly.Snapshots.LoadAsync(snapshot));
-        Assert.Throws<MissingCapabilityException>(() => BackupMarker.Open(markerBytes, marker, default, writeOnly.Keys, "m"));
+        Assert.Throws<MissingCapabilityException>(() => BackupMarker.Open(markerBytes, marker, default, writeOnly.Keys, trust, "m"));
         Assert.Throws<MissingCapabilityException>(() => PruneMark.Seal(s.Clock.Now, [blob], writeOnly.Keys));
         await Assert.ThrowsAsync<MissingCapabilityException>(() => KeyManager.AddAsync(writeOnly, System.Text.Encoding.UTF8.GetBytes("x"), KeyKind.Full, "h", "u", new Argon2Parameters(64, 1, 1)));
 

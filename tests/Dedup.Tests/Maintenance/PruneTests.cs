@@ -157,8 +157,8 @@ public sealed class PruneTests
         await s.BackupAsync(await s.OpenAsync(), "/ignored", stdin: new MemoryStream(new byte[70_000])); // stores the blobs again
         await repo.LoadIndexAsync();
         var blob = repo.Index.Blobs().First(b => b.Location.Type == global::Dedup.Format.BlobType.Data).Id;
-        Assert.True(repo.Index.Contains(blob));
-        Assert.True(repo.Index.TryGet(blob, out var location));
+        Assert.True(repo.Index.Contains(blob, Dedup.Format.DomainId.Repository));
+        Assert.True(repo.Index.TryGet(blob, Dedup.Format.DomainId.Repository, out var location));
         Assert.DoesNotContain(global::Dedup.Format.Layout.Pack(location.PackId), oldPacks);
     }
 

@@ -78,7 +78,7 @@ public sealed class PathSafetyTests : IAsyncLifetime
     /// <summary>Stores blobs and a snapshot whose root is <paramref name="root"/>, as a writer would (packs, index, snapshot).</summary>
     private async Task<ObjectId> SnapshotAsync(params byte[][] rootBlobs)
     {
-        await using var writer = R.StartWriting(1);
+        await using var writer = R.StartWriting(uploadConcurrency: 1);
         var ids = new List<ObjectId>();
         foreach (var b in rootBlobs) ids.Add(await writer.SaveAsync(BlobType.Tree, b));
         await writer.FlushAsync();
@@ -91,7 +91,7 @@ public sealed class PathSafetyTests : IAsyncLifetime
     private async Task<ObjectId> BlobAsync(BlobType type, byte[] plaintext, Dedup.Repository.RepositoryWriter? shared = null)
     {
         if (shared is not null) return await shared.SaveAsync(type, plaintext);
-        await using var writer = R.StartWriting(1);
+        await using var writer = R.StartWriting(uploadConcurrency: 1);
         var id = await writer.SaveAsync(type, plaintext);
         await writer.FlushAsync();
         return id;
@@ -240,7 +240,7 @@ public sealed class PathSafetyTests : IAsyncLifetime
     {
         var data = await DataAsync();
         ObjectId tree;
-        await using (var writer = R.StartWriting(1))
+        await using (var writer = R.StartWriting(uploadConcurrency: 1))
         {
             tree = await BlobAsync(BlobType.Tree, Encode([File("leaf", data)]), writer);
             for (int i = 0; i < Limits.MaxTreeDepth + 20; i++) tree = await BlobAsync(BlobType.Tree, Encode([Dir("d", tree)]), writer);
@@ -249,7 +249,7 @@ public sealed class PathSafetyTests : IAsyncLifetime
         var s = await SnapshotAsync(Encode([Dir("top", tree)]));
         var loaded = await R.Snapshots.LoadAsync(s);
 
-        var walk = await Assert.ThrowsAsync<CorruptObjectException>(async () => { await foreach (var _ in SnapshotWalker.WalkAsync(R, loaded.Info)) { } });
+        var walk = await Assert.ThrowsAsync<CorruptObjectException>(async () => { await foreach (var _ in SnapshotWalker.WalkAsync(R, loaded)) { } });
         Assert.Contains("nest deeper", walk.Reason);
         var restore = await Assert.ThrowsAsync<CorruptObjectException>(() => RestoreAsync(R, s, Target));
         Assert.Contains("nest deeper", restore.Reason);

@@ -40,23 +40,23 @@ internal static class ReliabilityHelpers
         {
             var snapshot = await repo.Snapshots.LoadAsync(id);
             foreach (var t in SnapshotWalker.RootTree(snapshot.Info))
-                await ReadAsync(repo, t, BlobType.Tree, seenTrees, $"root tree of {id}");
-            await foreach (var entry in SnapshotWalker.WalkAsync(repo, snapshot.Info))
+                await ReadAsync(repo, snapshot.Domain, t, BlobType.Tree, seenTrees, $"root tree of {id}");
+            await foreach (var entry in SnapshotWalker.WalkAsync(repo, snapshot))
             {
                 var type = entry.Node.Type == NodeType.Directory ? BlobType.Tree : BlobType.Data;
                 foreach (var b in entry.Node.Content)
-                    await ReadAsync(repo, b, type, type == BlobType.Tree ? seenTrees : seenBlobs, $"{entry.Path} in snapshot {id}");
+                    await ReadAsync(repo, snapshot.Domain, b, type, type == BlobType.Tree ? seenTrees : seenBlobs, $"{entry.Path} in snapshot {id}");
             }
         }
         return ids.Count;
     }
 
-    private static async Task ReadAsync(Repo repo, ObjectId id, BlobType type, HashSet<ObjectId> seen, string where)
+    private static async Task ReadAsync(Repo repo, Dedup.Format.DomainId domain, ObjectId id, BlobType type, HashSet<ObjectId> seen, string where)
     {
         if (!seen.Add(id)) return;
-        if (!repo.Index.TryGet(id, out var loc)) throw new InvalidOperationException($"blob {id} of {where} is in no index");
+        if (!repo.Index.TryGet(id, domain, out var loc)) throw new InvalidOperationException($"blob {id} of {where} is in no index");
         if (loc.Type != type) throw new InvalidOperationException($"blob {id} of {where} is a {loc.Type} blob, expected {type}");
-        using var _ = await repo.Blobs.ReadAsync(id);
+        using var _ = await repo.Blobs.ReadAsync(id, domain);
     }
 
     public static async Task<RestoreResult> RestoreAsync(Repo repo, ObjectId snapshot, string target, bool overwrite = false)

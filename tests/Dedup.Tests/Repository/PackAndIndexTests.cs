@@ -35,23 +35,25 @@ public sealed class PackAndIndexTests
     {
         await using var t = await TestRepo.InMemoryAsync();
         var keys = t.Repo.Keys;
-        var blobs = seeds.Distinct().Select(BlobFor).GroupBy(b => keys.BlobId(b)).Select(g => (Id: g.Key, Data: g.First())).ToList();
+        var domain = keys.Own;
+        var blobs = seeds.Distinct().Select(BlobFor).GroupBy(b => domain.BlobId(b)).Select(g => (Id: g.Key, Data: g.First())).ToList();
         var table = new IndexTable();
-        using (var writer = new PackWriter(BlobType.Data, keys.ReadPublicKey, 1 << 20))
+        using (var writer = new PackWriter(BlobType.Data, domain.Id, keys.ReadPublicKey, 1 << 20))
         {
             foreach (var b in blobs) writer.Add(b.Id, b.Data);
             using var pack = writer.Finish();
             await t.Storage.PutAsync(Layout.Pack(pack.Id), pack.Bytes);
-            table.AddPack(pack.Index);
+            table.AddPack(pack.Index, domain.Id);
             // The header read back from storage agrees with what the writer indexed.
             var header = await PackHeaderReader.ReadAsync(t.Storage, pack.Id, pack.Bytes.Length, keys.ReadKey!);
             Assert.Empty(PackVerifier.Compare(header, pack.Index));
-            Assert.True(PackVerifier.Verify(pack.Bytes.Span, pack.Id, pack.Index, keys).IsIntact);
+            Assert.Equal(domain.Id, header.Domain);
+            Assert.True(PackVerifier.Verify(pack.Bytes.Span, pack.Id, pack.Index, domain.Id, keys).IsIntact);
         }
         using var reader = new BlobReader(t.Storage, table, keys);
         foreach (var b in blobs)
         {
-            using var got = await reader.ReadAsync(b.Id);
+            using var got = await reader.ReadAsync(b.Id, domain.Id);
             Assert.True(got.Span.SequenceEqual(b.Data));
         }
     }
@@ -62,9 +64,9 @@ public sealed class PackAndIndexTests
         using var keys = FuzzlessKeys();
         var text = DataGen.CompressibleText(1, 200_000);
         var random = DataGen.RandomBytes(2, 200_000);
-        using var writer = new PackWriter(BlobType.Data, keys.Keys.ReadPublicKey, 1 << 20);
-        Assert.True(writer.Add(keys.Keys.BlobId(text), text) < text.Length / 2);
-        Assert.Equal(random.Length + 16, writer.Add(keys.Keys.BlobId(random), random));
+        using var writer = new PackWriter(BlobType.Data, keys.Keys.Own.Id, keys.Keys.ReadPublicKey, 1 << 20);
+        Assert.True(writer.Add(keys.Keys.Own.BlobId(text), text) < text.Length / 2);
+        Assert.Equal(random.Length + 16, writer.Add(keys.Keys.Own.BlobId(random), random));
     }
 
     private static Holder FuzzlessKeys() => new(Dedup.Fuzz.FuzzKeys.Keys());
@@ -75,26 +77,39 @@ public sealed class PackAndIndexTests
         public void Dispose() => Keys.Dispose();
     }
 
-    /// <summary>Model-based: random adds (including duplicate blobs and repeated packs) and lookups agree with a Dictionary.</summary>
+    /// <summary>
+    /// Model-based: random claims in two domains (including the same blob in several packs, the same pack claimed twice
+    /// with other contents, and identical claims repeated) agree with a model that keeps every distinct location.
+    /// </summary>
     [Property(Arbitrary = [typeof(DedupArbitraries)], MaxTest = 60)]
-    public bool IndexTable_agrees_with_a_dictionary_model(IndexPack[] packs, ObjectId[] probes)
+    public bool IndexTable_keeps_every_distinct_claim(IndexPack[] packs, ObjectId[] probes)
     {
         var table = new IndexTable();
-        var model = new Dictionary<ObjectId, (ObjectId Pack, IndexBlob Blob)>();
-        var all = packs.Concat(packs.Take(2)).ToArray(); // re-adding a pack is a no-op
-        foreach (var p in all)
+        DomainId[] domains = [DomainId.Repository, new DomainId(Enumerable.Repeat((byte)7, DomainId.Size).ToArray())];
+        var model = new Dictionary<(ObjectId, DomainId), HashSet<(ObjectId, long, int, int)>>();
+        var claims = new HashSet<string>();
+        int entries = 0;
+        var all = packs.Select((p, i) => (Pack: p, Domain: domains[i % 2])).ToList();
+        all.AddRange(all.Take(2)); // identical claims again: no new entries
+        foreach (var (p, domain) in all)
         {
-            bool seen = table.ContainsPack(p.PackId);
-            table.AddPack(p);
-            if (seen) continue;
-            foreach (var b in p.Blobs) model.TryAdd(b.Id, (p.PackId, b));
+            table.AddPack(p, domain);
+            var key = $"{p.PackId}/{domain}/{p.Type}/{Convert.ToHexString(p.WrappedKey)}/" + string.Join(",", p.Blobs.Select(b => $"{b.Id}:{b.Offset}:{b.StoredLength}:{b.RawLength}"));
+            if (!claims.Add(key)) continue;
+            entries += p.Blobs.Length;
+            foreach (var b in p.Blobs)
+            {
+                if (!model.TryGetValue((b.Id, domain), out var set)) model[(b.Id, domain)] = set = [];
+                set.Add((p.PackId, b.Offset, b.StoredLength, b.RawLength));
+            }
         }
-        if (table.Count != model.Count) return false;
-        foreach (var (id, (pack, blob)) in model)
+        if (table.Count != entries) return false;
+        foreach (var ((id, domain), expected) in model)
         {
-            if (!table.TryGet(id, out var loc) || loc.PackId != pack || loc.Offset != blob.Offset || loc.StoredLength != blob.StoredLength || loc.RawLength != blob.RawLength)
-                return false;
+            var got = table.Locations(id, domain).Select(l => (l.PackId, l.Offset, l.StoredLength, l.RawLength)).ToHashSet();
+            if (!got.SetEquals(expected)) return false;
         }
-        return probes.Concat(model.Keys.Take(3)).All(id => table.Contains(id) == model.ContainsKey(id));
+        return probes.Concat(model.Keys.Select(k => k.Item1).Take(3))
+            .All(id => domains.All(d => table.Contains(id, d) == model.ContainsKey((id, d))));
     }
 }

@@ -431,14 +431,14 @@ public class SealedVectorTests
         }
     }
 
-    private sealed record SnapshotCase(string Name, byte[] SignerScalar, string? CertHost, string PayloadHost, SnapshotTrust HeaderTrust, SnapshotTrust Trust);
+    private sealed record SnapshotCase(string Name, byte[] SignerScalar, string? CertHost, string PayloadHost, Dedup.Repository.Trust.SignerTrust HeaderTrust, Dedup.Repository.Trust.SignerTrust Trust);
 
     private static readonly SnapshotCase[] SnapshotCases =
     [
-        new("full-key", Fixed.RepositorySigningScalar, null, "admin", SnapshotTrust.Repository, SnapshotTrust.Repository),
-        new("write-only-key", Fixed.WriterScalar, "web1", "web1", SnapshotTrust.CertifiedWriter, SnapshotTrust.CertifiedWriter),
-        new("write-only-key-other-host", Fixed.WriterScalar, "web1", "db1", SnapshotTrust.CertifiedWriter, SnapshotTrust.Untrusted),
-        new("uncertified-signer", Fixed.StrangerScalar, null, "web1", SnapshotTrust.Untrusted, SnapshotTrust.Untrusted),
+        new("full-key", Fixed.RepositorySigningScalar, null, "admin", Dedup.Repository.Trust.SignerTrust.Repository, Dedup.Repository.Trust.SignerTrust.Repository),
+        new("write-only-key", Fixed.WriterScalar, "web1", "web1", Dedup.Repository.Trust.SignerTrust.CertifiedWriter, Dedup.Repository.Trust.SignerTrust.CertifiedWriter),
+        new("write-only-key-other-host", Fixed.WriterScalar, "web1", "db1", Dedup.Repository.Trust.SignerTrust.CertifiedWriter, Dedup.Repository.Trust.SignerTrust.Untrusted),
+        new("uncertified-signer", Fixed.StrangerScalar, null, "web1", Dedup.Repository.Trust.SignerTrust.Untrusted, Dedup.Repository.Trust.SignerTrust.Untrusted),
     ];
 
     private static SnapshotInfo SampleInfo(string host) => new()
@@ -521,7 +521,7 @@ public class SealedVectorTests
 
             var (opened, info) = SnapshotEnvelope.Open(stored, id, c.Str("objectName"), keys, repoSigning);
             Assert.Equal(c.Str("trust"), opened.Trust.ToString());
-            if (opened.Trust == SnapshotTrust.CertifiedWriter)
+            if (opened.Trust == Dedup.Repository.Trust.SignerTrust.CertifiedWriter)
             {
                 Assert.Equal(c.Str("certifiedHost"), opened.CertifiedHost);
             }
@@ -548,7 +548,7 @@ public class SealedVectorTests
                 try
                 {
                     var (h, _) = SnapshotEnvelope.Open(bad, badId, "s", keys, repoSigning);
-                    Assert.Equal(SnapshotTrust.Untrusted, h.Trust);
+                    Assert.Equal(Dedup.Repository.Trust.SignerTrust.Untrusted, h.Trust);
                 }
                 catch (CorruptObjectException)
                 {
