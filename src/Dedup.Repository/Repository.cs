@@ -117,7 +117,7 @@ public sealed class Repository : IAsyncDisposable
         var configHash = ObjectId.HashOf(configBytes).ToArray();
         CorruptObjectException? damaged = null;
         KdfTooExpensiveException? tooExpensive = null;
-        int tried = 0;
+        int tried = 0, denied = 0;
         await foreach (var keyId in CandidateKeysAsync(storage, options.KeyHint, ct).ConfigureAwait(false))
         {
             if (tried++ == options.MaxKeyFiles)
@@ -143,8 +143,15 @@ public sealed class Repository : IAsyncDisposable
             {
                 // The remembered key was removed; try the others.
             }
+            catch (StorageAccessDeniedException)
+            {
+                // Credentials that may read only their own key file (spec "Policies"): not ours.
+                denied++;
+            }
         }
         if (tooExpensive is not null) throw tooExpensive;
+        if (denied > 0 && damaged is null)
+            throw new RepositoryException($"No key file this password opens could be read: {denied} key file(s) are not readable with these credentials. Name yours with --key ID (or DEDUP_KEY); 'dedup key add' printed its ID.");
         if (damaged is not null) throw damaged;
         throw new WrongPasswordException();
     }

@@ -108,7 +108,7 @@ public sealed class VerbTests : IDisposable
         File.WriteAllText(Path.Combine(src, "f"), "x");
         _cli.Init();
         _cli.Ok("backup", src);
-        Assert.Equal(1, JsonDocument.Parse(_cli.Ok("cat", "config").Stdout).RootElement.GetProperty("version").GetInt32());
+        Assert.Equal(Dedup.Repository.RepositoryConfig.CurrentVersion, JsonDocument.Parse(_cli.Ok("cat", "config").Stdout).RootElement.GetProperty("version").GetInt32());
         var snap = JsonDocument.Parse(_cli.Ok("cat", "snapshot", "latest").Stdout).RootElement;
         var tree = snap.GetProperty("tree")[0].GetString()!;
         var nodes = JsonDocument.Parse(_cli.Ok("cat", "tree", tree).Stdout).RootElement.GetProperty("nodes");

@@ -62,7 +62,7 @@ public sealed class CliContext(ParsedArgs args, CancellationToken cancellation) 
         IncludeUntrusted = Args.Has("include-untrusted"),
     };
 
-    /// <summary>Says who signed a snapshot about to be used, so a restore never hands out data without saying whose.</summary>
+    /// <summary>Says (on stdout) who signed a snapshot about to be used, so a restore never hands out data without saying whose.</summary>
     public void SaySigner(Dedup.Repository.Snapshots.LoadedSnapshot s)
     {
         var signer = s.Header.Signer;
@@ -72,7 +72,7 @@ public sealed class CliContext(ParsedArgs args, CancellationToken cancellation) 
             Dedup.Repository.Trust.SignerTrust.CertifiedWriter => $"the write-only key of host '{signer.Writer!.Host}' ({signer.Identity})",
             _ => $"an UNTRUSTED signer ({signer.Problem})",
         };
-        Error.WriteLine($"dedup: snapshot {s.Id.ToShortString()} of host '{s.Info.Host}', {Text.Iso(s.Info.Time)}, signed by {who}");
+        Say($"snapshot {s.Id.ToShortString()} of host '{s.Info.Host}', {Text.Iso(s.Info.Time)}, signed by {who}");
     }
 
     /// <summary>Opens the repository with the password, which is cleared as soon as the keys are unlocked.</summary>
@@ -84,7 +84,9 @@ public sealed class CliContext(ParsedArgs args, CancellationToken cancellation) 
         {
             var storage = OpenStorage().Storage;
             using var password = Passwords.ForRepository(Args, confirm: false);
-            _repo = await Repo.OpenAsync((IStorage)storage, password.Memory, ct: Cancellation).ConfigureAwait(false);
+            var hints = new KeyHints(Args, RepositoryUrl);
+            _repo = await Repo.OpenAsync((IStorage)storage, password.Memory, ct: Cancellation, options: hints.OpenOptions()).ConfigureAwait(false);
+            hints.Remember(_repo.KeyId);
         }
         if (reads is not null) _repo.Keys.RequireReadKey(reads);
         if (loadIndex)

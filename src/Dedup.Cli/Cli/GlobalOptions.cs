@@ -13,6 +13,7 @@ public static class GlobalOptions
         new("s3-connections", null, "N", "parallel S3 transfers (default 5)"),
         new("s3-storage-class", null, "CLASS", "storage class for data packs, e.g. STANDARD_IA"),
         new("cache-dir", null, "DIR", "local cache directory; backups remember their parent's trees there (env DEDUP_CACHE_DIR)"),
+        new("key", null, "ID", "open with this key file first (its full ID; env DEDUP_KEY); by default the key this machine used last"),
     ];
 
     public const string Environment = """
@@ -25,6 +26,8 @@ public static class GlobalOptions
           DEDUP_FROM_PASSWORD_FILE, DEDUP_FROM_PASSWORD
                                 the source repository's password for 'copy'
           DEDUP_S3_RETRIES      attempts per S3 request before giving up (default 6, with backoff)
+          DEDUP_KEY             the key file to try first (full ID), when --key is not given
+          DEDUP_KDF_CEILING     MiB:passes:lanes, the most Argon2 work to do for one key file (default 1024:16:16)
           AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_PROFILE, AWS_REGION
                                 S3 credentials and region, from the standard AWS chain (never from the command line)
         Without a password file or DEDUP_PASSWORD, dedup asks on the terminal, without echo.

@@ -14,9 +14,11 @@ public static class PolicyCommand
                 If-None-Match (enforced where the server knows the s3:if-none-match condition key), so existing
                 objects cannot be overwritten. No multipart abort either: stale uploads are the admin's to clean.
         write-only  for hosts with a write-only key: may list the prefix, read only what a backup needs (config,
-                keys/, index/, marks/, revocations/) and create data/, index/, snapshots/ and inflight/ objects
-                (create-only, as client). Reading data/ and snapshots/ is denied outright, even for objects the
-                host uploaded itself (S3 lets an object's owner read it unless a policy denies it).
+                its own key file keys/ID given by --key-id, index/, marks/, revocations/) and create data/, index/,
+                snapshots/ and inflight/ objects (create-only, as client). No other key file is readable (no
+                offline guessing of other passwords); the host opens its own key by ID (dedup --key ID, or the ID
+                it remembers). Reading data/ and snapshots/ is denied outright, even for objects the host uploaded
+                itself (S3 lets an object's owner read it unless a policy denies it).
         admin   everything on the bucket and prefix: what prune, forget and 'key remove' need.
         Without --principal the output is an IAM identity policy (attach it to the user or role). With
         --principal it is a bucket policy naming that principal (for Ceph RGW: arn:aws:iam:::user/NAME).
@@ -27,6 +29,7 @@ public static class PolicyCommand
             new("prefix", null, "P", "the repository's key prefix inside the bucket"),
             new("role", null, "client|write-only|admin", "whose policy to print"),
             new("principal", null, "ARN", "print a bucket policy for this principal", Repeatable: true),
+            new("key-id", null, "ID", "write-only: a host's own key file, the only key file it may read", Repeatable: true),
         ],
         0, 0, Run);
 
@@ -39,7 +42,7 @@ public static class PolicyCommand
         var policy = role switch
         {
             "client" => Client(bucket, prefix),
-            "write-only" => WriteOnly(bucket, prefix),
+            "write-only" => WriteOnly(bucket, prefix, ctx.Args.GetAll("key-id")),
             "admin" => Admin(bucket, prefix),
             _ => throw new UsageException($"--role is client, write-only or admin, not '{role}'"),
         };
@@ -71,17 +74,21 @@ public static class PolicyCommand
     }
 
     /// <summary>
-    /// What a backup with a write-only key needs, and no more: the keys, config, indexes, prune marks and revocations
+    /// What a backup with a write-only key needs, and no more: its own key file, the config, indexes, prune marks and revocations
     /// are read; packs, indexes, snapshots and backup markers are created. Content (data/, snapshots/) is never
     /// readable: the explicit Deny also overrides the read access S3 gives an object's owner.
     /// </summary>
-    public static JsonObject WriteOnly(string bucket, string prefix)
+    public static JsonObject WriteOnly(string bucket, string prefix, IReadOnlyList<string>? keyIds = null)
     {
+        foreach (var keyId in keyIds ?? [])
+            if (!Dedup.Format.ObjectId.TryParse(keyId.ToLowerInvariant(), out _))
+                throw new UsageException($"--key-id takes the host's key file ID (64 hex digits), not '{keyId}'");
+        string[] readable = ["config", "index/*", "marks/*", "revocations/*", .. (keyIds ?? []).Select(k => "keys/" + k.ToLowerInvariant())];
         string[] created = [.. new[] { "data/*", "index/*", "snapshots/*", "inflight/*" }.Select(p => ObjectArn(bucket, prefix, p))];
         return Policy(
             Statement("ListRepository", "Allow", ["s3:ListBucket"], BucketArn(bucket), PrefixCondition(prefix)),
             Statement("ReadWhatBackupNeeds", "Allow", ["s3:GetObject"],
-                [.. new[] { "config", "keys/*", "index/*", "marks/*", "revocations/*" }.Select(p => ObjectArn(bucket, prefix, p))]),
+                [.. readable.Select(p => ObjectArn(bucket, prefix, p))]),
             Statement("CreateBackupObjects", "Allow", ["s3:PutObject"], created),
             Statement("CreateOnlyNoOverwrite", "Deny", ["s3:PutObject"], created, new JsonObject
             {

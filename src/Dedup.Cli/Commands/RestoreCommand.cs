@@ -10,7 +10,7 @@ public static class RestoreCommand
         "Restore a snapshot, or part of it, into a directory.",
         """
         SNAPSHOT is an ID, a unique ID prefix, 'latest' or 'latest~N' (of --host, if given), among trusted snapshots.
-        Who signed the snapshot is printed on stderr before anything is written.
+        Who signed the snapshot is printed before anything is written.
         Contents, directories, symlinks, modes and mtimes are restored, and owners when run as root. Every block
         read is verified. Without --overwrite, existing files that differ from the snapshot are left alone, named, and the exit code is 3.
         Files that could not be restored are listed on stderr, and the exit code is 3.
@@ -30,7 +30,7 @@ public static class RestoreCommand
         var target = ctx.Args.Get("target") ?? throw new UsageException("restore needs --target DIR: dedup restore SNAPSHOT --target DIR");
         var repo = await ctx.OpenRepositoryAsync(loadIndex: true, reads: "restore files").ConfigureAwait(false);
         var snapshot = await repo.Snapshots.ResolveAsync(ctx.Args.Positionals[0], ctx.SnapshotFilter(), ctx.Cancellation).ConfigureAwait(false);
-        if (!ctx.Quiet) ctx.SaySigner(snapshot);
+        ctx.SaySigner(snapshot);
         var options = new RestoreOptions
         {
             Target = target,

@@ -31,26 +31,40 @@ public sealed class S3WriteOnlyTests : S3TestBase
         Init(admin, url);
         var web1Pass = Cli.Dir.Combine("web1.pass");
         var web2Pass = Cli.Dir.Combine("web2.pass");
+        var web3Pass = Cli.Dir.Combine("web3.pass");
         File.WriteAllText(web1Pass, "web1 password");
         File.WriteAllText(web2Pass, "web2 password");
-        Ok(admin, url, ["key", "add", "--write-only", "--host", "web1", "--new-password-file", web1Pass, .. DedupCli.FastKdf]);
-        Ok(admin, url, ["key", "add", "--write-only", "--host", "web2", "--new-password-file", web2Pass, .. DedupCli.FastKdf]);
+        File.WriteAllText(web3Pass, "web3 password");
+        // web1 and web2 share a dedup group; web3 gets the default, a domain of its own.
+        string AddKey(string host, string pass, params string[] more) =>
+            JsonDocument.Parse(Ok(admin, url, ["key", "add", "--write-only", "--host", host, "--new-password-file", pass, "--json", .. more, .. DedupCli.FastKdf]).Stdout)
+                .RootElement.GetProperty("id").GetString()!;
+        var web1Key = AddKey("web1", web1Pass, "--group", "web");
+        var web2Key = AddKey("web2", web2Pass, "--group", "web");
+        var web3Key = AddKey("web3", web3Pass);
+        await SetWriteOnlyPolicyAsync([web1Key, web2Key, web3Key]);
 
         var src = Cli.Dir.Combine("src");
         long size = TreeFixture.Build(src, seed: 71);
         File.WriteAllText(Path.Combine(src, NameCanary), string.Concat(Enumerable.Repeat(ContentCanary + "\n", 2000)));
         size += new FileInfo(Path.Combine(src, NameCanary)).Length;
-        Dictionary<string, string?> Host(string name, string pass) => new() { ["DEDUP_PASSWORD_FILE"] = pass, ["DEDUP_CACHE_DIR"] = Cli.Dir.Combine("cache-" + name) };
+        Dictionary<string, string?> Host(string name, string pass, string? key = null) =>
+            new() { ["DEDUP_PASSWORD_FILE"] = pass, ["DEDUP_CACHE_DIR"] = Cli.Dir.Combine("cache-" + name), ["DEDUP_KEY"] = key };
 
-        var first = JsonDocument.Parse(Ok(wo, url, ["backup", src, "--host", "web1", "--json"], Host("web1", web1Pass)).Stdout).RootElement;
+        // The credentials may read no key file but the host's own: the others are skipped, unread.
+        Assert.Equal(0, Run(wo, url, ["snapshots"], Host("web1", web1Pass)).ExitCode);
+        var first = JsonDocument.Parse(Ok(wo, url, ["backup", src, "--host", "web1", "--json"], Host("web1", web1Pass, web1Key)).Stdout).RootElement;
         var id = first.GetProperty("snapshot_id").GetString()!;
 
         foreach (var args in new[] { new[] { "restore", id, "--target", Cli.Dir.Combine("nope") }, ["dump", id, Path.GetFullPath(src) + "/" + NameCanary], ["ls", id], ["cat", "snapshot", id] })
             AssertOneLineError(Run(wo, url, args, Host("web1", web1Pass)), "write-only");
 
-        // A second host with the same data: only its snapshot and bookkeeping are new.
-        var second = JsonDocument.Parse(Ok(wo, url, ["backup", src, "--host", "web2", "--json"], Host("web2", web2Pass)).Stdout).RootElement;
+        // A second host of the same group with the same data: only its snapshot and bookkeeping are new.
+        var second = JsonDocument.Parse(Ok(wo, url, ["backup", src, "--host", "web2", "--json"], Host("web2", web2Pass, web2Key)).Stdout).RootElement;
         Assert.True(second.GetProperty("bytes_added_stored").GetInt64() < size / 100, second.ToString());
+        // A host in a domain of its own deduplicates against nothing of theirs: it cannot even tell the data is there.
+        var third = JsonDocument.Parse(Ok(wo, url, ["backup", src, "--host", "web3", "--json"], Host("web3", web3Pass, web3Key)).Stdout).RootElement;
+        Assert.True(third.GetProperty("bytes_added").GetInt64() >= size, third.ToString());
 
         var target = Cli.Dir.Combine("restored");
         Ok(admin, url, ["restore", id, "--target", target]);
@@ -66,7 +80,7 @@ public sealed class S3WriteOnlyTests : S3TestBase
         var canaries = new[] { ContentCanary, NameCanary, "naïve café", "script.sh", Path.GetFileName(src) }.Select(Encoding.UTF8.GetBytes).ToList();
         using var s3 = S3Env.Sdk(who);
         var keys = (await S3Env.ListAsync(_bucket, Prefix, who)).Keys.ToList();
-        int read = 0;
+        int read = 0, readKeys = 0;
         foreach (var key in keys)
         {
             byte[] bytes;
@@ -79,24 +93,35 @@ public sealed class S3WriteOnlyTests : S3TestBase
             }
             catch (AmazonS3Exception e) when (e.StatusCode == System.Net.HttpStatusCode.Forbidden)
             {
-                Assert.True(key.Contains("/data/", StringComparison.Ordinal) || key.Contains("/snapshots/", StringComparison.Ordinal) || key.Contains("/inflight/", StringComparison.Ordinal),
+                Assert.True(key.Contains("/data/", StringComparison.Ordinal) || key.Contains("/snapshots/", StringComparison.Ordinal)
+                            || key.Contains("/inflight/", StringComparison.Ordinal) || key.Contains("/keys/", StringComparison.Ordinal),
                     $"the write-only credentials cannot read {key}, which backups need");
                 continue;
             }
             Assert.False(key.Contains("/data/", StringComparison.Ordinal) || key.Contains("/snapshots/", StringComparison.Ordinal), $"the write-only credentials can read {key}");
+            // Key files: only the hosts' own (the admin's full key file must stay out of reach of offline guessing).
+            if (key.Contains("/keys/", StringComparison.Ordinal)) readKeys++;
             read++;
             foreach (var canary in canaries)
                 Assert.True(bytes.AsSpan().IndexOf(canary) < 0, $"{key} holds the plaintext '{Encoding.UTF8.GetString(canary)}'");
         }
         Assert.True(read >= 3, $"expected to read config, keys and index files; read {read} of {keys.Count}");
+        Assert.Equal(3, readKeys); // web1, web2 and web3's own key files; not the admin's
     }
 
     private async Task CreateBucketWithWriteOnlyPolicyAsync()
     {
         using var s3 = S3Env.Sdk(S3Env.Admin);
         await s3.PutBucketAsync(_bucket);
+        await SetWriteOnlyPolicyAsync([]);
+    }
+
+    private async Task SetWriteOnlyPolicyAsync(string[] hostKeys)
+    {
+        using var s3 = S3Env.Sdk(S3Env.Admin);
         // Exactly the statements the tool prints, for the write-only user, plus the admin's full access.
-        var printed = Cli.Run(["policy", "--bucket", _bucket, "--prefix", Prefix, "--role", "write-only", "--principal", "arn:aws:iam:::user/" + S3Env.WriteOnlyUser], withPassword: false);
+        var printed = Cli.Run(["policy", "--bucket", _bucket, "--prefix", Prefix, "--role", "write-only", "--principal", "arn:aws:iam:::user/" + S3Env.WriteOnlyUser,
+            .. hostKeys.SelectMany(k => new[] { "--key-id", k })], withPassword: false);
         Assert.True(printed.ExitCode == 0, printed.ToString());
         var policy = JsonNode.Parse(printed.Stdout)!.AsObject();
         policy["Statement"]!.AsArray().Add(new JsonObject
