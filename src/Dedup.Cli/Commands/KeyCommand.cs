@@ -104,7 +104,7 @@ public static class KeyCommand
     {
         var kdf = InitCommand.Kdf(ctx.Args);
         var storage = ctx.OpenStorage().Storage;
-        await AdminAccess.RequireDeleteAsync(storage, ctx.Cancellation).ConfigureAwait(false);
+        await Dedup.Maintenance.AdminAccess.RequireDeleteAsync(storage, ctx.Cancellation).ConfigureAwait(false);
         using var oldPassword = Passwords.ForRepository(ctx.Args, confirm: false);
         ObjectId oldId, newId;
         await using (var repo = await Repo.OpenAsync(storage, oldPassword.Memory, ct: ctx.Cancellation).ConfigureAwait(false))

@@ -1,6 +1,6 @@
 using Dedup.Storage;
 
-namespace Dedup.Cli.Cli;
+namespace Dedup.Maintenance;
 
 /// <summary>
 /// Verbs that delete (forget, prune, repair) ask the store first whether these credentials may delete at all, so
