@@ -9,38 +9,57 @@ using static Dedup.Tests.Spec.SpecCrypto;
 namespace Dedup.Tests.Spec;
 
 /// <summary>
-/// The plaintext encodings of spec/repository-format.md against spec/test-vectors/: blob IDs, varints and strings,
-/// tree blobs, pack headers and index plaintexts. Each test checks that the code produces exactly the committed
+/// The plaintext encodings of spec/repository-format.md (format version 2) against spec/test-vectors/: blob IDs,
+/// varints and strings, tree blobs, pack headers and index plaintexts. Each test checks that the code produces exactly the committed
 /// bytes, decodes them to exactly the committed values, and rejects the committed malformed inputs.
 /// Regenerate with DEDUP_WRITE_VECTORS=1 (only after a deliberate, versioned format change).
 /// </summary>
 public class FormatVectorTests
 {
+    private static readonly (string Name, DomainId Domain)[] BlobIdDomains =
+    [
+        ("repository", DomainId.Repository),
+        ("writer", Fixed.WriterDomain),
+    ];
+
     [Fact]
     public void BlobIds()
     {
-        var v = VectorFiles.Load("blob-ids.json", () =>
+        var v = VectorFiles.Load("blob-ids.json", () => new JsonObject
         {
-            var list = new JsonArray();
-            foreach (var p in new[] { Array.Empty<byte>(), "abc"u8.ToArray(), Fixed.Seq(0, 256) })
+            ["description"] = "Blob ID = HMAC-SHA256(key = the domain's blob-ID key, message = plaintext): the same plaintext has another ID in every dedup domain. The blob-ID keys derive from the master secret as domains.json shows. spec/repository-format.md, \"Blob IDs\".",
+            ["domains"] = new JsonArray(BlobIdDomains.Select(d => (JsonNode)new JsonObject
             {
-                list.Add(new JsonObject { ["plaintextHex"] = J.Hex(p), ["id"] = J.Hex(BlobId(p)) });
-            }
-
-            return new JsonObject
-            {
-                ["description"] = "Blob ID = HMAC-SHA256(key = blob-ID key, message = plaintext). spec/repository-format.md, \"Blob IDs\".",
-                ["blobIdKeyHex"] = J.Hex(Fixed.BlobIdKey),
-                ["vectors"] = list,
-            };
+                ["name"] = d.Name,
+                ["domainIdHex"] = J.Hex(d.Domain.ToArray()),
+                ["blobIdKeyHex"] = J.Hex(DomainKey(d.Domain, "blob-id")),
+                ["vectors"] = new JsonArray(new[] { Array.Empty<byte>(), "abc"u8.ToArray(), Fixed.Seq(0, 256) }.Select(p => (JsonNode)new JsonObject
+                {
+                    ["plaintextHex"] = J.Hex(p),
+                    ["id"] = J.Hex(BlobId(d.Domain, p)),
+                }).ToArray()),
+            }).ToArray()),
         });
-        Assert.Equal(J.Hex(Fixed.BlobIdKey), v.Str("blobIdKeyHex"));
+
         using var keys = Fixed.FullKeys();
-        Assert.Equal(3, v.GetProperty("vectors").GetArrayLength());
-        foreach (var e in v.Arr("vectors"))
+        var domains = v.Arr("domains").ToList();
+        Assert.Equal(2, domains.Count);
+        var seen = new HashSet<string>();
+        foreach (var d in domains)
         {
-            Assert.Equal(e.Str("id"), keys.BlobId(e.Bytes("plaintextHex")).ToString());
+            var domain = keys.For(d.Domain("domainIdHex"));
+            Assert.Equal(d.Str("blobIdKeyHex"), J.Hex(domain.BlobIdKey.Span));
+            Assert.Equal(3, d.GetProperty("vectors").GetArrayLength());
+            foreach (var e in d.Arr("vectors"))
+            {
+                Assert.Equal(e.Str("id"), domain.BlobId(e.Bytes("plaintextHex")).ToString());
+                Assert.True(seen.Add(e.Str("id")), "two domains gave one plaintext the same ID");
+            }
         }
+
+        Assert.Equal(DomainId.Repository, domains[0].Domain("domainIdHex"));
+        using var writer = Fixed.CertifiedWriter();
+        Assert.Equal(domains[1].Str("blobIdKeyHex"), J.Hex(writer.Own.BlobIdKey.Span));
     }
 
     private static readonly ulong[] UnsignedValues = [0, 1, 127, 128, 255, 300, 16383, 16384, 1UL << 32, (1UL << 63) - 1, 1UL << 63, ulong.MaxValue];
@@ -281,9 +300,10 @@ public class FormatVectorTests
         (Fixed.Id("blob 2"), 144, 128),
     ];
 
-    private static byte[] SpecHeader(int version, int type, (ObjectId Id, int Stored, int Raw)[] entries)
+    private static byte[] SpecHeader(int version, int type, DomainId domain, (ObjectId Id, int Stored, int Raw)[] entries)
     {
         var o = new List<byte> { (byte)version, (byte)type };
+        o.AddRange(domain.ToArray());
         o.AddRange(Varint((ulong)entries.Length));
         foreach (var (id, stored, raw) in entries)
         {
@@ -299,20 +319,25 @@ public class FormatVectorTests
     public void PackHeaders()
     {
         long dataLength = HeaderEntries.Sum(e => (long)e.Stored);
+        var domain = Fixed.WriterDomain;
+        var good = SpecHeader(2, 1, domain, HeaderEntries);
         var v = VectorFiles.Load("pack-header.json", () => new JsonObject
         {
-            ["description"] = "Pack header plaintext. dataLength is the number of pack bytes before the sealed header, which the stored lengths must sum to. Offsets are implicit. spec/repository-format.md, \"Packs\".",
+            ["description"] = "Pack header plaintext: version 2 | blob type | dedup domain (16) | count (varint) | per blob: ID (32), stored length (varint), raw length (varint). dataLength is the number of pack bytes before the sealed header, which the stored lengths must sum to. Offsets are implicit. spec/repository-format.md, \"Packs\".",
             ["type"] = 1,
+            ["domainIdHex"] = J.Hex(domain.ToArray()),
             ["dataLength"] = dataLength,
             ["entries"] = new JsonArray(HeaderEntries.Select(e => (JsonNode)new JsonObject { ["id"] = e.Id.ToString(), ["storedLength"] = e.Stored, ["rawLength"] = e.Raw }).ToArray()),
-            ["hex"] = J.Hex(SpecHeader(1, 1, HeaderEntries)),
+            ["hex"] = J.Hex(good),
             ["rejects"] = new JsonArray(
-                new JsonObject { ["why"] = "dataLength does not match the stored lengths", ["dataLength"] = dataLength + 1, ["hex"] = J.Hex(SpecHeader(1, 1, HeaderEntries)) },
-                new JsonObject { ["why"] = "unknown version 2", ["dataLength"] = dataLength, ["hex"] = J.Hex(SpecHeader(2, 1, HeaderEntries)) },
-                new JsonObject { ["why"] = "unknown blob type 2", ["dataLength"] = dataLength, ["hex"] = J.Hex(SpecHeader(1, 2, HeaderEntries)) },
-                new JsonObject { ["why"] = "stored length 15 is shorter than a GCM tag", ["dataLength"] = 15, ["hex"] = J.Hex(SpecHeader(1, 0, [(Fixed.Id("x"), 15, 0)])) },
-                new JsonObject { ["why"] = "stored payload (stored - 16) longer than the raw length", ["dataLength"] = 33, ["hex"] = J.Hex(SpecHeader(1, 0, [(Fixed.Id("x"), 33, 16)])) },
-                new JsonObject { ["why"] = "trailing byte", ["dataLength"] = dataLength, ["hex"] = J.Hex([.. SpecHeader(1, 1, HeaderEntries), 0]) }),
+                new JsonObject { ["why"] = "dataLength does not match the stored lengths", ["dataLength"] = dataLength + 1, ["hex"] = J.Hex(good) },
+                new JsonObject { ["why"] = "version 1 (format v1, no domain)", ["dataLength"] = dataLength, ["hex"] = J.Hex([1, .. good[1..2], .. good[18..]]) },
+                new JsonObject { ["why"] = "unknown version 3", ["dataLength"] = dataLength, ["hex"] = J.Hex(SpecHeader(3, 1, domain, HeaderEntries)) },
+                new JsonObject { ["why"] = "unknown blob type 2", ["dataLength"] = dataLength, ["hex"] = J.Hex(SpecHeader(2, 2, domain, HeaderEntries)) },
+                new JsonObject { ["why"] = "truncated inside the domain", ["dataLength"] = 0, ["hex"] = J.Hex(good[..10]) },
+                new JsonObject { ["why"] = "stored length 15 is shorter than a GCM tag", ["dataLength"] = 15, ["hex"] = J.Hex(SpecHeader(2, 0, domain, [(Fixed.Id("x"), 15, 0)])) },
+                new JsonObject { ["why"] = "stored payload (stored - 16) longer than the raw length", ["dataLength"] = 33, ["hex"] = J.Hex(SpecHeader(2, 0, domain, [(Fixed.Id("x"), 33, 16)])) },
+                new JsonObject { ["why"] = "trailing byte", ["dataLength"] = dataLength, ["hex"] = J.Hex([.. good, 0]) }),
         });
 
         var entries = v.Arr("entries").Select(e => new PackHeaderEntry(ObjectId.Parse(e.Str("id")), e.Int("storedLength"), e.Int("rawLength"))).ToList();
@@ -320,38 +345,45 @@ public class FormatVectorTests
         var type = (BlobType)v.Int("type");
         using (var w = new PooledBufferWriter())
         {
-            PackHeaderCodec.Write(w, type, entries);
+            PackHeaderCodec.Write(w, type, v.Domain("domainIdHex"), entries);
             Assert.Equal(v.Str("hex"), J.Hex(w.WrittenSpan));
         }
 
-        var (readType, readEntries) = PackHeaderCodec.Read(v.Bytes("hex"), v.Long("dataLength"), "header vector");
+        var (readType, readDomain, readEntries) = PackHeaderCodec.Read(v.Bytes("hex"), v.Long("dataLength"), "header vector");
         Assert.Equal(type, readType);
+        Assert.Equal(v.Domain("domainIdHex"), readDomain);
         Assert.Equal(entries, readEntries);
-        Assert.Equal(6, v.GetProperty("rejects").GetArrayLength());
+        Assert.Equal(8, v.GetProperty("rejects").GetArrayLength());
         foreach (var e in v.Arr("rejects"))
         {
             var bytes = e.Bytes("hex");
             long len = e.Long("dataLength");
-            Assert.Throws<CorruptObjectException>(() => PackHeaderCodec.Read(bytes, len, "header vector"));
+            var ex = Record.Exception(() => PackHeaderCodec.Read(bytes, len, "header vector"));
+            Assert.True(ex is CorruptObjectException, $"{e.Str("why")}: expected a CorruptObjectException, got {ex?.GetType().Name ?? "none"}");
         }
     }
 
+    /// <summary>Two packs: data stored by a full key (repacked by prune), and a tree pack a writer claims.</summary>
     internal static IndexPack[] SampleIndexPacks() =>
     [
         new IndexPack(Fixed.Id("pack 0"), BlobType.Data, Fixed.Seq(0x10, 113),
-            [new IndexBlob(Fixed.Id("blob 0"), 0, 1016, 4000), new IndexBlob(Fixed.Id("blob 1"), 1016, 16, 0)]),
+            [new IndexBlob(Fixed.Id("blob 0"), 0, 1016, 4000), new IndexBlob(Fixed.Id("blob 1"), 1016, 16, 0)]) { Origin = PackOrigin.FullKey },
         new IndexPack(Fixed.Id("pack 1"), BlobType.Tree, Fixed.Seq(0x90, 113),
-            [new IndexBlob(Fixed.Id("tree 0"), 0, 300, 700)]),
+            [new IndexBlob(Fixed.Id("tree 0"), 0, 300, 700)]) { Origin = PackOrigin.Writer },
     ];
 
-    internal static byte[] SpecIndexPlaintext(IndexPack[] packs)
+    /// <summary>The same packs as a writer may list them: every origin is "writer".</summary>
+    internal static IndexPack[] WriterIndexPacks() => SampleIndexPacks().Select(p => p with { Origin = PackOrigin.Writer }).ToArray();
+
+    internal static byte[] SpecIndexPlaintext(IndexPack[] packs, int version = 2)
     {
-        var o = new List<byte> { 1 };
+        var o = new List<byte> { (byte)version };
         o.AddRange(Varint((ulong)packs.Length));
         foreach (var p in packs)
         {
             o.AddRange(p.PackId.ToArray());
             o.Add((byte)p.Type);
+            o.Add((byte)p.Origin);
             o.AddRange(p.WrappedKey);
             o.AddRange(Varint((ulong)p.Blobs.Length));
             foreach (var b in p.Blobs)
@@ -370,6 +402,8 @@ public class FormatVectorTests
     {
         ["packId"] = p.PackId.ToString(),
         ["type"] = (int)p.Type,
+        ["origin"] = (int)p.Origin,
+        ["originName"] = p.Origin.ToString(),
         ["wrappedKeyHex"] = J.Hex(p.WrappedKey),
         ["blobs"] = new JsonArray(p.Blobs.Select(b => (JsonNode)new JsonObject
         {
@@ -382,7 +416,10 @@ public class FormatVectorTests
 
     internal static List<IndexPack> IndexPacksFrom(JsonElement packs) => packs.EnumerateArray().Select(p => new IndexPack(
         ObjectId.Parse(p.Str("packId")), (BlobType)p.Int("type"), p.Bytes("wrappedKeyHex"),
-        p.Arr("blobs").Select(b => new IndexBlob(ObjectId.Parse(b.Str("id")), b.Long("offset"), b.Int("storedLength"), b.Int("rawLength"))).ToArray())).ToList();
+        p.Arr("blobs").Select(b => new IndexBlob(ObjectId.Parse(b.Str("id")), b.Long("offset"), b.Int("storedLength"), b.Int("rawLength"))).ToArray())
+    {
+        Origin = (PackOrigin)p.Int("origin"),
+    }).ToList();
 
     internal static void AssertSamePacks(IReadOnlyList<IndexPack> expected, IReadOnlyList<IndexPack> actual)
     {
@@ -392,19 +429,36 @@ public class FormatVectorTests
     [Fact]
     public void IndexPlaintext()
     {
-        var v = VectorFiles.Load("index.json", () => new JsonObject
+        var v = VectorFiles.Load("index.json", () =>
         {
-            ["description"] = "Index file plaintext (before sealing). spec/repository-format.md, \"Index files\". wrappedKeyHex is opaque here (see key-wrap.json).",
-            ["packs"] = IndexPacksJson(SampleIndexPacks()),
-            ["hex"] = J.Hex(SpecIndexPlaintext(SampleIndexPacks())),
-            ["rejects"] = new JsonArray(
-                new JsonObject { ["why"] = "unknown version 2", ["hex"] = J.Hex([2, .. SpecIndexPlaintext(SampleIndexPacks())[1..]]) },
-                new JsonObject { ["why"] = "truncated", ["hex"] = J.Hex(SpecIndexPlaintext(SampleIndexPacks())[..^1]) },
-                new JsonObject { ["why"] = "trailing byte", ["hex"] = J.Hex([.. SpecIndexPlaintext(SampleIndexPacks()), 0]) }),
+            var packs = SampleIndexPacks();
+            var plain = SpecIndexPlaintext(packs);
+            // Offset of the first pack's origin byte: version, count, pack ID, type.
+            const int originAt = 1 + 1 + 32 + 1;
+            var badOrigin = (byte[])plain.Clone();
+            badOrigin[originAt] = 2;
+            var badType = (byte[])plain.Clone();
+            badType[originAt - 1] = 2;
+            return new JsonObject
+            {
+                ["description"] = "Index file plaintext (before sealing): version 2 | pack count (varint) | per pack: pack ID (32), blob type (1), origin (1: 0 full key, 1 writer), wrapped data key (113), blob count (varint), per blob: ID (32), offset, stored length, raw length (varints). spec/repository-format.md, \"Index files\". wrappedKeyHex is opaque here (see key-wrap.json).",
+                ["packs"] = IndexPacksJson(packs),
+                ["hex"] = J.Hex(plain),
+                ["rejects"] = J.Rejects(
+                [
+                    ("version 1 (format v1, no origin byte)", SpecIndexPlaintext(packs, 1)),
+                    ("unknown version 3", SpecIndexPlaintext(packs, 3)),
+                    ("unknown origin 2", badOrigin),
+                    ("unknown blob type 2", badType),
+                    ("truncated", plain[..^1]),
+                    ("trailing byte", [.. plain, 0]),
+                ]),
+            };
         });
 
         var packs = IndexPacksFrom(v.GetProperty("packs"));
         Assert.Equal(2, packs.Count);
+        Assert.Equal(new[] { PackOrigin.FullKey, PackOrigin.Writer }, packs.Select(p => p.Origin));
         using (var w = new PooledBufferWriter())
         {
             IndexCodec.Write(w, packs);
@@ -414,12 +468,12 @@ public class FormatVectorTests
         var read = new List<IndexPack>();
         IndexCodec.Read(v.Bytes("hex"), "index vector", read.Add);
         AssertSamePacks(packs, read);
+        Assert.Equal(6, v.GetProperty("rejects").GetArrayLength());
         foreach (var e in v.Arr("rejects"))
         {
             var bytes = e.Bytes("hex");
-            Assert.Throws<CorruptObjectException>(() => IndexCodec.Read(bytes, "index vector", _ => { }));
+            var ex = Record.Exception(() => IndexCodec.Read(bytes, "index vector", _ => { }));
+            Assert.True(ex is CorruptObjectException, $"{e.Str("why")}: expected a CorruptObjectException, got {ex?.GetType().Name ?? "none"}");
         }
     }
-
-    internal static byte[] Utf8(string s) => Encoding.UTF8.GetBytes(s);
 }

@@ -7,6 +7,7 @@ using System.Text.Json.Nodes;
 using Dedup.Crypto;
 using Dedup.Format;
 using Dedup.Repository.Keys;
+using Dedup.Repository.Trust;
 
 namespace Dedup.Tests.Spec;
 
@@ -68,14 +69,25 @@ internal static class J
 
     public static long Long(this JsonElement e, string name) => e.GetProperty(name).GetInt64();
 
+    public static DomainId Domain(this JsonElement e, string name) => new(e.Bytes(name));
+
+    public static DateTimeOffset Ms(this JsonElement e, string name) => DateTimeOffset.FromUnixTimeMilliseconds(e.Long(name));
+
     public static IEnumerable<JsonElement> Arr(this JsonElement e, string name) => e.GetProperty(name).EnumerateArray();
 
     public static JsonArray HexArray(IEnumerable<ObjectId> ids) => new(ids.Select(i => (JsonNode)JsonValue.Create(i.ToString())!).ToArray());
 
     public static JsonArray StrArray(IEnumerable<string> s) => new(s.Select(x => (JsonNode)JsonValue.Create(x)!).ToArray());
+
+    /// <summary>A list of rejected inputs: each a reason and the bytes.</summary>
+    public static JsonArray Rejects(IEnumerable<(string Why, byte[] Bytes)> rejects) =>
+        new(rejects.Select(r => (JsonNode)new JsonObject { ["why"] = r.Why, ["hex"] = Hex(r.Bytes) }).ToArray());
 }
 
-/// <summary>The fixed inputs every vector is made from. Scalars are SHA-256 of a label (valid P-256 scalars).</summary>
+/// <summary>
+/// The fixed inputs every vector is made from. Scalars are SHA-256 of a label (valid P-256 scalars). The writer
+/// domain stands for the random domain a write-only key gets by default; the group domain is the named group "web".
+/// </summary>
 internal static class Fixed
 {
     public static byte[] Seq(int start, int count) => Enumerable.Range(start, count).Select(i => (byte)i).ToArray();
@@ -84,17 +96,21 @@ internal static class Fixed
 
     public static ObjectId Id(string label) => ObjectId.HashOf(Encoding.UTF8.GetBytes(label));
 
-    public static byte[] ChunkerSecret => Seq(0x00, 32);
+    public static byte[] MasterSecret => Seq(0x00, 32);
 
-    public static byte[] BlobIdKey => Seq(0x20, 32);
+    public static DomainId WriterDomain => new(Scalar("dedup.vectors.writer-domain").AsSpan(0, DomainId.Size));
 
-    public static byte[] IndexKey => Seq(0x40, 32);
+    public const string GroupName = "web";
+
+    public static DomainId GroupDomain => new(SpecCrypto.NamedDomain(MasterSecret, GroupName));
 
     public static byte[] ReadScalar => Scalar("dedup.vectors.read-key");
 
     public static byte[] RepositorySigningScalar => Scalar("dedup.vectors.repository-signing-key");
 
     public static byte[] WriterScalar => Scalar("dedup.vectors.writer-signing-key");
+
+    public static byte[] RevokedWriterScalar => Scalar("dedup.vectors.revoked-writer-signing-key");
 
     public static byte[] StrangerScalar => Scalar("dedup.vectors.stranger-key");
 
@@ -112,16 +128,21 @@ internal static class Fixed
         return k.PublicKey;
     }
 
-    public static RepositoryKeys FullKeys()
-    {
-        var read = ReadKey.Import(ReadScalar);
-        return new RepositoryKeys(KeyKind.Full, RepositoryId, new SecretBytes(ChunkerSecret), new SecretBytes(BlobIdKey),
-            new SecretBytes(IndexKey), SigningKey.Import(RepositorySigningScalar), read, read.PublicKey, []);
-    }
+    public static byte[] RepositorySigningPublic => PublicOf(RepositorySigningScalar);
 
-    public static RepositoryKeys WriterKeys(byte[] signingScalar, byte[] certificate) =>
-        new(KeyKind.WriteOnly, RepositoryId, new SecretBytes(ChunkerSecret), new SecretBytes(BlobIdKey),
-            new SecretBytes(IndexKey), SigningKey.Import(signingScalar), null, ReadPublic(), certificate);
+    public static RepositoryKeys FullKeys() =>
+        RepositoryKeys.Full(RepositoryId, new SecretBytes(MasterSecret), SigningKey.Import(RepositorySigningScalar), ReadKey.Import(ReadScalar));
+
+    /// <summary>A write-only key of <paramref name="domain"/> holding <paramref name="certificate"/> (which may be empty or for anything).</summary>
+    public static RepositoryKeys WriterKeys(byte[] signingScalar, DomainId domain, byte[] certificate) =>
+        RepositoryKeys.WriteOnly(RepositoryId, domain, new SecretBytes(SpecCrypto.DomainSecret(MasterSecret, domain)), SigningKey.Import(signingScalar),
+            ReadPublic(), certificate);
+
+    /// <summary>The writer the vectors certify: host "web1" in the writer domain.</summary>
+    public static RepositoryKeys CertifiedWriter() =>
+        WriterKeys(WriterScalar, WriterDomain, SpecCrypto.Certificate(PublicOf(WriterScalar), "web1", WriterDomain));
+
+    public static TrustPolicy Trust(params Revocation[] revocations) => new(RepositorySigningPublic, revocations);
 }
 
 /// <summary>The primitives written out from the spec text, independent of the production encoders.</summary>
@@ -196,5 +217,61 @@ internal static class SpecCrypto
         return [.. ephPoint, .. Seal(wrapKey, new byte[12], dataKey, [])];
     }
 
-    public static byte[] BlobId(byte[] plaintext) => HMACSHA256.HashData(Fixed.BlobIdKey, plaintext);
+    public static byte[] Wrap(byte[] dataKey, byte[] ephemeralScalar) => Wrap(dataKey, Fixed.ReadPublic(), ephemeralScalar, out _, out _);
+
+    /// <summary>domain secret = HKDF-SHA256(ikm = master secret, salt = domain ID, info = "dedup.domain.v2").</summary>
+    public static byte[] DomainSecret(byte[] master, DomainId domain) => Hkdf(master, domain.ToArray(), "dedup.domain.v2");
+
+    /// <summary>One of a domain's keys: HKDF-SHA256(domain secret, empty salt, "dedup.domain.{chunker,blob-id,index}.v2").</summary>
+    public static byte[] DomainKey(byte[] domainSecret, string which) => Hkdf(domainSecret, [], $"dedup.domain.{which}.v2");
+
+    public static byte[] DomainKey(DomainId domain, string which) => DomainKey(DomainSecret(Fixed.MasterSecret, domain), which);
+
+    /// <summary>A named group's domain: the first 16 bytes of HMAC-SHA256(master, "dedup.domain-name.v2" ‖ UTF-8 name).</summary>
+    public static byte[] NamedDomain(byte[] master, string name) =>
+        HMACSHA256.HashData(master, (byte[])[.. "dedup.domain-name.v2"u8, .. Encoding.UTF8.GetBytes(name)])[..16];
+
+    public static byte[] BlobId(DomainId domain, byte[] plaintext) => HMACSHA256.HashData(DomainKey(domain, "blob-id"), plaintext);
+
+    public static byte[] Sign(byte[] scalar, byte[] message)
+    {
+        using var key = SigningKey.Import(scalar);
+        var sig = new byte[SigningKey.SignatureSize];
+        key.Sign(message, sig);
+        return sig;
+    }
+
+    /// <summary>
+    /// A writer certificate: host length (1) | host | domain (16) | signature over "dedup.writer-cert.v2" ‖ writer public
+    /// key ‖ the bytes before the signature, by <paramref name="issuerScalar"/> (the repository signing key unless a
+    /// reject wants another).
+    /// </summary>
+    public static byte[] Certificate(byte[] writerPublic, string host, DomainId domain, byte[]? issuerScalar = null)
+    {
+        byte[] signed = [(byte)Encoding.UTF8.GetByteCount(host), .. Encoding.UTF8.GetBytes(host), .. domain.ToArray()];
+        return CertificateOver(writerPublic, signed, issuerScalar);
+    }
+
+    public static byte[] CertificateOver(byte[] writerPublic, byte[] signed, byte[]? issuerScalar = null) =>
+        [.. signed, .. Sign(issuerScalar ?? Fixed.RepositorySigningScalar, [.. "dedup.writer-cert.v2"u8, .. writerPublic, .. signed])];
+
+    /// <summary>The signer block of snapshots, index files and backup markers: public point (65) | u16 LE length | certificate.</summary>
+    public static byte[] SignerBlock(byte[] signerPublic, byte[] certificate) => [.. signerPublic, .. Le16((ushort)certificate.Length), .. certificate];
+
+    private static readonly System.Numerics.BigInteger P256Order =
+        System.Numerics.BigInteger.Parse("0FFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551", System.Globalization.NumberStyles.HexNumber);
+
+    /// <summary>
+    /// The object with its trailing signature's s replaced by n − s: still valid ECDSA, but not the low-s encoding readers
+    /// accept, so that no signed object has a second valid form.
+    /// </summary>
+    public static byte[] HighS(byte[] signed)
+    {
+        var s = new System.Numerics.BigInteger(signed.AsSpan(signed.Length - 32), isUnsigned: true, isBigEndian: true);
+        var high = (P256Order - s).ToByteArray(isUnsigned: true, isBigEndian: true);
+        var o = (byte[])signed.Clone();
+        o.AsSpan(o.Length - 32).Clear();
+        high.CopyTo(o, o.Length - high.Length);
+        return o;
+    }
 }
