@@ -41,13 +41,8 @@ public static class IndexFile
         RandomNumberGenerator.Fill(salt);
         using var key = Aead.DeriveSubkey(domain.IndexKey.Span, salt, Info);
         w.Advance(SaltSize);
-        int headerLength = w.WrittenCount;
-        var sealedPart = w.GetSpan(plain.WrittenCount + Aead.TagSize)[..(plain.WrittenCount + Aead.TagSize)];
-        Aead.Seal(key.Span, stackalloc byte[Aead.NonceSize], plain.WrittenSpan, w.WrittenSpan[..headerLength], sealedPart);
-        w.Advance(sealedPart.Length);
-        Span<byte> signature = stackalloc byte[SigningKey.SignatureSize];
-        signer.SigningKey.Sign(w.WrittenSpan, signature);
-        w.Write(signature);
+        SignerBlock.AppendSealed(w, key.Span, plain.WrittenSpan);
+        SignerBlock.AppendSignature(w, signer.SigningKey);
         return w.ToArray();
     }
 

@@ -36,13 +36,8 @@ public sealed record BackupMarker(ObjectId Id, DateTimeOffset StartedAt, DateTim
         SignerBlock.Write(w, keys);
         KeyWrap.Wrap(dataKey.Span, keys.ReadPublicKey, w.GetSpan(KeyWrap.WrappedSize));
         w.Advance(KeyWrap.WrappedSize);
-        int headerLength = w.WrittenCount;
-        var sealedPart = w.GetSpan(plain.WrittenCount + Aead.TagSize)[..(plain.WrittenCount + Aead.TagSize)];
-        Aead.Seal(dataKey.Span, stackalloc byte[Aead.NonceSize], plain.WrittenSpan, w.WrittenSpan[..headerLength], sealedPart);
-        w.Advance(sealedPart.Length);
-        Span<byte> signature = stackalloc byte[SigningKey.SignatureSize];
-        keys.SigningKey.Sign(w.WrittenSpan, signature);
-        w.Write(signature);
+        SignerBlock.AppendSealed(w, dataKey.Span, plain.WrittenSpan);
+        SignerBlock.AppendSignature(w, keys.SigningKey);
         return w.ToArray();
     }
 

@@ -27,9 +27,7 @@ public sealed record PruneMark(ObjectId Id, DateTimeOffset MarkedAt, DateTimeOff
         w.WriteInt64(markedAt.ToUnixTimeMilliseconds());
         w.WriteVarUInt((ulong)packs.Count);
         foreach (var p in packs) w.WriteId(p);
-        Span<byte> signature = stackalloc byte[SigningKey.SignatureSize];
-        keys.SigningKey.Sign(w.WrittenSpan, signature);
-        w.Write(signature);
+        Trust.SignerBlock.AppendSignature(w, keys.SigningKey);
         return w.ToArray();
     }
 

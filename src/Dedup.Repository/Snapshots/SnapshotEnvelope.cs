@@ -48,13 +48,8 @@ public static class SnapshotEnvelope
         KeyWrap.Wrap(dataKey.Span, keys.ReadPublicKey, w.GetSpan(KeyWrap.WrappedSize));
         w.Advance(KeyWrap.WrappedSize);
         w.WriteUInt32((uint)(json.Length + Aead.TagSize));
-        int headerLength = w.WrittenCount;
-        var sealedPayload = w.GetSpan(json.Length + Aead.TagSize);
-        Aead.Seal(dataKey.Span, stackalloc byte[Aead.NonceSize], json, w.WrittenSpan[..headerLength], sealedPayload);
-        w.Advance(json.Length + Aead.TagSize);
-        Span<byte> sig = stackalloc byte[SigningKey.SignatureSize];
-        keys.SigningKey.Sign(w.WrittenSpan, sig);
-        w.Write(sig);
+        SignerBlock.AppendSealed(w, dataKey.Span, json);
+        SignerBlock.AppendSignature(w, keys.SigningKey);
         return w.ToArray();
     }
 

@@ -41,6 +41,23 @@ public static class SignerBlock
         w.Write(keys.Certificate);
     }
 
+    /// <summary>Appends <c>seal(key, nonce 0, plaintext, AAD = every byte written so far)</c>: the sealed part of a signed object.</summary>
+    public static void AppendSealed(PooledBufferWriter w, ReadOnlySpan<byte> key, ReadOnlySpan<byte> plaintext)
+    {
+        int aadLength = w.WrittenCount;
+        var sealedPart = w.GetSpan(plaintext.Length + Aead.TagSize)[..(plaintext.Length + Aead.TagSize)];
+        Aead.Seal(key, stackalloc byte[Aead.NonceSize], plaintext, w.WrittenSpan[..aadLength], sealedPart);
+        w.Advance(sealedPart.Length);
+    }
+
+    /// <summary>Appends the signer's signature over every byte written so far: the last field of a signed object.</summary>
+    public static void AppendSignature(PooledBufferWriter w, SigningKey signer)
+    {
+        Span<byte> signature = stackalloc byte[SigningKey.SignatureSize];
+        signer.Sign(w.WrittenSpan, signature);
+        w.Write(signature);
+    }
+
     public static (byte[] Signer, byte[] Certificate) Read(ref SpanReader r)
     {
         var signer = r.ReadBytes(65).ToArray();
