@@ -44,7 +44,8 @@ public class BackupControlTests
         Assert.Equal(real.Snapshot.Summary.BlobsAdded, summary.BlobsAdded);
         Assert.Equal(real.Snapshot.Summary.BytesAdded, summary.BytesAdded);
         Assert.Equal(real.Snapshot.Summary.FilesNew, summary.FilesNew);
-        Assert.Equal(real.Snapshot.Tree, dry.Snapshot.Tree); // the same trees, to the byte
+        Assert.Equal(real.Snapshot.Summary.DirsNew, summary.DirsNew);
+        // (Not the root trees themselves: they hold the metadata of /tmp, which other processes change in between.)
 
         // After it, a dry run sees one changed file and only its new blobs; still no put reaches the store.
         File.AppendAllText(Path.Combine(src.Path, files[2]), "one more line\n");
