@@ -11,6 +11,17 @@ if ! command -v dotnet >/dev/null; then
   exit 1
 fi
 
+# setfattr/getfattr (attr) and setfacl/getfacl (acl): the restore tests set and check extended attributes and POSIX
+# ACLs with tools independent of Dedup's own code. They never skip, so install what is missing.
+need=()
+command -v setfattr >/dev/null || need+=(attr)
+command -v setfacl >/dev/null || need+=(acl)
+if ((${#need[@]})); then
+  echo "test.sh: installing ${need[*]}" >&2
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+
 # The real S3 server (Ceph RADOS Gateway from Debian's packages) for the S3 tests.
 scripts/s3-server.sh start
 eval "$(scripts/s3-server.sh env)"

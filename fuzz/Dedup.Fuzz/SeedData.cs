@@ -26,6 +26,16 @@ internal static class SeedData
             new TreeNode { Name = "zz big", Type = NodeType.File, Size = long.MaxValue, Content = [Id(4), Id(5), Id(6)] },
         ];
         yield return [new TreeNode { Name = "😀", Type = NodeType.BlockDevice, Rdev = 8, Mode = 0xFFF }];
+        // Version 2 fields: hard-link counts and extended attributes (a POSIX ACL, binary and empty values).
+        byte[] acl = Convert.FromHexString("0200000001000600ffffffff02000400e803000004000400ffffffff10000400ffffffff20000000ffffffff");
+        yield return
+        [
+            new TreeNode { Name = "a", Type = NodeType.File, Size = 3, Inode = 7, Device = 9, Links = 2, Content = [Id(7)],
+                ExtendedAttributes = [new("system.posix_acl_access", acl), new("user.comment", [0x68, 0x69]), new("user.empty", [])] },
+            new TreeNode { Name = "b", Type = NodeType.File, Size = 3, Inode = 7, Device = 9, Links = 2, Content = [Id(7)] },
+            new TreeNode { Name = "d", Type = NodeType.Directory, Content = [Id(8)], ExtendedAttributes = [new("system.posix_acl_default", acl)] },
+            new TreeNode { Name = "l", Type = NodeType.Symlink, LinkTarget = "a", Links = uint.MaxValue, ExtendedAttributes = [new("security.selinux", [0, 1, 2])] },
+        ];
     }
 
     public static IEnumerable<(BlobType, PackHeaderEntry[])> PackHeaders()

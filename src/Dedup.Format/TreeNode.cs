@@ -35,4 +35,20 @@ public sealed record TreeNode
     public ulong Rdev { get; init; }
     public string LinkTarget { get; init; } = "";
     public IReadOnlyList<ObjectId> Content { get; init; } = [];
+    /// <summary>
+    /// The hard-link count (st_nlink) of anything but a directory when it was backed up; 0 for directories and for
+    /// entries read from version-1 trees. Restore links entries with a count above 1 and the same device and inode.
+    /// </summary>
+    public uint Links { get; init; }
+    /// <summary>Extended attributes (on Linux also POSIX ACLs), in strictly ascending ordinal order of their names.</summary>
+    public IReadOnlyList<ExtendedAttribute> ExtendedAttributes { get; init; } = [];
+}
+
+/// <summary>One extended attribute: a name such as "user.comment" or "system.posix_acl_access", and its raw value.</summary>
+public sealed record ExtendedAttribute(string Name, byte[] Value)
+{
+    public bool Equals(ExtendedAttribute? other) =>
+        other is not null && Name == other.Name && Value.AsSpan().SequenceEqual(other.Value);
+
+    public override int GetHashCode() => HashCode.Combine(Name, Value.Length);
 }

@@ -42,6 +42,8 @@ public static class DedupArbitraries
         from target in Text(10)
         from contentCount in Gen.Choose(0, 4)
         from content in Gen.ArrayOf(IdGen, contentCount)
+        from links in Gen.Choose(0, int.MaxValue).Select(x => (uint)x << (x & 1))
+        from xattrs in XattrsGen
         select new TreeNode
         {
             Name = name, Type = type, Mode = (uint)mode, Uid = (uint)uid, Gid = (uint)gid, User = user, Group = grp,
@@ -49,7 +51,16 @@ public static class DedupArbitraries
             Rdev = type is NodeType.BlockDevice or NodeType.CharDevice ? dev + 1 : 0,
             LinkTarget = type == NodeType.Symlink ? target : "",
             Content = type is NodeType.File or NodeType.Directory ? content : [],
+            Links = type == NodeType.Directory ? 0 : links,
+            ExtendedAttributes = xattrs,
         };
+
+    /// <summary>Zero to three extended attributes with distinct names in ordinal order, values of up to 40 bytes.</summary>
+    public static Gen<ExtendedAttribute[]> XattrsGen { get; } =
+        Gen.ListOf(Gen.Elements("user.a", "user.comment", "user.ü", "system.posix_acl_access", "security.selinux", "trusted.x"))
+            .Select(names => names.Distinct().Order(StringComparer.Ordinal).Take(3).ToArray())
+            .SelectMany(names => Gen.CollectToList(names, n => Bytes(40).Select(v => new ExtendedAttribute(n, v))))
+            .Select(list => list.ToArray());
 
     /// <summary>A directory listing as the backup writes it: distinct safe names in ordinal order.</summary>
     public static Gen<List<TreeNode>> TreeGen { get; } =

@@ -22,25 +22,32 @@ public static class Archiver
     {
         var clock = Stopwatch.StartNew();
         var started = repo.Clock.GetUtcNow();
-        var paths = options.Stdin is null ? NormalisePaths(options.Paths) : ["/" + options.StdinFileName.Trim('/')];
+        var warnings = new List<string>();
+        var given = options.Stdin is null ? SourceList.Collect(options, warnings) : [];
+        var paths = options.Stdin is null ? NormalisePaths(given, options) : ["/" + options.StdinFileName.Trim('/')];
         if (options.Stdin is not null && !TreeCodec.IsSafeName(options.StdinFileName.Trim('/')))
             throw new ArgumentException($"'{options.StdinFileName}' is not a valid file name for --stdin-filename.");
+        var exclusions = new BackupExclusions(options);
         // A write-only key may only write snapshots of its certified host: anything else would be stored, then distrusted.
         if (repo.Keys.CertifiedHost(repo.Config.SigningPublicKeyBytes) is { } certified && certified != options.Host)
             throw new Dedup.Repository.RepositoryException($"This write-only key may only back up as host '{certified}', not '{options.Host}'. Leave out --host, or use --host {certified}.");
         // Announce the backup before reading the index: prune then knows this run may refer to any pack it saw.
-        var session = await repo.WriteBackupMarkerAsync(options.Host, ct).ConfigureAwait(false);
+        // A dry run writes nothing at all, so it announces nothing either.
+        var session = options.DryRun ? ObjectId.Empty : await repo.WriteBackupMarkerAsync(options.Host, ct).ConfigureAwait(false);
         await repo.LoadIndexAsync(ct).ConfigureAwait(false);
-        if (options.CacheDirectory is not null) await PendingIndexJournal.RecoverAsync(repo, options.CacheDirectory, ct).ConfigureAwait(false);
-        using var cache = options.CacheDirectory is null ? null : TreeCache.Open(options.CacheDirectory, repo.Keys.RepositoryId, options.Host, paths, repo.Keys.Own.BlobId);
+        if (options.CacheDirectory is not null && !options.DryRun) await PendingIndexJournal.RecoverAsync(repo, options.CacheDirectory, ct).ConfigureAwait(false);
+        using var cache = options.CacheDirectory is null ? null
+            : TreeCache.Open(options.CacheDirectory, repo.Keys.RepositoryId, options.Host, paths, repo.Keys.Own.BlobId, readOnly: options.DryRun);
         var parent = await FindParentAsync(repo, options, paths, cache, ct).ConfigureAwait(false);
 
         var chunker = new Chunker(new ChunkerParameters(repo.Config.ChunkerMin, repo.Config.ChunkerAverage, repo.Config.ChunkerMax), repo.Keys.Own.ChunkerSecret.Span);
-        await using var writer = repo.StartWriting(uploadConcurrency: options.UploadConcurrency);
-        var journal = options.CacheDirectory is null ? null : PendingIndexJournal.Create(options.CacheDirectory, repo.Keys.RepositoryId, repo.Keys.Own.Id, session);
-        if (journal is not null) writer.PackStored = journal.Append;
-        var saver = new FileSaver(writer, chunker, repo.Keys.Own.BlobId, progress, Math.Max(2, options.Workers));
-        var walk = new BackupSession(repo, writer, saver, options, progress, cache, ct);
+        await using var writer = options.DryRun ? null : repo.StartWriting(uploadConcurrency: options.UploadConcurrency);
+        IBlobSink sink = writer is null ? new DryRunSink(repo) : new WriterSink(writer);
+        var journal = options.CacheDirectory is null || writer is null ? null : PendingIndexJournal.Create(options.CacheDirectory, repo.Keys.RepositoryId, repo.Keys.Own.Id, session);
+        if (journal is not null) writer!.PackStored = journal.Append;
+        var saver = new FileSaver(sink, chunker, repo.Keys.Own.BlobId, progress, Math.Max(2, options.Workers));
+        IEnumerable<string> targets = options.OneFileSystem ? given.Select(Absolute) : [];
+        var walk = new BackupSession(repo, sink, saver, options, exclusions, targets, progress, cache, ct);
         var parentRoot = parent is null ? null : new TreeNode { Name = "/", Type = NodeType.Directory, Content = parent.Tree.Select(ObjectId.Parse).ToArray() };
 
         IReadOnlyList<ObjectId> rootTree;
@@ -51,7 +58,7 @@ public static class Archiver
             var file = new TreeNode
             {
                 Name = paths[0][1..], Type = NodeType.File, Mode = 0x1A4 /* 0644 */, Size = saved.Size, MTimeNs = now, CTimeNs = now,
-                Uid = PosixCalls.GetEUid(), User = Environment.UserName, Content = saved.Content,
+                Uid = PosixCalls.GetEUid(), User = Environment.UserName, Content = saved.Content, Links = 1,
             };
             Interlocked.Increment(ref progress._files);
             var previous = await walk.LoadPreviousChildrenAsync(parentRoot).ConfigureAwait(false);
@@ -63,26 +70,49 @@ public static class Archiver
             rootTree = await BackupRootAsync(walk, BuildTrie(paths), "", parentRoot).ConfigureAwait(false);
         }
 
-        await writer.FlushAsync(ct).ConfigureAwait(false);
+        if (writer is not null) await writer.FlushAsync(ct).ConfigureAwait(false);
         journal?.Complete();
+        warnings.AddRange(walk.Warnings);
         var info = new SnapshotInfo
         {
             Time = started, Host = options.Host, Username = options.Username, Paths = paths, Tags = options.Tags,
             Tree = rootTree.Select(t => t.ToString()).ToArray(), Parent = parent?.Snapshot, ProgramVersion = ProgramVersion,
-            Excludes = options.Excludes, Incomplete = walk.Failures.Count > 0, Session = session.ToString(),
+            Excludes = options.Excludes, Incomplete = walk.Failures.Count > 0, Session = options.DryRun ? null : session.ToString(),
             Summary = walk.Summary(progress.BytesRead, clock.Elapsed.TotalSeconds),
         };
+        if (options.DryRun) return new BackupResult(ObjectId.Empty, info, walk.Failures) { DryRun = true, Warnings = warnings };
         var id = await repo.Snapshots.SaveAsync(info, ct: ct).ConfigureAwait(false);
         cache?.Commit(new CachedParent(id.ToString(), info.Tree, info.Time));
-        return new BackupResult(id, info, walk.Failures);
+        return new BackupResult(id, info, walk.Failures) { Warnings = warnings };
     }
 
-    /// <summary>Absolute, without trailing slashes, sorted, with paths inside other given paths dropped.</summary>
-    internal static string[] NormalisePaths(IReadOnlyList<string> input)
+    private static string Absolute(string path)
     {
-        if (input.Count == 0) throw new ArgumentException("Give at least one path to back up.");
-        var full = input.Select(p => Path.GetFullPath(p).TrimEnd('/')).Select(p => p.Length == 0 ? "/" : p).Distinct().Order(StringComparer.Ordinal).ToList();
-        return full.Where(p => !full.Any(q => q != p && (q == "/" || p.StartsWith(q + "/", StringComparison.Ordinal)))).ToArray();
+        var full = Path.GetFullPath(path).TrimEnd('/');
+        return full.Length == 0 ? "/" : full;
+    }
+
+    /// <summary>
+    /// Absolute, without trailing slashes, sorted, with paths inside other given paths dropped (each path's ancestors
+    /// are looked up, so a --files-from list of many files costs its length times the depth, not its square).
+    /// </summary>
+    internal static string[] NormalisePaths(IReadOnlyList<string> input, BackupOptions? options = null)
+    {
+        if (input.Count == 0)
+            throw new ArgumentException(options is { FilesFrom.Count: > 0 } or { FilesFromVerbatim.Count: > 0 } or { FilesFromRaw.Count: > 0 }
+                ? "The --files-from lists name nothing to back up."
+                : "Give at least one path to back up.");
+        var full = input.Select(Absolute).Distinct().Order(StringComparer.Ordinal).ToArray();
+        var set = new HashSet<string>(full, StringComparer.Ordinal);
+        if (set.Contains("/")) return ["/"];
+        return full.Where(p => !HasGivenAncestor(p, set)).ToArray();
+    }
+
+    private static bool HasGivenAncestor(string path, HashSet<string> given)
+    {
+        for (int cut = path.LastIndexOf('/'); cut > 0; cut = path.LastIndexOf('/', cut - 1))
+            if (given.Contains(path[..cut])) return true;
+        return false;
     }
 
     /// <summary>
@@ -137,7 +167,7 @@ public static class Archiver
     {
         if (trie.Target)
         {
-            var whole = await session.BackupPathAsync(fsDir.Length == 0 ? "/" : fsDir, "", "/", previousDir, null).ConfigureAwait(false);
+            var whole = await session.BackupPathAsync(fsDir.Length == 0 ? "/" : fsDir, "", "/", previousDir).ConfigureAwait(false);
             return whole?.Content ?? await session.SaveDirectoryAsync([], previousDir).ConfigureAwait(false);
         }
         var previousChildren = await session.LoadPreviousChildrenAsync(previousDir).ConfigureAwait(false);
@@ -148,7 +178,7 @@ public static class Archiver
             previousChildren.TryGetValue(name, out var prev);
             if (child.Target)
             {
-                var node = await session.BackupPathAsync(fsPath, fsPath, name, prev, null).ConfigureAwait(false);
+                var node = await session.BackupPathAsync(fsPath, fsPath, name, prev).ConfigureAwait(false);
                 if (node is not null) entries.Add(node);
                 continue;
             }
@@ -162,7 +192,11 @@ public static class Archiver
                 st = default; // the target below will report the missing path
             }
             var content = await BackupRootAsync(session, child, fsPath, prev).ConfigureAwait(false);
-            entries.Add(BackupSession.NodeFromStatus(name, st) with { Type = NodeType.Directory, Content = content });
+            entries.Add(BackupSession.NodeFromStatus(name, st) with
+            {
+                Type = NodeType.Directory, Content = content, Links = 0,
+                ExtendedAttributes = st.Type == NodeType.Directory ? session.ReadExtendedAttributes(fsPath) : [],
+            });
         }
         return await session.SaveDirectoryAsync(entries, previousDir).ConfigureAwait(false);
     }

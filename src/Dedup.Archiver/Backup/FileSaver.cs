@@ -9,7 +9,7 @@ namespace Dedup.Archiver.Backup;
 /// other threads, so even a single large file uses every core. At most <c>maxPending</c> chunks of a file are
 /// in flight, which bounds memory to about (maxPending + 2) × the maximum chunk size per file.
 /// </summary>
-internal sealed class FileSaver(RepositoryWriter writer, Chunker chunker, Func<ReadOnlySpan<byte>, ObjectId> blobId, BackupProgress progress, int maxPending)
+internal sealed class FileSaver(IBlobSink writer, Chunker chunker, Func<ReadOnlySpan<byte>, ObjectId> blobId, BackupProgress progress, int maxPending)
 {
     public sealed record Saved(IReadOnlyList<ObjectId> Content, long Size);
 

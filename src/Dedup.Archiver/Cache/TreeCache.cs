@@ -34,6 +34,7 @@ public sealed class TreeCache : IDisposable
     private SafeFileHandle? _in;
     private Dictionary<ObjectId, (long Offset, int Length)>? _locations;
     private bool _broken;
+    private bool _readOnly;
 
     private TreeCache(string dir, Func<ReadOnlySpan<byte>, ObjectId> blobId)
     {
@@ -48,12 +49,18 @@ public sealed class TreeCache : IDisposable
         : Path.Join(Environment.GetEnvironmentVariable("XDG_CACHE_HOME") is { Length: > 0 } x ? x
             : Path.Join(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache"), "dedup");
 
-    public static TreeCache? Open(string baseDir, ObjectId repositoryId, string host, IReadOnlyList<string> paths, Func<ReadOnlySpan<byte>, ObjectId> blobId)
+    /// <summary>
+    /// Opens the cache of one (host, paths); null when it cannot be used. <paramref name="readOnly"/> (a dry run) only
+    /// reads the cached parent and changes nothing on disk.
+    /// </summary>
+    public static TreeCache? Open(string baseDir, ObjectId repositoryId, string host, IReadOnlyList<string> paths, Func<ReadOnlySpan<byte>, ObjectId> blobId,
+        bool readOnly = false)
     {
         try
         {
             var key = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(host + "\0" + string.Join("\0", paths))));
             var dir = Path.Join(baseDir, repositoryId.ToString(), key);
+            if (readOnly) return Directory.Exists(dir) ? new TreeCache(dir, blobId) { _readOnly = true } : null;
             Directory.CreateDirectory(dir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
             var cache = new TreeCache(dir, blobId);
             if (Directory.Exists(cache._next)) Directory.Delete(cache._next, true); // left by an interrupted run
@@ -149,7 +156,7 @@ public sealed class TreeCache : IDisposable
         lock (_lock)
         {
             CloseFiles();
-            if (_broken) return;
+            if (_broken || _readOnly) return;
             try
             {
                 File.WriteAllBytes(Path.Join(_next, "parent.json"), JsonSerializer.SerializeToUtf8Bytes(parent));

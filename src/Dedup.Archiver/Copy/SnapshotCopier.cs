@@ -33,7 +33,7 @@ public sealed class SnapshotCopier
         _source = source;
         _writer = writer;
         var chunker = new Chunker(new ChunkerParameters(dest.Config.ChunkerMin, dest.Config.ChunkerAverage, dest.Config.ChunkerMax), dest.Keys.Own.ChunkerSecret.Span);
-        _saver = new FileSaver(writer, chunker, dest.Keys.Own.BlobId, progress, Math.Max(2, Environment.ProcessorCount));
+        _saver = new FileSaver(new WriterSink(writer), chunker, dest.Keys.Own.BlobId, progress, Math.Max(2, Environment.ProcessorCount));
         _ct = ct;
     }
 

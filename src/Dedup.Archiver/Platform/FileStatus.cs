@@ -4,9 +4,13 @@ using Dedup.Format;
 
 namespace Dedup.Archiver.Platform;
 
-/// <summary>What lstat tells about a path: everything a tree entry records and change detection needs.</summary>
+/// <summary>
+/// What lstat tells about a path: everything a tree entry records and change detection needs. <see cref="Links"/> is
+/// st_nlink; <see cref="Blocks"/> counts 512-byte units allocated (what shows a file is sparse).
+/// </summary>
 public readonly record struct FileStatus(
-    NodeType Type, uint Mode, uint Uid, uint Gid, long Size, ulong Inode, ulong Device, ulong Rdev, long MTimeNs, long CTimeNs, long ATimeNs);
+    NodeType Type, uint Mode, uint Uid, uint Gid, long Size, ulong Inode, ulong Device, ulong Rdev, long MTimeNs, long CTimeNs, long ATimeNs,
+    uint Links = 0, long Blocks = 0);
 
 /// <summary>
 /// lstat through Linux statx(2). .NET's FileSystemInfo has no inode, ctime, owner or device, which change
@@ -56,7 +60,9 @@ public static class PosixFile
             MakeDev(BinaryPrimitives.ReadUInt32LittleEndian(s[128..]), BinaryPrimitives.ReadUInt32LittleEndian(s[132..])),
             Time(s[112..]),
             Time(s[96..]),
-            Time(s[64..]));
+            Time(s[64..]),
+            BinaryPrimitives.ReadUInt32LittleEndian(s[16..]),
+            BinaryPrimitives.ReadInt64LittleEndian(s[48..]));
     }
 
     private static long Time(ReadOnlySpan<byte> ts) =>

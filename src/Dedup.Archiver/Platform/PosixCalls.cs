@@ -30,6 +30,9 @@ public static class PosixCalls
     [DllImport("libc", SetLastError = true, EntryPoint = "rename")]
     private static extern int Rename([MarshalAs(UnmanagedType.LPUTF8Str)] string oldpath, [MarshalAs(UnmanagedType.LPUTF8Str)] string newpath);
 
+    [DllImport("libc", SetLastError = true, EntryPoint = "link")]
+    private static extern int Link([MarshalAs(UnmanagedType.LPUTF8Str)] string oldpath, [MarshalAs(UnmanagedType.LPUTF8Str)] string newpath);
+
     [DllImport("libc", EntryPoint = "geteuid")]
     public static extern uint GetEUid();
 
@@ -58,6 +61,9 @@ public static class PosixCalls
         }
         if (Rename(from, to) != 0) throw PosixErrors.ToException(Marshal.GetLastPInvokeError(), to);
     }
+
+    /// <summary>Makes <paramref name="newPath"/> a hard link to <paramref name="existing"/> (link(2) never follows a symlink); fails if the new name exists.</summary>
+    public static void CreateHardLink(string existing, string newPath) => Check(Link(existing, newPath), newPath);
 
     public static void MakeFifo(string path, uint mode) => Check(MkFifo(path, mode), path);
 

@@ -10,6 +10,16 @@ public sealed record RestoreOptions
     public bool Overwrite { get; init; }
     /// <summary>Restore uid/gid. Defaults to true when running as root.</summary>
     public bool RestoreOwners { get; init; } = Environment.UserName == "root";
+    /// <summary>
+    /// Restore extended attributes (POSIX ACLs among them). trusted.* and security.* need root; what cannot be set is
+    /// reported per file and the restore goes on.
+    /// </summary>
+    public bool RestoreExtendedAttributes { get; init; } = true;
+    /// <summary>
+    /// Leave all-zero blocks of files as holes instead of writing them (restic's --sparse, here on by default): a sparse
+    /// file comes back sparse, and zero-filled regions of other files take no space.
+    /// </summary>
+    public bool Sparse { get; init; } = true;
     public int Workers { get; init; } = Math.Max(2, Environment.ProcessorCount);
     /// <summary>
     /// Files restored at once; 0 means two per worker, which keeps a local disk busy. A remote store needs more

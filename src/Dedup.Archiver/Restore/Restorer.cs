@@ -41,6 +41,11 @@ public sealed class Restorer
     // at a name inside them but what this run writes, so their files skip the "exists / already restored" lstat;
     // O_EXCL and RENAME_NOREPLACE still refuse a name something else created meanwhile. Walker thread only.
     private readonly HashSet<string> _created = new(StringComparer.Ordinal);
+    private readonly HardLinkTable _hardLinks = new();
+    private readonly MetadataWriter _metadata;
+    // The blob ID of a maximum-size chunk of zeros: a long run of zeros is cut into such chunks, so a file listing it
+    // has holes (or zeros) worth writing sparse, and is not preallocated.
+    private readonly ObjectId _zeroChunk;
 
     private readonly DomainId _domain;
 
@@ -56,6 +61,8 @@ public sealed class Restorer
         _abort = CancellationTokenSource.CreateLinkedTokenSource(ct);
         _ct = _abort.Token;
         _target = Path.GetFullPath(options.Target);
+        _metadata = new MetadataWriter(options.RestoreOwners, options.RestoreExtendedAttributes, Fail);
+        _zeroChunk = options.Sparse ? repo.Keys.For(domain).BlobId(new byte[repo.Config.ChunkerMax]) : default;
     }
 
     public static async Task<RestoreResult> RunAsync(Repo repo, LoadedSnapshot snapshot, RestoreOptions options, RestoreProgress progress, CancellationToken ct = default)
@@ -79,6 +86,8 @@ public sealed class Restorer
         }
         if (r._fatal is not null) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(r._fatal);
         await Task.WhenAll(r._running).ConfigureAwait(false);
+        // Later names of hard-linked files, now that the first names are complete; before directory times, which links change.
+        foreach (var link in r._hardLinks.Links) await r.RestoreLinkAsync(link).ConfigureAwait(false);
         // Directory times and modes last, deepest first: writing files inside would change the mtime, and a
         // read-only mode would block writing them.
         for (int i = r._directories.Count - 1; i >= 0; i--) r.ApplyMetadata(r._directories[i].Path, r._directories[i].Node);
@@ -136,6 +145,7 @@ public sealed class Restorer
             if (node.Type == NodeType.File)
             {
                 Interlocked.Increment(ref _progress._totalFiles);
+                if (_hardLinks.IsLaterName(fsPath, snapPath, node)) continue; // linked at the end
                 Interlocked.Add(ref _progress._totalBytes, node.Size);
                 bool inCreatedDirectory = _created.Contains(fsDir);
                 await _slots.WaitAsync(_ct).ConfigureAwait(false);
@@ -212,6 +222,7 @@ public sealed class Restorer
                     {
                         // An earlier, interrupted restore finished this file (metadata is applied before the rename):
                         // a re-run completes the restore without writing it again.
+                        _hardLinks.Written(fsPath, node);
                         Interlocked.Increment(ref _files);
                         Interlocked.Increment(ref _progress._files);
                         return;
@@ -222,20 +233,23 @@ public sealed class Restorer
                 File.Delete(fsPath); // removes a symlink itself, never its target
             }
             // Written synchronously: this runs on a worker thread already, and async writes to a file hop to another.
-            using (var output = CreateTemporary(temp, node.Size))
+            // Space is not reserved for a file with runs of zeros: that would allocate its holes.
+            bool holes = _options.Sparse && node.Content.Contains(_zeroChunk);
+            using (var output = CreateTemporary(temp, holes ? 0 : node.Size))
             {
-                long offset = 0;
+                var writer = new SparseFileWriter(output, _options.Sparse);
                 foreach (var id in node.Content)
                 {
                     using var blob = await _repo.Blobs.ReadAsync(id, _domain, _ct).ConfigureAwait(false);
-                    RandomAccess.Write(output, blob.Span, offset);
-                    offset += blob.Length;
+                    writer.Write(blob.Span);
                     Interlocked.Add(ref _bytes, blob.Length);
                     Interlocked.Add(ref _progress._bytes, blob.Length);
                 }
+                writer.Finish();
             }
             ApplyMetadata(temp, node);
             PosixCalls.Rename(temp, fsPath, replace: _options.Overwrite);
+            _hardLinks.Written(fsPath, node);
             Interlocked.Increment(ref _files);
             Interlocked.Increment(ref _progress._files);
         }
@@ -328,17 +342,45 @@ public sealed class Restorer
         }
     }
 
-    private void ApplyMetadata(string path, TreeNode node)
+    private void ApplyMetadata(string path, TreeNode node) => _metadata.Apply(path, node);
+
+    /// <summary>
+    /// A later name of a hard-linked file: a link to the first name when that holds the restored content, else (the
+    /// first name failed, or existed and was left alone) the file is written under this name on its own.
+    /// </summary>
+    private async Task RestoreLinkAsync(HardLinkTable.Link link)
     {
+        if (_hardLinks.TargetFor(link.First) is not { } target)
+        {
+            Interlocked.Add(ref _progress._totalBytes, link.Node.Size);
+            await RestoreFileAsync(link.Path, link.SnapPath, link.Node, inCreatedDirectory: false).ConfigureAwait(false);
+            _hardLinks.Replace(link.First, link.Path);
+            return;
+        }
         try
         {
-            if (_options.RestoreOwners) PosixCalls.SetOwner(path, node.Uid, node.Gid);
-            if (node.Type != NodeType.Symlink) File.SetUnixFileMode(path, (UnixFileMode)(node.Mode & 0xFFF));
-            PosixCalls.SetTimes(path, node.MTimeNs, node.MTimeNs);
+            if (PosixFile.TryLStat(link.Path, out var existing))
+            {
+                var first = PosixFile.LStat(target);
+                if (existing.Inode == first.Inode && existing.Device == first.Device)
+                {
+                    Interlocked.Increment(ref _files); // linked by an earlier, interrupted restore
+                    return;
+                }
+                if (!_options.Overwrite)
+                {
+                    Skip(link.SnapPath);
+                    return;
+                }
+                File.Delete(link.Path); // removes a symlink itself, never its target
+            }
+            PosixCalls.CreateHardLink(target, link.Path);
+            Interlocked.Increment(ref _files);
+            Interlocked.Increment(ref _progress._files);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            Fail(path, e);
+            Fail(link.SnapPath, e);
         }
     }
 

@@ -36,11 +36,14 @@ public static class SnapshotWalker
     /// Every entry of the snapshot, parents before children, siblings in name order. Memory holds one
     /// directory listing per level, never the whole tree. Depth is bounded so a hostile tree cannot recurse forever.
     /// </summary>
-    public static async IAsyncEnumerable<WalkEntry> WalkAsync(Repo repo, LoadedSnapshot snapshot, [EnumeratorCancellation] CancellationToken ct = default)
+    public static IAsyncEnumerable<WalkEntry> WalkAsync(Repo repo, LoadedSnapshot snapshot, CancellationToken ct = default) =>
+        WalkAsync(repo, snapshot.Info, snapshot.Domain, ct);
+
+    /// <summary>The same, for a snapshot's payload and the domain it lives in (a backup's own result, say).</summary>
+    public static async IAsyncEnumerable<WalkEntry> WalkAsync(Repo repo, SnapshotInfo info, DomainId domain, [EnumeratorCancellation] CancellationToken ct = default)
     {
-        var domain = snapshot.Domain;
         var stack = new Stack<(string Path, IEnumerator<TreeNode> Children)>();
-        stack.Push(("", (await LoadDirectoryAsync(repo, domain, RootTree(snapshot.Info), ct).ConfigureAwait(false)).GetEnumerator()));
+        stack.Push(("", (await LoadDirectoryAsync(repo, domain, RootTree(info), ct).ConfigureAwait(false)).GetEnumerator()));
         while (stack.Count > 0)
         {
             var (dir, children) = stack.Peek();

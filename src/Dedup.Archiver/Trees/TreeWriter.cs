@@ -17,7 +17,10 @@ public static class TreeWriter
     private const int CutMask = 0x3FF;
     private const int MaxTreeBlob = 4 * 1024 * 1024;
 
-    public static async Task<IReadOnlyList<ObjectId>> SaveAsync(RepositoryWriter writer, IReadOnlyList<TreeNode> nodes, CancellationToken ct, TreeCache? cache = null)
+    public static Task<IReadOnlyList<ObjectId>> SaveAsync(RepositoryWriter writer, IReadOnlyList<TreeNode> nodes, CancellationToken ct, TreeCache? cache = null) =>
+        SaveAsync(new Backup.WriterSink(writer), nodes, ct, cache);
+
+    internal static async Task<IReadOnlyList<ObjectId>> SaveAsync(Backup.IBlobSink writer, IReadOnlyList<TreeNode> nodes, CancellationToken ct, TreeCache? cache = null)
     {
         var ids = new List<ObjectId>(1);
         using var blob = new PooledBufferWriter();
@@ -39,7 +42,7 @@ public static class TreeWriter
         return ids;
     }
 
-    private static async Task<ObjectId> FlushAsync(RepositoryWriter writer, PooledBufferWriter blob, PooledBufferWriter body, int count, TreeCache? cache, CancellationToken ct)
+    private static async Task<ObjectId> FlushAsync(Backup.IBlobSink writer, PooledBufferWriter blob, PooledBufferWriter body, int count, TreeCache? cache, CancellationToken ct)
     {
         blob.Clear();
         TreeCodec.WriteHeader(blob, count);

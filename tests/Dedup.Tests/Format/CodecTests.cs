@@ -16,7 +16,9 @@ public sealed class CodecTests
         return decoded.Count == nodes.Count && decoded.Zip(nodes).All(p => Same(p.First, p.Second));
     }
 
-    private static bool Same(TreeNode a, TreeNode b) => a with { Content = [] } == b with { Content = [] } && a.Content.SequenceEqual(b.Content);
+    private static bool Same(TreeNode a, TreeNode b) =>
+        a with { Content = [], ExtendedAttributes = [] } == b with { Content = [], ExtendedAttributes = [] }
+        && a.Content.SequenceEqual(b.Content) && a.ExtendedAttributes.SequenceEqual(b.ExtendedAttributes);
 
     [Property(Arbitrary = [typeof(DedupArbitraries)], MaxTest = 100)]
     public bool Index_codec_round_trips(IndexPack[] packs)
@@ -144,5 +146,47 @@ public sealed class CodecTests
         var bytes = TreeCodec.Encode(nodes);
         for (int n = 0; n < bytes.Length; n += Math.Max(1, bytes.Length / 16))
             Assert.Throws<CorruptObjectException>(() => TreeCodec.Decode(bytes.AsSpan(0, n), "t"));
+    }
+
+    private static TreeNode WithXattrs(IEnumerable<ExtendedAttribute> xattrs) =>
+        new() { Name = "f", Type = NodeType.File, Links = 1, ExtendedAttributes = xattrs.ToArray() };
+
+    [Fact]
+    public void Extended_attributes_at_the_reader_limits_decode_and_one_past_them_is_rejected()
+    {
+        // 16384 attributes with four-byte names, and one value of 64 KiB: the most a reader accepts.
+        var names = Enumerable.Range(0, Limits.MaxXattrCount).Select(i => $"u.{i:x4}").ToList();
+        Assert.Equal(names.Order(StringComparer.Ordinal), names);
+        var atCount = WithXattrs(names.Select(n => new ExtendedAttribute(n, [])));
+        Assert.Equal(Limits.MaxXattrCount, TreeCodec.Decode(TreeCodec.Encode([atCount]), "t")[0].ExtendedAttributes.Count);
+        var overCount = WithXattrs(names.Append("u.ffff0").Select(n => new ExtendedAttribute(n, [])));
+        Assert.Contains("exceeds the limit 16384", Assert.Throws<CorruptObjectException>(() => TreeCodec.Decode(TreeCodec.Encode([overCount]), "t")).Message);
+
+        var atSize = WithXattrs([new ExtendedAttribute("user.big", new byte[Limits.MaxXattrValueBytes])]);
+        Assert.Equal(Limits.MaxXattrValueBytes, TreeCodec.Decode(TreeCodec.Encode([atSize]), "t")[0].ExtendedAttributes[0].Value.Length);
+        var overSize = WithXattrs([new ExtendedAttribute("user.big", new byte[Limits.MaxXattrValueBytes + 1])]);
+        Assert.Contains("extended attribute value length 65537 exceeds", Assert.Throws<CorruptObjectException>(() => TreeCodec.Decode(TreeCodec.Encode([overSize]), "t")).Message);
+
+        var longName = WithXattrs([new ExtendedAttribute("user." + new string('n', Limits.MaxXattrNameBytes - 5), [1])]);
+        Assert.Single(TreeCodec.Decode(TreeCodec.Encode([longName]), "t")[0].ExtendedAttributes);
+        var overName = WithXattrs([new ExtendedAttribute("user." + new string('n', Limits.MaxXattrNameBytes - 4), [1])]);
+        Assert.Throws<CorruptObjectException>(() => TreeCodec.Decode(TreeCodec.Encode([overName]), "t"));
+    }
+
+    [Fact]
+    public void Version_1_trees_still_decode_without_links_or_attributes()
+    {
+        var node = new TreeNode { Name = "a", Type = NodeType.File, Size = 1, Content = [ObjectId.Empty], Links = 3, ExtendedAttributes = [new("user.x", [1])] };
+        var v2 = TreeCodec.Encode([node]);
+        Assert.Equal(TreeCodec.Version, v2[0]);
+        // A version-1 blob is the version-2 one without the two trailing fields (link count 3, one attribute).
+        int v2Tail = 1 + 1 + (1 + 6) + (1 + 1);
+        byte[] v1 = [TreeCodec.Version1, .. v2[1..^v2Tail]];
+        var decoded = Assert.Single(TreeCodec.Decode(v1, "t"));
+        Assert.Equal(0u, decoded.Links);
+        Assert.Empty(decoded.ExtendedAttributes);
+        Assert.Equal(node.Content, decoded.Content);
+        // The same bytes labelled version 2 lack the new fields: truncated.
+        Assert.Throws<CorruptObjectException>(() => TreeCodec.Decode([TreeCodec.Version, .. v1[1..]], "t"));
     }
 }

@@ -158,6 +158,8 @@ public class FormatVectorTests
         ["rdev"] = n.Rdev,
         ["linkTarget"] = n.LinkTarget,
         ["content"] = J.HexArray(n.Content),
+        ["links"] = n.Links,
+        ["xattrs"] = new JsonArray(n.ExtendedAttributes.Select(x => (JsonNode)new JsonObject { ["name"] = x.Name, ["valueHex"] = J.Hex(x.Value) }).ToArray()),
     };
 
     internal static TreeNode NodeFrom(JsonElement e) => new()
@@ -177,12 +179,14 @@ public class FormatVectorTests
         Rdev = e.GetProperty("rdev").GetUInt64(),
         LinkTarget = e.Str("linkTarget"),
         Content = e.Arr("content").Select(c => ObjectId.Parse(c.GetString()!)).ToArray(),
+        Links = e.GetProperty("links").GetUInt32(),
+        ExtendedAttributes = e.Arr("xattrs").Select(x => new ExtendedAttribute(x.Str("name"), x.Bytes("valueHex"))).ToArray(),
     };
 
-    /// <summary>A tree blob written field by field from the spec's table.</summary>
-    private static byte[] SpecTree(IReadOnlyList<TreeNode> nodes)
+    /// <summary>A tree blob written field by field from the spec's table; version 1 leaves out the last two fields.</summary>
+    private static byte[] SpecTree(IReadOnlyList<TreeNode> nodes, int version = 2)
     {
-        var o = new List<byte> { 1 };
+        var o = new List<byte> { (byte)version };
         o.AddRange(Varint((ulong)nodes.Count));
         foreach (var n in nodes)
         {
@@ -205,14 +209,29 @@ public class FormatVectorTests
             {
                 o.AddRange(id.ToArray());
             }
+
+            if (version >= 2)
+            {
+                o.AddRange(Varint(n.Links));
+                o.AddRange(Varint((ulong)n.ExtendedAttributes.Count));
+                foreach (var x in n.ExtendedAttributes)
+                {
+                    o.AddRange(Str(x.Name));
+                    o.AddRange(Varint((ulong)x.Value.Length));
+                    o.AddRange(x.Value);
+                }
+            }
         }
 
         return o.ToArray();
     }
 
-    private static TreeNode File(string name) => new() { Name = name, Type = NodeType.File, Mode = 0x1A4, Size = 1, Content = [Fixed.Id("c")] };
+    private static TreeNode File(string name) => new() { Name = name, Type = NodeType.File, Mode = 0x1A4, Size = 1, Content = [Fixed.Id("c")], Links = 1 };
 
-    private static List<(string Name, TreeNode[] Nodes)> TreeCases() =>
+    private static ExtendedAttribute Xattr(string name, string valueHex) => new(name, Convert.FromHexString(valueHex));
+
+    /// <summary>Version 1 entries: everything but hard-link counts and extended attributes.</summary>
+    private static List<(string Name, TreeNode[] Nodes)> Version1Cases() =>
     [
         ("directory", [
             new TreeNode { Name = "bin", Type = NodeType.Directory, Mode = 0x1ED, User = "root", Group = "root", MTimeNs = 1_700_000_000_123_456_789, CTimeNs = 1_700_000_000_223_456_789, Inode = 1234, Device = 2049, Content = [Fixed.Id("tree bin")] },
@@ -224,17 +243,44 @@ public class FormatVectorTests
             new TreeNode { Name = "é.txt", Type = NodeType.File, Mode = 0x9ED, Uid = 1000, Gid = 1000, User = "ann", Group = "staff", MTimeNs = 1_700_000_001_000_000_000, CTimeNs = 1_700_000_001_000_000_000, Size = 3_000_000, Inode = 81, Device = 2049, Content = [Fixed.Id("chunk 1"), Fixed.Id("chunk 2")] },
         ]),
         ("empty-directory", []),
-        ("utf16-order", [File("\U0001F600.txt"), File("\uE000.txt")]),
+        ("utf16-order", [File("\U0001F600.txt") with { Links = 0 }, File("\uE000.txt") with { Links = 0 }]),
     ];
+
+    /// <summary>
+    /// Version 2: the version-1 cases with link counts, plus hard links, extended attributes (a POSIX ACL as Linux stores
+    /// it, a binary value, an empty value, names in UTF-16 order) and the largest link count.
+    /// </summary>
+    private static List<(string Name, TreeNode[] Nodes)> TreeCases()
+    {
+        var cases = Version1Cases()
+            .Select(c => (c.Name, c.Nodes.Select(n => n.Type == NodeType.Directory ? n : n with { Links = 1 }).ToArray()))
+            .ToList();
+        // system.posix_acl_access for user::rw-, user:1000:r--, group::r--, mask::r--, other::--- (version 2 of the
+        // kernel's ACL xattr format: a 4-byte header, then 8 bytes per entry: tag, permissions, id).
+        const string Acl = "02000000" + "01000600ffffffff" + "02000400e8030000" + "04000400ffffffff" + "10000400ffffffff" + "20000000ffffffff";
+        cases.Add(("hard-links-and-xattrs", [
+            new TreeNode { Name = "a", Type = NodeType.File, Mode = 0x1A4, Size = 3, Inode = 900, Device = 2049, Links = 2, Content = [Fixed.Id("abc")],
+                ExtendedAttributes = [Xattr("system.posix_acl_access", Acl), Xattr("user.comment", "68656c6c6f"), Xattr("user.empty", "")] },
+            new TreeNode { Name = "b", Type = NodeType.File, Mode = 0x1A4, Size = 3, Inode = 900, Device = 2049, Links = 2, Content = [Fixed.Id("abc")] },
+            new TreeNode { Name = "d", Type = NodeType.Directory, Mode = 0x1ED, Inode = 901, Device = 2049, Content = [Fixed.Id("tree d")],
+                ExtendedAttributes = [Xattr("system.posix_acl_default", Acl), Xattr("user.\U0001F600", "00ff00"), Xattr("user.\uE000", "01")] },
+            new TreeNode { Name = "many", Type = NodeType.File, Mode = 0x1A4, Inode = 902, Device = 2049, Links = uint.MaxValue },
+        ]));
+        return cases;
+    }
 
     private static List<(string Why, byte[] Bytes)> TreeRejects()
     {
         var good = SpecTree([File("a")]);
         var badType = (byte[])good.Clone();
-        badType[4] = 7; // 01 | 01 | 01 'a' | type
+        badType[4] = 7; // 02 | 01 | 01 'a' | type
         var badUtf8 = SpecTree([File("ab")]);
         badUtf8[4] = 0xC3;
         badUtf8[5] = 0x28;
+        TreeNode WithXattrs(params ExtendedAttribute[] x) => File("a") with { ExtendedAttributes = x };
+        // The attribute count 0 replaced by one the remaining bytes cannot hold (the limit of 16384 itself is checked
+        // by CodecTests: a vector at that size would be most of this file).
+        byte[] xattrCountTooLarge = [.. SpecTree([File("a")])[..^1], .. Varint(5)];
         return
         [
             ("entries not in ascending order", SpecTree([File("b"), File("a")])),
@@ -248,10 +294,17 @@ public class FormatVectorTests
             ("symlink with content", SpecTree([new TreeNode { Name = "l", Type = NodeType.Symlink, LinkTarget = "x", Content = [Fixed.Id("c")] }])),
             ("unknown entry type 7", badType),
             ("name is not valid UTF-8", badUtf8),
-            ("unknown tree version 2", [2, 0]),
+            ("unknown tree version 3", [3, 0]),
             ("trailing byte", [.. good, 0]),
             ("truncated", good[..^1]),
-            ("entry count larger than the blob can hold", [1, 0xFF, 0xFF, 0xFF, 0xFF, 0x0F]),
+            ("entry count larger than the blob can hold", [2, 0xFF, 0xFF, 0xFF, 0xFF, 0x0F]),
+            ("extended attributes not in ascending order", SpecTree([WithXattrs(Xattr("user.b", ""), Xattr("user.a", ""))])),
+            ("duplicate extended attribute", SpecTree([WithXattrs(Xattr("user.a", "01"), Xattr("user.a", "02"))])),
+            ("empty extended attribute name", SpecTree([WithXattrs(Xattr("", "01"))])),
+            ("extended attribute name with NUL", SpecTree([WithXattrs(Xattr("user.a\0b", "01"))])),
+            ("extended attribute name of 256 bytes", SpecTree([WithXattrs(Xattr("user." + new string('n', 251), "01"))])),
+            ("extended attribute count larger than the blob can hold", xattrCountTooLarge),
+            ("link count above 2^32 - 1", SpecTree([File("a")])[..^2].Concat(Varint(1UL << 32)).Concat(Varint(0)).ToArray()),
         ];
     }
 
@@ -260,36 +313,56 @@ public class FormatVectorTests
     {
         var v = VectorFiles.Load("tree.json", () => new JsonObject
         {
-            ["description"] = "Tree blob plaintexts (before compression and sealing). spec/repository-format.md, \"Trees\". type: 0 file, 1 dir, 2 symlink, 3 block device, 4 char device, 5 fifo, 6 socket.",
+            ["description"] = "Tree blob plaintexts (before compression and sealing). spec/repository-format.md, \"Trees\". type: 0 file, 1 dir, 2 symlink, 3 block device, 4 char device, 5 fifo, 6 socket. 'vectors' are version 2 (what writers write); 'version1' blobs must still decode, with links 0 and no xattrs.",
             ["vectors"] = new JsonArray(TreeCases().Select(c => (JsonNode)new JsonObject
             {
                 ["name"] = c.Name,
                 ["nodes"] = new JsonArray(c.Nodes.Select(n => (JsonNode)NodeJson(n)).ToArray()),
                 ["hex"] = J.Hex(SpecTree(c.Nodes)),
             }).ToArray()),
+            ["version1"] = new JsonArray(Version1Cases().Select(c => (JsonNode)new JsonObject
+            {
+                ["name"] = c.Name,
+                ["nodes"] = new JsonArray(c.Nodes.Select(n => (JsonNode)NodeJson(n)).ToArray()),
+                ["hex"] = J.Hex(SpecTree(c.Nodes, version: 1)),
+            }).ToArray()),
             ["rejects"] = new JsonArray(TreeRejects().Select(r => (JsonNode)new JsonObject { ["why"] = r.Why, ["hex"] = J.Hex(r.Bytes) }).ToArray()),
         });
 
         var vectors = v.Arr("vectors").ToList();
-        Assert.Equal(3, vectors.Count);
+        Assert.Equal(4, vectors.Count);
         foreach (var e in vectors)
         {
             var nodes = e.Arr("nodes").Select(NodeFrom).ToList();
             Assert.Equal(e.Str("hex"), J.Hex(TreeCodec.Encode(nodes)));
-            var decoded = TreeCodec.Decode(e.Bytes("hex"), "tree vector");
-            Assert.Equal(nodes.Count, decoded.Count);
-            for (int i = 0; i < nodes.Count; i++)
-            {
-                Assert.Equal(NodeJson(nodes[i]).ToJsonString(), NodeJson(decoded[i]).ToJsonString());
-            }
+            AssertDecodesTo(nodes, e.Bytes("hex"));
         }
 
-        Assert.Equal(15, v.GetProperty("rejects").GetArrayLength());
+        var version1 = v.Arr("version1").ToList();
+        Assert.Equal(3, version1.Count);
+        foreach (var e in version1)
+        {
+            var bytes = e.Bytes("hex");
+            Assert.Equal(TreeCodec.Version1, bytes[0]);
+            AssertDecodesTo(e.Arr("nodes").Select(NodeFrom).ToList(), bytes);
+        }
+
+        Assert.Equal(22, v.GetProperty("rejects").GetArrayLength());
         foreach (var e in v.Arr("rejects"))
         {
             var bytes = e.Bytes("hex");
             var ex = Record.Exception(() => TreeCodec.Decode(bytes, "tree vector"));
             Assert.True(ex is CorruptObjectException, $"{e.Str("why")}: expected a CorruptObjectException, got {ex?.GetType().Name ?? "none"}");
+        }
+    }
+
+    private static void AssertDecodesTo(List<TreeNode> nodes, byte[] bytes)
+    {
+        var decoded = TreeCodec.Decode(bytes, "tree vector");
+        Assert.Equal(nodes.Count, decoded.Count);
+        for (int i = 0; i < nodes.Count; i++)
+        {
+            Assert.Equal(NodeJson(nodes[i]).ToJsonString(), NodeJson(decoded[i]).ToJsonString());
         }
     }
 
