@@ -26,7 +26,7 @@ public sealed record FuseMountOptions
 }
 
 /// <summary>FUSE cannot be used here: libfuse3 is missing, or the kernel offers no /dev/fuse.</summary>
-public sealed class FuseUnavailableException(string message, Exception? inner = null) : Exception(message, inner);
+public sealed class FuseUnavailableException(string message, Exception? inner = null) : IOException(message, inner);
 
 /// <summary>What an unmount request did.</summary>
 public enum UnmountOutcome

@@ -1,0 +1,95 @@
+using Dedup.Format;
+using Dedup.Repository;
+using Repo = Dedup.Repository.Repository;
+
+namespace Dedup.Mount;
+
+/// <summary>
+/// Where the mount gets file contents: whole verified blobs by ID, and their sizes. Today the repository's
+/// <see cref="BlobReader"/>; a pack-oriented reader (PackStreamer, issue #14) can take its place here without the rest
+/// of the mount changing.
+/// </summary>
+internal interface IBlobSource
+{
+    /// <summary>The plaintext length of a blob, from the index (no read).</summary>
+    int RawLength(ObjectId id);
+
+    /// <summary>Reads and verifies one blob; the caller disposes the result.</summary>
+    Task<RentedBuffer> ReadAsync(ObjectId id, CancellationToken ct);
+}
+
+internal sealed class RepositoryBlobSource(Repo repo) : IBlobSource
+{
+    public int RawLength(ObjectId id) => repo.Blobs.Locate(id).RawLength;
+
+    public Task<RentedBuffer> ReadAsync(ObjectId id, CancellationToken ct) => repo.Blobs.ReadAsync(id, ct);
+}
+
+/// <summary>
+/// Decrypted blobs shared by every open file, within a byte budget. The kernel reads a file in pieces of at most
+/// 1 MiB, several at once (read-ahead), while a blob is up to a few MiB: each blob is opened once and then copied from
+/// for every piece that falls in it. A blob stays valid while a reader holds a lease, even if the cache drops it
+/// meanwhile; the last one out returns the buffer (cleared) to the pool.
+/// </summary>
+internal sealed class BlobCache
+{
+    private readonly BoundedCache<ObjectId, SharedBlob> _cache;
+    private readonly IBlobSource _source;
+
+    public BlobCache(IBlobSource source, long budgetBytes, CancellationToken lifetime)
+    {
+        _source = source;
+        _cache = new(budgetBytes, async (id, ct) => new SharedBlob(await source.ReadAsync(id, ct).ConfigureAwait(false)),
+            blob => blob.Length, blob => blob.Release(), lifetime);
+    }
+
+    public long CachedBytes => _cache.CachedCost;
+
+    public async Task<BlobLease> LeaseAsync(ObjectId id, CancellationToken ct)
+    {
+        // A blob dropped between its load and this lease is loaded again; after a few such races (a budget far too
+        // small for the readers at work) the reader gets a private copy instead.
+        for (int attempt = 0; attempt < 3; attempt++)
+        {
+            var blob = await _cache.GetAsync(id, ct).ConfigureAwait(false);
+            if (blob.TryAcquire()) return new BlobLease(blob);
+        }
+        return new BlobLease(new SharedBlob(await _source.ReadAsync(id, ct).ConfigureAwait(false)));
+    }
+
+    public void Clear() => _cache.Clear();
+}
+
+/// <summary>A decrypted blob with a count of its holders (the cache and each lease).</summary>
+internal sealed class SharedBlob(RentedBuffer buffer)
+{
+    private int _holders = 1;
+
+    public int Length => buffer.Length;
+    public ReadOnlySpan<byte> Span => buffer.Span;
+
+    public bool TryAcquire()
+    {
+        for (int n = Volatile.Read(ref _holders); n > 0; n = Volatile.Read(ref _holders))
+            if (Interlocked.CompareExchange(ref _holders, n + 1, n) == n) return true;
+        return false;
+    }
+
+    public void Release()
+    {
+        if (Interlocked.Decrement(ref _holders) == 0) buffer.Dispose();
+    }
+}
+
+internal sealed class BlobLease(SharedBlob blob) : IDisposable
+{
+    private int _released;
+
+    public int Length => blob.Length;
+    public ReadOnlySpan<byte> Span => blob.Span;
+
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _released, 1) == 0) blob.Release();
+    }
+}
