@@ -11,6 +11,15 @@ if ! command -v dotnet >/dev/null; then
   exit 1
 fi
 
+# FUSE 3 for the mount tests (libfuse3.so.3 for the binding, fusermount3 to unmount). Installed only when missing;
+# the tests fail, not skip, when FUSE cannot work (no /dev/fuse, not root).
+if ! dpkg -s fuse3 libfuse3-3 >/dev/null 2>&1; then
+  echo "test.sh: installing FUSE 3 (fuse3, libfuse3-3)" >&2
+  [[ $(id -u) == 0 ]] || { echo "test.sh: run as root to install fuse3 and libfuse3-3" >&2; exit 1; }
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends fuse3 libfuse3-3 >/dev/null
+fi
+
 # The real S3 server (Ceph RADOS Gateway from Debian's packages) for the S3 tests.
 scripts/s3-server.sh start
 eval "$(scripts/s3-server.sh env)"

@@ -26,10 +26,12 @@ internal sealed class RepositoryBlobSource(Repo repo) : IBlobSource
 }
 
 /// <summary>
-/// Decrypted blobs shared by every open file, within a byte budget. The kernel reads a file in pieces of at most
-/// 1 MiB, several at once (read-ahead), while a blob is up to a few MiB: each blob is opened once and then copied from
-/// for every piece that falls in it. A blob stays valid while a reader holds a lease, even if the cache drops it
-/// meanwhile; the last one out returns the buffer (cleared) to the pool.
+/// Decrypted blobs shared by every open file, within a byte budget (counted in the pooled arrays that hold them).
+/// The kernel reads a file in pieces of 128 KiB, several at once (read-ahead), while a blob is up to a few MiB: each
+/// blob is opened once and then copied from for every piece that falls in it. Once every byte of a blob has been
+/// handed out it is dropped at once, since the kernel keeps file pages itself (kernel_cache): the cache holds the blobs
+/// being read, not the history, and a copy of many small files costs no memory. A blob stays valid while a reader holds
+/// a lease, even if the cache drops it meanwhile; the last one out returns the buffer (cleared) to the pool.
 /// </summary>
 internal sealed class BlobCache
 {
@@ -40,7 +42,7 @@ internal sealed class BlobCache
     {
         _source = source;
         _cache = new(budgetBytes, async (id, ct) => new SharedBlob(await source.ReadAsync(id, ct).ConfigureAwait(false)),
-            blob => blob.Length, blob => blob.Release(), lifetime);
+            blob => blob.Footprint, blob => blob.Release(), lifetime);
     }
 
     public long CachedBytes => _cache.CachedCost;
@@ -52,9 +54,9 @@ internal sealed class BlobCache
         for (int attempt = 0; attempt < 3; attempt++)
         {
             var blob = await _cache.GetAsync(id, ct).ConfigureAwait(false);
-            if (blob.TryAcquire()) return new BlobLease(blob);
+            if (blob.TryAcquire()) return new BlobLease(blob, () => _cache.Remove(id, blob));
         }
-        return new BlobLease(new SharedBlob(await _source.ReadAsync(id, ct).ConfigureAwait(false)));
+        return new BlobLease(new SharedBlob(await _source.ReadAsync(id, ct).ConfigureAwait(false)), null);
     }
 
     public void Clear() => _cache.Clear();
@@ -64,9 +66,17 @@ internal sealed class BlobCache
 internal sealed class SharedBlob(RentedBuffer buffer)
 {
     private int _holders = 1;
+    private long _delivered;
 
     public int Length => buffer.Length;
     public ReadOnlySpan<byte> Span => buffer.Span;
+
+    /// <summary>The memory it takes: the pooled array, which may be up to twice the blob.</summary>
+    public long Footprint { get; } = buffer.Array.Length;
+
+    /// <summary>Counts bytes copied out; true once as many as the blob holds have been.</summary>
+    public bool Deliver(int bytes) =>
+        bytes > 0 && Interlocked.Add(ref _delivered, bytes) is var total && total >= Length && total - bytes < Length;
 
     public bool TryAcquire()
     {
@@ -81,12 +91,18 @@ internal sealed class SharedBlob(RentedBuffer buffer)
     }
 }
 
-internal sealed class BlobLease(SharedBlob blob) : IDisposable
+internal sealed class BlobLease(SharedBlob blob, Action? dropFromCache) : IDisposable
 {
     private int _released;
 
     public int Length => blob.Length;
-    public ReadOnlySpan<byte> Span => blob.Span;
+
+    /// <summary>Copies bytes out; the copy that completes the blob drops it from the cache.</summary>
+    public void CopyTo(int from, Span<byte> destination)
+    {
+        blob.Span.Slice(from, destination.Length).CopyTo(destination);
+        if (blob.Deliver(destination.Length)) dropFromCache?.Invoke();
+    }
 
     public void Dispose()
     {

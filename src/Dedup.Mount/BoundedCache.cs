@@ -111,6 +111,17 @@ internal sealed class BoundedCache<TKey, TValue>(
         _bytes -= entry.Cost;
     }
 
+    /// <summary>Drops <paramref name="value"/> if the cache still holds it under <paramref name="key"/>.</summary>
+    public void Remove(TKey key, TValue value)
+    {
+        lock (_lock)
+        {
+            if (!_entries.TryGetValue(key, out var entry) || !entry.Loaded || !EqualityComparer<TValue>.Default.Equals(entry.Value.Task.Result, value)) return;
+            Forget(entry);
+        }
+        evicted?.Invoke(value);
+    }
+
     /// <summary>Drops every loaded value (at unmount).</summary>
     public void Clear()
     {

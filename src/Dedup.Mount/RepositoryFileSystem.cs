@@ -14,8 +14,11 @@ public sealed record MountOptions
     /// <summary>Let other users in (FUSE allow_other); the kernel still checks each file's stored mode and owner.</summary>
     public bool AllowOther { get; init; }
 
-    /// <summary>Decrypted file contents kept for reads to come (read-ahead asks for pieces of one blob at a time).</summary>
-    public long BlobCacheBytes { get; init; } = 64L << 20;
+    /// <summary>
+    /// Decrypted blobs kept while they are being read (the kernel asks for a blob in 128 KiB pieces): 32 MiB holds
+    /// eight 4 MiB blobs, one per FUSE thread.
+    /// </summary>
+    public long BlobCacheBytes { get; init; } = 32L << 20;
 
     /// <summary>Decoded directories kept for name lookups.</summary>
     public long DirectoryCacheBytes { get; init; } = 32L << 20;

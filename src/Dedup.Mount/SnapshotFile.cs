@@ -30,7 +30,7 @@ internal sealed class SnapshotFile(TreeNode node, string path, BlobCache blobs, 
             using var blob = await blobs.LeaseAsync(node.Content[index], ct).ConfigureAwait(false);
             int from = (int)(offset + done - start);
             int n = Math.Min(blob.Length - from, wanted - done);
-            blob.Span.Slice(from, n).CopyTo(buffer.Span[done..]);
+            blob.CopyTo(from, buffer.Span.Slice(done, n));
             done += n;
             index++;
         }
