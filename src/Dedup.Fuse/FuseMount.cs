@@ -56,8 +56,7 @@ public sealed unsafe partial class FuseMount : IDisposable
     {
         EnsureAvailable();
         var full = Path.GetFullPath(mountPoint);
-        if (!Directory.Exists(full))
-            throw new DirectoryNotFoundException($"the mount point {full} is not a directory; create it first (mkdir)");
+        CheckMountPoint(full);
         var mount = new FuseMount(full, fs, options ?? new FuseMountOptions());
         try
         {
@@ -69,6 +68,24 @@ public sealed unsafe partial class FuseMount : IDisposable
             mount.Release();
             throw;
         }
+    }
+
+    private static void CheckMountPoint(string path)
+    {
+        const int ENOTCONN = 107;
+        try
+        {
+            if ((File.GetAttributes(path) & FileAttributes.Directory) != 0) return;
+        }
+        catch (IOException e) when (e.HResult == ENOTCONN)
+        {
+            throw new IOException($"{path} is a FUSE mount whose process has ended; unmount it with 'fusermount3 -u {path}' and try again", e);
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        {
+            // Said below, as for a file.
+        }
+        throw new DirectoryNotFoundException($"the mount point {path} is not a directory; create it first (mkdir)");
     }
 
     /// <summary>Throws <see cref="FuseUnavailableException"/> with what to install when FUSE cannot work here.</summary>
@@ -93,7 +110,8 @@ public sealed unsafe partial class FuseMount : IDisposable
         _operations = (FuseOperations*)NativeMemory.AllocZeroed((nuint)sizeof(FuseOperations));
         FillOperations(_operations);
         var mountOptions = "ro,default_permissions,fsname=" + EscapeOption(_options.FileSystemName) + ",subtype=dedup"
-                           + (_options.AllowOther ? ",allow_other" : "");
+                           + (_options.AllowOther ? ",allow_other" : "")
+                           + (_options.AutoUnmount && FusermountInstalled() ? ",auto_unmount" : "");
         using (var log = NativeLog.Capture())
         {
             _fuse = CreateFuse(["dedup", "-o", mountOptions]);
@@ -132,6 +150,10 @@ public sealed unsafe partial class FuseMount : IDisposable
             foreach (var s in strings) Marshal.FreeCoTaskMem(s);
         }
     }
+
+    private static bool FusermountInstalled() =>
+        (Environment.GetEnvironmentVariable("PATH") ?? "/usr/bin:/bin").Split(':', StringSplitOptions.RemoveEmptyEntries)
+        .Any(dir => File.Exists(Path.Join(dir, "fusermount3")));
 
     private static string EscapeOption(string value) => value.Replace("\\", "\\\\").Replace(",", "\\,");
 

@@ -12,6 +12,13 @@ public sealed record FuseMountOptions
     /// </summary>
     public bool AllowOther { get; init; }
 
+    /// <summary>
+    /// If this process dies without unmounting (SIGKILL, a crash), fusermount3 unmounts for it, instead of leaving a
+    /// mount that answers "Transport endpoint is not connected" (mount option auto_unmount). libfuse then mounts through
+    /// fusermount3 (package fuse3), even as root; without fusermount3 on PATH this is left off.
+    /// </summary>
+    public bool AutoUnmount { get; init; } = true;
+
     /// <summary>FUSE worker threads at most: each blocks while a read is served, so this bounds requests in flight.</summary>
     public int MaxThreads { get; init; } = 8;
 

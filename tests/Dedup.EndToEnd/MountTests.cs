@@ -131,6 +131,68 @@ public sealed class MountTests : IDisposable
     }
 
     [Fact]
+    public void AKilledMountProcess_LeavesNoBrokenMountBehind()
+    {
+        var src = _cli.Dir.CreateDirectory("small");
+        File.WriteAllText(Path.Combine(src, "f.txt"), "x");
+        _cli.Init();
+        _cli.Ok("backup", src);
+        using var mount = StartMount();
+        try
+        {
+            mount.Signal("KILL");
+            Assert.Equal(137, mount.WaitForExit(Bound).ExitCode);
+            // fusermount3 (auto_unmount) notices the dead process and unmounts; without it the directory would answer
+            // "Transport endpoint is not connected" until someone ran fusermount3 -u.
+            try
+            {
+                MountTable.WaitUntilUnmounted(_mountPoint, Bound);
+            }
+            catch (TimeoutException e)
+            {
+                throw new TimeoutException($"{e.Message}; processes: {Tool.Run("ps", "-eo", "pid,ppid,stat,wchan:32,cmd").Stdout}", e);
+            }
+            Assert.Empty(Directory.GetFileSystemEntries(_mountPoint));
+        }
+        finally
+        {
+            MountTable.ForceUnmount(_mountPoint);
+        }
+    }
+
+    [Fact]
+    public void AMountLeftBrokenByAnotherTool_IsNamedWithTheFix()
+    {
+        var src = _cli.Dir.CreateDirectory("small");
+        File.WriteAllText(Path.Combine(src, "f.txt"), "x");
+        _cli.Init();
+        _cli.Ok("backup", src);
+        try
+        {
+            // Killing fusermount3's watcher first, then dedup: the mount stays, with nobody serving it.
+            using (var mount = StartMount())
+            {
+                var watchers = Tool.Ok("ps", "-o", "pid=", "--ppid", mount.Id.ToString(System.Globalization.CultureInfo.InvariantCulture))
+                    .Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+                Assert.Single(watchers);
+                Tool.Ok("kill", "-KILL", watchers[0]);
+                mount.Signal("KILL");
+                Assert.Equal(137, mount.WaitForExit(Bound).ExitCode);
+            }
+            Assert.Contains("Transport endpoint is not connected", Tool.Run("ls", _mountPoint).Stderr);
+            var again = _cli.Run(["-r", _cli.Repo, "mount", _mountPoint]);
+            Assert.Equal(1, again.ExitCode);
+            Assert.Equal($"dedup: {_mountPoint} is a FUSE mount whose process has ended; unmount it with 'fusermount3 -u {_mountPoint}' and try again",
+                Assert.Single(again.StderrLines));
+        }
+        finally
+        {
+            MountTable.ForceUnmount(_mountPoint);
+        }
+        Assert.Empty(Directory.GetFileSystemEntries(_mountPoint));
+    }
+
+    [Fact]
     public void HostOption_ShowsOnlyThatHost()
     {
         var src = _cli.Dir.CreateDirectory("small");
@@ -143,6 +205,8 @@ public sealed class MountTests : IDisposable
         {
             Assert.Equal(["two"], Ls(Path.Join(_mountPoint, "hosts")));
             Assert.Single(Ls(Path.Join(_mountPoint, "ids")));
+            Tool.Ok("fusermount3", "-u", _mountPoint);
+            Assert.Equal(0, mount.WaitForExit(Bound).ExitCode);
         }
         finally
         {

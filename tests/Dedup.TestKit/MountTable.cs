@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.InteropServices;
 using System.Text;
 
 namespace Dedup.TestKit;
@@ -40,6 +41,40 @@ public static class MountTable
         }
         return sb.ToString();
     }
+
+    /// <summary>
+    /// Waits until nothing is mounted at <paramref name="mountPoint"/>, woken by the kernel: poll() on
+    /// /proc/self/mountinfo reports POLLPRI whenever the mount table changes. <paramref name="bound"/> only turns a
+    /// mount that never goes into a clear failure.
+    /// </summary>
+    public static void WaitUntilUnmounted(string mountPoint, TimeSpan bound)
+    {
+        using var table = File.OpenHandle("/proc/self/mountinfo");
+        var clock = Stopwatch.StartNew();
+        // Opened before the first check, so a change after the check wakes the poll below.
+        while (IsMounted(mountPoint))
+        {
+            var left = bound - clock.Elapsed;
+            if (left <= TimeSpan.Zero) throw new TimeoutException($"{mountPoint} was still mounted after {bound}");
+            var fd = new PollFd { Fd = (int)table.DangerousGetHandle(), Events = PollPri };
+            if (Poll(ref fd, 1, (int)Math.Ceiling(left.TotalMilliseconds)) < 0 && Marshal.GetLastPInvokeError() != EINTR)
+                throw new IOException($"poll on /proc/self/mountinfo failed: {Marshal.GetPInvokeErrorMessage(Marshal.GetLastPInvokeError())}");
+        }
+    }
+
+    private const short PollPri = 2;
+    private const int EINTR = 4;
+
+    [StructLayout(LayoutKind.Sequential)]
+    private struct PollFd
+    {
+        public int Fd;
+        public short Events;
+        public short Revents;
+    }
+
+    [DllImport("libc", EntryPoint = "poll", SetLastError = true)]
+    private static extern int Poll(ref PollFd fds, nuint count, int timeoutMs);
 
     /// <summary>
     /// Last resort for a test's finally block: a lazy unmount (fusermount3 -uz) of whatever is still mounted there,
