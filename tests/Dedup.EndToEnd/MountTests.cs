@@ -40,6 +40,16 @@ public sealed class MountTests : IDisposable
         return src;
     }
 
+    /// <summary>A repository with one snapshot of a folder holding f.txt ("x"); returns the folder.</summary>
+    private string BackUpOneFile()
+    {
+        var src = _cli.Dir.CreateDirectory("small");
+        File.WriteAllText(Path.Combine(src, "f.txt"), "x");
+        _cli.Init();
+        _cli.Ok("backup", src);
+        return src;
+    }
+
     private RunningCli StartMount(params string[] extra)
     {
         var mount = _cli.Start(["mount", _mountPoint, .. extra]);
@@ -109,10 +119,7 @@ public sealed class MountTests : IDisposable
     [InlineData("TERM")]
     public void ASignal_UnmountsAndEndsWithExitCode0(string signal)
     {
-        var src = _cli.Dir.CreateDirectory("small");
-        File.WriteAllText(Path.Combine(src, "f.txt"), "x");
-        _cli.Init();
-        _cli.Ok("backup", src);
+        var src = BackUpOneFile();
         using var mount = StartMount();
         try
         {
@@ -133,10 +140,7 @@ public sealed class MountTests : IDisposable
     [Fact]
     public void AKilledMountProcess_LeavesNoBrokenMountBehind()
     {
-        var src = _cli.Dir.CreateDirectory("small");
-        File.WriteAllText(Path.Combine(src, "f.txt"), "x");
-        _cli.Init();
-        _cli.Ok("backup", src);
+        BackUpOneFile();
         using var mount = StartMount();
         try
         {
@@ -163,10 +167,7 @@ public sealed class MountTests : IDisposable
     [Fact]
     public void AMountLeftBrokenByAnotherTool_IsNamedWithTheFix()
     {
-        var src = _cli.Dir.CreateDirectory("small");
-        File.WriteAllText(Path.Combine(src, "f.txt"), "x");
-        _cli.Init();
-        _cli.Ok("backup", src);
+        BackUpOneFile();
         try
         {
             // Killing fusermount3's watcher first, then dedup: the mount stays, with nobody serving it.
