@@ -1,5 +1,4 @@
 using Dedup.Fuse;
-using Dedup.Repository.Snapshots;
 using Repo = Dedup.Repository.Repository;
 
 namespace Dedup.Mount;
@@ -37,16 +36,19 @@ public static class RepositoryMounter
         int hosts = fs.Snapshots.Select(s => s.Info.Host).Distinct().Count();
         output.WriteLine($"{ReadyPrefix}{fs.Snapshots.Count} snapshot(s) of {hosts} host(s) read-only at {full}. Ctrl-C or 'fusermount3 -u {full}' unmounts.");
         await output.FlushAsync(CancellationToken.None).ConfigureAwait(false);
+        int result;
         try
         {
-            await mount.Completion.WaitAsync(ct).ConfigureAwait(false);
+            result = await mount.Completion.WaitAsync(ct).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {
             if (mount.RequestUnmount() == UnmountOutcome.DetachedWhileBusy)
                 output.WriteLine($"{full} is still in use: it is detached now and ends when the last program using it closes its files (Ctrl-C again stops at once).");
-            await mount.Completion.ConfigureAwait(false);
+            result = await mount.Completion.ConfigureAwait(false);
         }
+        // libfuse's loop ends with 0 when the mount went away, and with an error when the kernel connection failed.
+        if (result != 0) throw new IOException($"the FUSE session at {full} failed (libfuse error {result}); unmount it with 'fusermount3 -u {full}' if it is still there");
         output.WriteLine($"Unmounted {full}.");
     }
 
