@@ -17,7 +17,7 @@ public static class MountCommand
           ids/ID/...                  by short snapshot ID
         Under each snapshot are the paths it backed up, with their stored modes, owners and times; the kernel checks
         permissions by them. Untrusted snapshots are not shown. Needs FUSE 3 (Debian: apt-get install fuse3).
-        Example: dedup mount /mnt/backup & cp -a /mnt/backup/latest/etc/hosts /tmp/
+        Example: dedup mount /mnt/backup, then in another terminal: cp -a /mnt/backup/latest/etc/hosts /tmp/
         """,
         [
             new("host", null, "NAME", "show only the snapshots of this host", Repeatable: true),
