@@ -91,6 +91,9 @@ public sealed unsafe partial class FuseMount : IDisposable
     /// <summary>Throws <see cref="FuseUnavailableException"/> with what to install when FUSE cannot work here.</summary>
     public static void EnsureAvailable()
     {
+        // The struct layouts in Native/LibFuse.cs are those of glibc on x86-64; arm64's struct stat differs.
+        if (!OperatingSystem.IsLinux() || RuntimeInformation.ProcessArchitecture != Architecture.X64)
+            throw new FuseUnavailableException($"FUSE mounts are supported on x86-64 Linux only so far, not on {RuntimeInformation.OSDescription} {RuntimeInformation.ProcessArchitecture}");
         try
         {
             LibFuse.Version();
