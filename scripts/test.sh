@@ -11,13 +11,18 @@ if ! command -v dotnet >/dev/null; then
   exit 1
 fi
 
-# setfattr/getfattr (attr) and setfacl/getfacl (acl): the restore tests set and check extended attributes and POSIX
-# ACLs with tools independent of Dedup's own code. They never skip, so install what is missing.
+# Tools the tests need, installed only when missing (the tests fail, never skip, without them):
+# - setfattr/getfattr (attr) and setfacl/getfacl (acl): restore tests check extended attributes and POSIX ACLs with
+#   tools independent of Dedup's own code;
+# - FUSE 3 for the mount tests (libfuse3.so.3 for the binding, fusermount3 to unmount).
 need=()
 command -v setfattr >/dev/null || need+=(attr)
 command -v setfacl >/dev/null || need+=(acl)
+dpkg -s fuse3 >/dev/null 2>&1 || need+=(fuse3)
+dpkg -s libfuse3-3 >/dev/null 2>&1 || need+=(libfuse3-3)
 if ((${#need[@]})); then
   echo "test.sh: installing ${need[*]}" >&2
+  [[ $(id -u) == 0 ]] || { echo "test.sh: run as root to install ${need[*]}" >&2; exit 1; }
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi

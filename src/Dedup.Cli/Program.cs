@@ -8,7 +8,7 @@ public static class Program
 {
     public static readonly IReadOnlyList<Verb> Verbs =
     [
-        InitCommand.Verb, BackupCommand.Verb, SnapshotsCommand.Verb, RestoreCommand.Verb, BrowseCommands.Ls, BrowseCommands.Dump,
+        InitCommand.Verb, BackupCommand.Verb, SnapshotsCommand.Verb, RestoreCommand.Verb, BrowseCommands.Ls, BrowseCommands.Dump, MountCommand.Verb,
         CheckCommand.Verb, ForgetCommand.Verb, PruneCommand.Verb, CopyCommand.Verb, RepairCommand.Verb, KeyCommand.Verb, CatCommand.Verb,
         PolicyCommand.Verb, HelpCommands.Version, HelpCommands.Help,
     ];

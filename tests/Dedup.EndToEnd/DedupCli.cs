@@ -39,7 +39,7 @@ public sealed class DedupCli : IDisposable
     /// <summary>Called once the process runs, before waiting for it; fault tests use it to act mid-command.</summary>
     public Action<Process>? OnStarted { get; set; }
 
-    public CliResult Run(string[] args, Dictionary<string, string?>? env = null, byte[]? stdin = null, bool withPassword = true)
+    private ProcessStartInfo StartInfo(string[] args, Dictionary<string, string?>? env, bool withPassword)
     {
         Assert.True(File.Exists(Dll), $"dedup.dll not found next to the tests at {Dll}");
         var psi = new ProcessStartInfo("dotnet")
@@ -61,7 +61,20 @@ public sealed class DedupCli : IDisposable
             foreach (var (k, v) in env)
                 if (v is null) psi.Environment.Remove(k);
                 else psi.Environment[k] = v;
+        return psi;
+    }
 
+    /// <summary>Starts a long-running command (mount) against <see cref="Repo"/> and returns without waiting for it.</summary>
+    public RunningCli Start(params string[] args)
+    {
+        var p = Process.Start(StartInfo(["-r", Repo, .. args], null, withPassword: true))!;
+        p.StandardInput.Close();
+        return new RunningCli(p, string.Join(' ', args));
+    }
+
+    public CliResult Run(string[] args, Dictionary<string, string?>? env = null, byte[]? stdin = null, bool withPassword = true)
+    {
+        var psi = StartInfo(args, env, withPassword);
         using var p = Process.Start(psi)!;
         var stdout = new MemoryStream();
         var outTask = p.StandardOutput.BaseStream.CopyToAsync(stdout);
@@ -91,4 +104,68 @@ public sealed class DedupCli : IDisposable
     public long RepoBytes() => Directory.EnumerateFiles(Repo, "*", SearchOption.AllDirectories).Sum(f => new FileInfo(f).Length);
 
     public void Dispose() => _dir.Dispose();
+}
+
+/// <summary>A dedup process left running (mount): read its stdout line by line, signal it, collect its result.</summary>
+public sealed class RunningCli : IDisposable
+{
+    private readonly Process _p;
+    private readonly string _command;
+    private readonly StringBuilder _stdout = new();
+    private readonly Task<string> _stderr;
+
+    internal RunningCli(Process p, string command)
+    {
+        _p = p;
+        _command = command;
+        _stderr = p.StandardError.ReadToEndAsync();
+    }
+
+    public int Id => _p.Id;
+
+    /// <summary>Reads stdout until a line starts with <paramref name="prefix"/>; fails with the output if the process ends first.</summary>
+    public string WaitForLine(string prefix, TimeSpan bound)
+    {
+        var deadline = DateTime.UtcNow + bound;
+        while (true)
+        {
+            var read = _p.StandardOutput.ReadLineAsync();
+            if (!read.Wait(deadline - DateTime.UtcNow > TimeSpan.Zero ? deadline - DateTime.UtcNow : TimeSpan.Zero))
+                throw new TimeoutException($"dedup {_command} printed no line starting '{prefix}' within {bound}; stdout so far: {_stdout}");
+            var line = read.Result;
+            if (line is null)
+            {
+                _p.WaitForExit();
+                throw new InvalidOperationException($"dedup {_command} ended (exit {_p.ExitCode}) before printing '{prefix}': stdout: {_stdout} stderr: {_stderr.Result}");
+            }
+            _stdout.AppendLine(line);
+            if (line.StartsWith(prefix, StringComparison.Ordinal)) return line;
+        }
+    }
+
+    /// <summary>Sends a signal by name ("INT", "TERM") with kill(1).</summary>
+    public void Signal(string name)
+    {
+        using var kill = Process.Start("kill", ["-" + name, _p.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+        kill.WaitForExit();
+        Assert.Equal(0, kill.ExitCode);
+    }
+
+    public CliResult WaitForExit(TimeSpan bound)
+    {
+        if (!_p.WaitForExit(bound))
+        {
+            _p.Kill(entireProcessTree: true);
+            throw new TimeoutException($"dedup {_command} did not end within {bound}");
+        }
+        _stdout.Append(_p.StandardOutput.ReadToEnd());
+        var stdout = _stdout.ToString();
+        return new CliResult(_p.ExitCode, stdout, _stderr.Result, Encoding.UTF8.GetBytes(stdout));
+    }
+
+    public void Dispose()
+    {
+        if (!_p.HasExited) _p.Kill(entireProcessTree: true);
+        _p.Dispose();
+    }
 }
