@@ -66,13 +66,15 @@ public sealed class VerbTests : IDisposable
         Assert.Equal("true", deny.GetProperty("Condition").GetProperty("Null").GetProperty("s3:if-none-match").GetString());
         Assert.Equal("arn:aws:s3:::backups/host1/*", deny.GetProperty("Resource").GetString());
 
-        var writeOnly = JsonDocument.Parse(_cli.Run(["policy", "--bucket", "backups", "--prefix", "host1", "--role", "write-only"], withPassword: false).Stdout)
+        // No key file is readable but the host's own (--key-id): the admin's stays out of reach of offline guessing.
+        const string HostKey = "5e0f2c8a1b3d4e6f708192a3b4c5d6e7f8091a2b3c4d5e6f708192a3b4c5d6e7";
+        var writeOnly = JsonDocument.Parse(_cli.Run(["policy", "--bucket", "backups", "--prefix", "host1", "--role", "write-only", "--key-id", HostKey], withPassword: false).Stdout)
             .RootElement.GetProperty("Statement").EnumerateArray().ToList();
         List<string> Resources(JsonElement s) => s.GetProperty("Resource").ValueKind == JsonValueKind.Array
             ? s.GetProperty("Resource").EnumerateArray().Select(r => r.GetString()!).ToList() : [s.GetProperty("Resource").GetString()!];
         var readable = writeOnly.Where(s => s.GetProperty("Effect").GetString() == "Allow" && s.GetProperty("Action").EnumerateArray().Any(a => a.GetString() == "s3:GetObject"))
             .SelectMany(Resources).ToList();
-        Assert.Equal(["config", "keys/*", "index/*", "marks/*", "revocations/*"], readable.Select(r => r["arn:aws:s3:::backups/host1/".Length..]));
+        Assert.Equal(["config", "index/*", "marks/*", "revocations/*", "keys/" + HostKey], readable.Select(r => r["arn:aws:s3:::backups/host1/".Length..]));
         var denied = writeOnly.Where(s => s.GetProperty("Effect").GetString() == "Deny" && s.GetProperty("Action").EnumerateArray().Any(a => a.GetString() == "s3:GetObject"))
             .SelectMany(Resources).ToList();
         Assert.Equal(["arn:aws:s3:::backups/host1/data/*", "arn:aws:s3:::backups/host1/snapshots/*"], denied);

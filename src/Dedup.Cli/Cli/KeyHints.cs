@@ -39,6 +39,7 @@ public sealed class KeyHints(ParsedArgs args, string repositoryUrl)
     /// <summary>Remembers the key that opened, best effort: a read-only or missing cache only costs the hint.</summary>
     public void Remember(ObjectId key)
     {
+        if (args.Has("no-cache")) return; // the user asked that nothing be written to the cache
         try
         {
             Directory.CreateDirectory(Path.GetDirectoryName(HintFile)!);
