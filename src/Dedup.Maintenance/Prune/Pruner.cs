@@ -124,7 +124,7 @@ public sealed class Pruner
             if (!Layout.TryParseId(obj.Name, out var id)) continue;
             try
             {
-                var bytes = await StoredObjects.ReadVerifiedAsync(_storage, obj.Name, id, 64 * 1024, ct).ConfigureAwait(false);
+                var bytes = await StoredObjects.ReadVerifiedAsync(_storage, obj.Name, id, BackupMarker.MaxSize, ct).ConfigureAwait(false);
                 markers.Add(BackupMarker.Open(bytes, id, obj.LastModified, _repo.Keys, trust, obj.Name));
             }
             catch (CorruptObjectException)
@@ -277,7 +277,7 @@ public sealed class Pruner
     {
         var marks = await _repo.LoadMarksAsync(ct).ConfigureAwait(false);
         var now = Now;
-        var finished = snapshots.Select(s => s.Info.Session).OfType<string>().ToHashSet();
+        var finished = FinishedMarkers(markers, snapshots);
         var expired = new List<PruneMark>();
         foreach (var m in marks)
         {
@@ -289,7 +289,7 @@ public sealed class Pruner
             }
             // A backup that announced itself before the mark was stored may have read an index listing these packs.
             // Only markers of trusted signers count: an unknown or revoked writer's cannot hold deletion back.
-            var running = markers.Where(b => b.Signer.IsTrusted && !finished.Contains(b.Id.ToString()) && b.StoredAt <= m.StoredAt && now - b.StoredAt < _options.MaxBackupAge).ToList();
+            var running = markers.Where(b => b.Signer.IsTrusted && !finished.Contains(b.Id) && b.StoredAt <= m.StoredAt && now - b.StoredAt < _options.MaxBackupAge).ToList();
             if (running.Count > 0 && _options.Grace > TimeSpan.Zero)
             {
                 _report.MarksPending++;
@@ -318,6 +318,19 @@ public sealed class Pruner
         foreach (var m in expired) await _storage.DeleteAsync(PruneMark.Prefix + m.Id, ct).ConfigureAwait(false);
         _report.MarksCompleted = expired.Count;
         await CleanUpAsync(markers, finished, ct).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// The markers whose backup has finished: a trusted snapshot that its own signer wrote names it as its session.
+    /// Anyone who may list inflight/ sees marker IDs, and a signer block names who wrote each, so a snapshot naming
+    /// another signer's marker finishes nothing: otherwise a compromised host could end the protection of another host's
+    /// running backup.
+    /// </summary>
+    private static HashSet<ObjectId> FinishedMarkers(List<BackupMarker> markers, List<LoadedSnapshot> snapshots)
+    {
+        var bySession = snapshots.Where(s => s.Info.Session is not null).ToLookup(s => s.Info.Session!, StringComparer.Ordinal);
+        return markers.Where(b => bySession[b.Id.ToString()].Any(s => s.Header.SignerPublicKey.AsSpan().SequenceEqual(b.Signer.PublicKey)))
+            .Select(b => b.Id).ToHashSet();
     }
 
     /// <summary>
@@ -435,10 +448,10 @@ public sealed class Pruner
     }
 
     /// <summary>Removes markers of finished or dead backups, and multipart uploads abandoned longer than the grace period.</summary>
-    private async Task CleanUpAsync(List<BackupMarker> markers, HashSet<string> finished, CancellationToken ct)
+    private async Task CleanUpAsync(List<BackupMarker> markers, HashSet<ObjectId> finished, CancellationToken ct)
     {
         var now = Now;
-        foreach (var m in markers.Where(m => finished.Contains(m.Id.ToString()) || now - m.StoredAt >= _options.MaxBackupAge))
+        foreach (var m in markers.Where(m => finished.Contains(m.Id) || now - m.StoredAt >= _options.MaxBackupAge))
         {
             await _storage.DeleteAsync(BackupMarker.Prefix + m.Id, ct).ConfigureAwait(false);
             _report.MarkersRemoved++;
