@@ -309,7 +309,9 @@ public sealed class Pruner
         var allMarked = marks.SelectMany(m => m.Packs).ToHashSet();
         await _repo.LoadIndexIntoAsync(view, allMarked, ct).ConfigureAwait(false);
         var candidates = expired.SelectMany(m => m.Packs).ToHashSet();
-        var keep = await NeededPacksAsync(candidates, used, view, ct).ConfigureAwait(false);
+        // Listed afresh: a full key's claim is a verified copy only while its pack exists (see HasVerifiedCopyAsync).
+        var present = (await ListPacksAsync(ct).ConfigureAwait(false)).Keys.ToHashSet();
+        var keep = await NeededPacksAsync(candidates, used, view, present, ct).ConfigureAwait(false);
         var delete = candidates.Where(p => !keep.Contains(p)).ToHashSet();
         _report.PacksRecovered = keep.Count;
 
@@ -339,7 +341,7 @@ public sealed class Pruner
     /// writer claims is read and verified here first, because a compromised writer can claim any blob of its domain in a
     /// pack of garbage.
     /// </summary>
-    private async Task<HashSet<ObjectId>> NeededPacksAsync(HashSet<ObjectId> candidates, UsedBlobs used, IndexTable view, CancellationToken ct)
+    private async Task<HashSet<ObjectId>> NeededPacksAsync(HashSet<ObjectId> candidates, UsedBlobs used, IndexTable view, HashSet<ObjectId> present, CancellationToken ct)
     {
         var keep = new HashSet<ObjectId>();
         var verified = new Dictionary<(ObjectId, DomainId), bool>();
@@ -356,7 +358,7 @@ public sealed class Pruner
                 var id = _repo.Index.EntryId(entry);
                 if (!verified.TryGetValue((id, claim.Domain), out bool ok))
                 {
-                    ok = await HasVerifiedCopyAsync(id, claim.Domain, candidates, view, reader, ct).ConfigureAwait(false);
+                    ok = await HasVerifiedCopyAsync(id, claim.Domain, candidates, view, present, reader, ct).ConfigureAwait(false);
                     verified[(id, claim.Domain)] = ok;
                 }
                 if (!ok) keep.Add(claim.Id);
@@ -365,10 +367,16 @@ public sealed class Pruner
         return keep;
     }
 
-    private async Task<bool> HasVerifiedCopyAsync(ObjectId id, DomainId domain, HashSet<ObjectId> candidates, IndexTable view, BlobReader reader, CancellationToken ct)
+    /// <remarks>
+    /// A full key's claim was true when it was written and packs never change, so it needs no reading, but only while its
+    /// pack exists: a compacted index file that prune deleted can be uploaded again (by anyone who kept a copy; write-only
+    /// hosts may read index/) and then claims, with the full key's origin, packs that are long gone.
+    /// </remarks>
+    private async Task<bool> HasVerifiedCopyAsync(ObjectId id, DomainId domain, HashSet<ObjectId> candidates, IndexTable view, HashSet<ObjectId> present,
+        BlobReader reader, CancellationToken ct)
     {
         var others = view.Locations(id, domain).Where(l => !candidates.Contains(l.PackId)).ToList();
-        if (others.Any(l => l.Origin == PackOrigin.FullKey)) return true;
+        if (others.Any(l => l.Origin == PackOrigin.FullKey && present.Contains(l.PackId))) return true;
         foreach (var l in others)
         {
             try

@@ -10,6 +10,7 @@ using Dedup.Repository.Index;
 using Dedup.Repository.Maintenance;
 using Dedup.Repository.Snapshots;
 using Dedup.Repository.Trust;
+using Dedup.Storage;
 using Dedup.Tests.Maintenance;
 using Xunit;
 
@@ -312,6 +313,62 @@ public sealed class PruneTrustTests
         Assert.True(after.PacksDeleted > 0, "prune never deleted the other forgotten pack");
         Assert.True(after.PacksRecovered > 0, "the pack the slow backup needs was not kept");
         await f.AssertRestoresAsync(finished.SnapshotId, reused, "again");
+    }
+
+    /// <summary>
+    /// A full key's claim is taken as a verified copy without reading it: it was true when written, and packs never
+    /// change. But index files can be read by a write-only host, and once compaction deletes one, its name is free: the
+    /// attacker uploads an old repository-signed index file again, claiming (with the full key's origin) a pack that
+    /// prune has since deleted. When a backup that read the index before a mark finishes before the mark expires, its
+    /// blobs in the marked pack are kept only if no verified copy exists elsewhere; the replayed claim must not be one.
+    /// </summary>
+    [Fact]
+    public async Task A_replayed_full_key_claim_is_no_verified_copy()
+    {
+        await using var f = await Fleet.CreateAsync();
+        var x = Fleet.Content(51);
+        var attacker = await f.BreakInAsync();
+        // The admin's own host backs up x: a pack the full key stored, claimed with the full key's origin.
+        var first = await f.BackupAsync(f.Admin, "admin", x);
+        var saved = new Dictionary<string, byte[]>();
+        foreach (var name in f.Names(Layout.IndexPrefix))
+        {
+            await using var stream = await attacker.Storage.OpenReadAsync(name);
+            using var ms = new MemoryStream();
+            await stream.CopyToAsync(ms);
+            saved[name] = ms.ToArray();
+        }
+        // x is forgotten and pruned away, which also compacts (deletes) those index files.
+        f.Clock.Advance(TimeSpan.FromMinutes(1));
+        await f.BackupAsync(f.Admin, "admin", Fleet.Content(52));
+        await Forget.RunAsync(f.Admin, f.S.Storage, new ForgetOptions { Ids = [first.SnapshotId.ToString()] });
+        var reports = await f.PruneTwicePastGraceAsync();
+        Assert.True(reports.Sum(r => r.PacksDeleted) > 0, "the first copy of x was not deleted");
+        Assert.DoesNotContain(saved.Keys, f.Names(Layout.IndexPrefix).Contains);
+
+        // x is stored again, then forgotten while a backup that already read the index (and so reuses it) runs.
+        var again = await f.BackupAsync(f.Admin, "admin", x);
+        f.Clock.Advance(TimeSpan.FromMinutes(1));
+        await f.BackupAsync(f.Admin, "admin", Fleet.Content(53));
+        await Forget.RunAsync(f.Admin, f.S.Storage, new ForgetOptions { Ids = [again.SnapshotId.ToString()] });
+        var client = await f.S.OpenAsync();
+        var gate = new GateStream(x);
+        var slow = Task.Run(() => f.BackupAsync(client, "admin", x, "slow", gate));
+        await gate.Started.Task;
+        var marking = await Pruner.RunAsync(f.Admin, f.S.Storage, Fleet.Prune48h);
+        Assert.True(marking.PacksMarked > 0, "prune marked nothing");
+        gate.Release.SetResult();
+        var reusing = await slow;
+        Assert.True(reusing.Snapshot.Summary.BytesAdded < x.Length / 2, "the slow backup did not reuse the marked pack");
+
+        foreach (var (name, bytes) in saved) Assert.Equal(PutOutcome.Created, await attacker.Storage.PutAsync(name, bytes));
+        var view = await f.FreshAdminAsync();
+        Assert.Contains(view.Index.Claims(), c => c.Origin == PackOrigin.FullKey && !f.Names(Layout.DataPrefix).Contains(Layout.Pack(c.Id)));
+
+        f.Clock.Advance(Fleet.Prune48h.Grace + TimeSpan.FromHours(1));
+        var deleting = await Pruner.RunAsync(f.Admin, f.S.Storage, Fleet.Prune48h);
+        Assert.True(deleting.MarksCompleted > 0, "the mark did not expire");
+        await f.AssertRestoresAsync(reusing.SnapshotId, x, "slow");
     }
 
     /// <summary>
