@@ -82,17 +82,39 @@ public static class Forget
         }
 
         int removed = 0;
-        var sessions = all.ToDictionary(s => s.Id.ToString(), s => s.Info.Session);
+        var byId = all.ToDictionary(s => s.Id.ToString());
         if (!options.DryRun)
             foreach (var item in groups.SelectMany(g => g.Items).Where(i => !i.Keep))
             {
                 await storage.DeleteAsync(Layout.Snapshot(ObjectId.Parse(item.Id)), ct).ConfigureAwait(false);
                 // The backup that wrote it has finished: retire its marker too, or prune would wait on it as if it were running.
-                if (sessions[item.Id] is { } session && ObjectId.TryParse(session, out _))
-                    await storage.DeleteAsync(BackupMarker.Prefix + session, ct).ConfigureAwait(false);
+                if (await OwnMarkerAsync(repo, byId[item.Id], ct).ConfigureAwait(false) is { } marker)
+                    await storage.DeleteAsync(marker, ct).ConfigureAwait(false);
                 removed++;
             }
         return new ForgetResult(groups, untrusted, removed);
+    }
+
+    /// <summary>
+    /// The marker the snapshot names as its session, if its own signer wrote it. Marker IDs are visible to anyone who may
+    /// list inflight/: a snapshot naming another signer's marker (a compromised host naming a running backup of another)
+    /// must not retire it. A marker that is gone or cannot be read is left to prune.
+    /// </summary>
+    private static async Task<string?> OwnMarkerAsync(Repo repo, LoadedSnapshot snapshot, CancellationToken ct)
+    {
+        if (snapshot.Info.Session is not { } session || !ObjectId.TryParse(session, out var id)) return null;
+        var name = BackupMarker.Prefix + session;
+        try
+        {
+            var bytes = await StoredObjects.ReadVerifiedAsync(repo.Storage, name, id, BackupMarker.MaxSize, ct).ConfigureAwait(false);
+            var trust = await repo.GetTrustAsync(ct).ConfigureAwait(false);
+            var marker = BackupMarker.Open(bytes, id, default, repo.Keys, trust, name);
+            return marker.Signer.PublicKey.AsSpan().SequenceEqual(snapshot.Header.SignerPublicKey) ? name : null;
+        }
+        catch (Exception e) when (e is CorruptObjectException or ObjectNotFoundException)
+        {
+            return null;
+        }
     }
 
     /// <summary>The newest trusted snapshot (by storage time) of each certified writer and path set.</summary>

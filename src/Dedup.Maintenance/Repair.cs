@@ -104,15 +104,17 @@ public static class Repair
             // Not trusted: nothing uses it, so there is nothing to repair (forget removes it).
             if (!snapshot.IsTrusted) continue;
             await using var writer = repo.StartWriting(snapshot.Domain);
-            var tree = await RewriteAsync(repo, writer, SnapshotWalker.RootTree(snapshot.Info), "", lost, 0, ct).ConfigureAwait(false);
+            var tree = await RewriteAsync(repo, writer, SnapshotWalker.RootTree(snapshot.Info), "", lost, 0, [], ct).ConfigureAwait(false);
             if (lost.Count == 0) continue;
             string? replacement = null;
             if (!dryRun)
             {
                 await writer.FlushAsync(ct).ConfigureAwait(false);
+                // The admin's key vouches for the replacement's time, so it takes the time the original counted at: a
+                // writer's claimed time that the original itself did not earn (a future or back date) is not promoted.
                 var info = snapshot.Info with
                 {
-                    Tree = tree.Select(t => t.ToString()).ToArray(), Parent = snapshot.Id.ToString(), Incomplete = true,
+                    Time = snapshot.EffectiveTime, Tree = tree.Select(t => t.ToString()).ToArray(), Parent = snapshot.Id.ToString(), Incomplete = true,
                     Tags = snapshot.Info.Tags.Append("repaired").Distinct().ToArray(),
                 };
                 // Signed by the admin's key, in the original's domain: its trees are blobs of that domain.
@@ -124,8 +126,22 @@ public static class Repair
         return results;
     }
 
+    /// <param name="rewritten">Directories of this snapshot already rewritten: one listed again under another path is not
+    /// walked again (its losses are named under the first path), so a snapshot listing one subtree twice at each of many
+    /// levels costs one walk per directory, not 2^depth.</param>
     private static async Task<IReadOnlyList<ObjectId>> RewriteAsync(Repo repo, RepositoryWriter writer, IReadOnlyList<ObjectId> tree, string path,
-        List<string> lost, int depth, CancellationToken ct)
+        List<string> lost, int depth, Dictionary<ObjectId, IReadOnlyList<ObjectId>> rewritten, CancellationToken ct)
+    {
+        ct.ThrowIfCancellationRequested();
+        var key = SnapshotWalker.DirectoryKey(tree);
+        if (rewritten.TryGetValue(key, out var done)) return done;
+        var result = await RewriteOnceAsync(repo, writer, tree, path, lost, depth, rewritten, ct).ConfigureAwait(false);
+        rewritten[key] = result;
+        return result;
+    }
+
+    private static async Task<IReadOnlyList<ObjectId>> RewriteOnceAsync(Repo repo, RepositoryWriter writer, IReadOnlyList<ObjectId> tree, string path,
+        List<string> lost, int depth, Dictionary<ObjectId, IReadOnlyList<ObjectId>> rewritten, CancellationToken ct)
     {
         List<TreeNode> nodes;
         try
@@ -148,7 +164,7 @@ public static class Repair
                 continue;
             }
             kept.Add(node.Type == NodeType.Directory
-                ? node with { Content = await RewriteAsync(repo, writer, node.Content, child, lost, depth + 1, ct).ConfigureAwait(false) }
+                ? node with { Content = await RewriteAsync(repo, writer, node.Content, child, lost, depth + 1, rewritten, ct).ConfigureAwait(false) }
                 : node);
         }
         return await TreeWriter.SaveAsync(writer, kept, ct).ConfigureAwait(false);

@@ -224,12 +224,18 @@ public sealed class Repository : IAsyncDisposable
         Index = table;
     }
 
+    /// <summary>
+    /// The most blobs the table is sized for before any index file is read (32 MiB of hash slots). Listed sizes are only
+    /// a hint, and a hostile store can report any: past this the table grows with what the files really hold.
+    /// </summary>
+    public const int MaxReservedBlobs = 1 << 22;
+
     /// <summary>Loads every readable, trusted index file into <paramref name="table"/>, flagging the given packs as marked.</summary>
     public async Task<IndexLoadReport> LoadIndexIntoAsync(IndexTable table, IReadOnlySet<ObjectId> markedPacks, CancellationToken ct = default)
     {
         var report = new IndexLoadReport.Builder();
         await ForEachIndexFileAsync((_, pack, domain, _) => table.AddPack(pack, domain, markedPacks.Contains(pack.PackId)), report, ct,
-            totalBytes => table.Reserve((int)Math.Min(totalBytes / 40, int.MaxValue / 2))).ConfigureAwait(false);
+            totalBytes => table.Reserve((int)Math.Min(totalBytes / 40, MaxReservedBlobs))).ConfigureAwait(false);
         return report.Build();
     }
 

@@ -10,12 +10,15 @@ namespace Dedup.Archiver.Check;
 /// Walks every snapshot's trees: each tree blob must be indexed and decode, and each blob a file names must be
 /// indexed and not known bad. Damage is recorded against the object to blame, with the snapshot and path it costs.
 /// A subtree found clean is remembered by its tree IDs and skipped in later snapshots, so unchanged directories
-/// are walked once; a damaged subtree is walked in every snapshot, so every affected path is named.
+/// are walked once; a damaged subtree is walked in every snapshot, so every affected path is named, but once per snapshot:
+/// a subtree listed again under another path of the same snapshot is not walked again (a hostile snapshot that lists one
+/// subtree twice at each of 40 levels would otherwise cost 2^40 walks).
 /// </summary>
 internal sealed class TreeCheck(IndexTable table, BlobReader reader, BadLocations badBlobs, ProblemLog log)
 {
     private DomainId _domain;
     private readonly HashSet<ObjectId> _clean = [];
+    private readonly HashSet<ObjectId> _walkedInSnapshot = [];
     private readonly Dictionary<ObjectId, string> _badTrees = [];
     private long _treesLoaded;
 
@@ -38,6 +41,7 @@ internal sealed class TreeCheck(IndexTable table, BlobReader reader, BadLocation
         // Trees and files are looked up in the snapshot's own domain only: that is all a restore of it would read.
         if (_domain != snapshot.Domain) _clean.Clear();
         _domain = snapshot.Domain;
+        _walkedInSnapshot.Clear();
         await CheckDirectoryAsync(sid, "/", root, 0, ct).ConfigureAwait(false);
     }
 
@@ -45,6 +49,9 @@ internal sealed class TreeCheck(IndexTable table, BlobReader reader, BadLocation
     private async Task<bool> CheckDirectoryAsync(string sid, string path, IReadOnlyList<ObjectId> treeIds, int depth, CancellationToken ct)
     {
         if (treeIds.All(_clean.Contains)) return true;
+        // Walked before in this snapshot and not clean: its damage is recorded (at the path where it was first met).
+        if (!_walkedInSnapshot.Add(Trees.SnapshotWalker.DirectoryKey(treeIds))) return false;
+        ct.ThrowIfCancellationRequested();
         if (depth > Limits.MaxTreeDepth)
         {
             log.Affect(Layout.Snapshot(ObjectId.Parse(sid)), $"directories nest deeper than {Limits.MaxTreeDepth} levels", sid, path);

@@ -9,13 +9,18 @@ using Repo = Dedup.Repository.Repository;
 
 namespace Dedup.Archiver.Copy;
 
-public sealed record CopyResult(IReadOnlyList<(string Source, string Destination)> Copied, IReadOnlyList<string> AlreadyPresent);
+/// <param name="Failed">Source snapshots that could not be copied (damaged, or referring to data their domain does not hold), and why.</param>
+public sealed record CopyResult(IReadOnlyList<(string Source, string Destination)> Copied, IReadOnlyList<string> AlreadyPresent,
+    IReadOnlyList<(string Source, string Reason)> Failed);
 
 /// <summary>
 /// Copies snapshots between repositories. Each repository has its own chunker and blob-ID secrets, so file content
 /// is streamed through the destination's chunker: it deduplicates against everything already there, and a re-run
 /// stores nothing twice. Snapshots are matched by the "original" field, so a re-run copies only what is missing.
 /// Content already copied in this run is remembered by the list of its source blob IDs and not read again.
+/// A source snapshot that cannot be read whole is reported and skipped, so that one planted or damaged snapshot does not
+/// stop the copy of the others. A copy is signed by the destination's key, which vouches for its time: it carries the
+/// source's effective time, never a writer's claimed time that the source itself does not believe.
 /// </summary>
 public sealed class SnapshotCopier
 {
@@ -24,6 +29,9 @@ public sealed class SnapshotCopier
     private readonly RepositoryWriter _writer;
     private readonly FileSaver _saver;
     private readonly Dictionary<string, IReadOnlyList<ObjectId>> _copiedContent = [];
+    // Directories already copied (by source domain and tree blobs): a snapshot is a DAG, and a hostile one lists one
+    // subtree twice at each of many levels; copied path by path that would cost 2^depth.
+    private readonly Dictionary<(DomainId, ObjectId), IReadOnlyList<ObjectId>> _copiedDirectories = [];
     private readonly CancellationToken _ct;
     // The domain of the source snapshot being copied: its blobs are read and verified under that domain's key.
     private DomainId _sourceDomain;
@@ -46,7 +54,7 @@ public sealed class SnapshotCopier
 
         // Only trusted snapshots are copied: a copy is signed by the destination's key, which would vouch for a forgery.
         var wanted = references.Count == 0
-            ? (await source.Snapshots.LoadAllAsync(null, ct).ConfigureAwait(false)).Where(s => s.IsTrusted).ToList()
+            ? (await source.Snapshots.LoadAllAsync((_, _) => { }, ct).ConfigureAwait(false)).Where(s => s.IsTrusted).ToList()
             : [.. await Task.WhenAll(references.Select(r => source.Snapshots.ResolveAsync(r, null, ct))).ConfigureAwait(false)];
         var present = dest.Keys.ReadKey is null
             ? []
@@ -54,6 +62,7 @@ public sealed class SnapshotCopier
 
         var copied = new List<(string, string)>();
         var skipped = new List<string>();
+        var failed = new List<(string, string)>();
         await using var writer = dest.StartWriting();
         var copier = new SnapshotCopier(source, dest, writer, progress, ct);
         var pending = new List<(LoadedSnapshot Source, IReadOnlyList<ObjectId> Tree)>();
@@ -65,22 +74,35 @@ public sealed class SnapshotCopier
                 continue;
             }
             copier._sourceDomain = snapshot.Domain;
-            pending.Add((snapshot, await copier.CopyDirectoryAsync(SnapshotWalker.RootTree(snapshot.Info), 0).ConfigureAwait(false)));
+            try
+            {
+                pending.Add((snapshot, await copier.CopyDirectoryAsync(SnapshotWalker.RootTree(snapshot.Info), 0).ConfigureAwait(false)));
+            }
+            catch (Exception e) when (e is CorruptObjectException or BlobMissingException or Dedup.Storage.ObjectNotFoundException)
+            {
+                failed.Add((snapshot.Id.ToString(), e.Message));
+            }
         }
         // Snapshots only after every pack and index file they need is stored.
         await writer.FlushAsync(ct).ConfigureAwait(false);
         foreach (var (snapshot, tree) in pending)
         {
-            var info = snapshot.Info with { Tree = tree.Select(t => t.ToString()).ToArray(), Parent = null, Original = snapshot.Id.ToString(), Session = session.ToString() };
+            var info = snapshot.Info with
+            {
+                Time = snapshot.EffectiveTime, Tree = tree.Select(t => t.ToString()).ToArray(), Parent = null, Original = snapshot.Id.ToString(), Session = session.ToString(),
+            };
             var id = await dest.Snapshots.SaveAsync(info, ct: ct).ConfigureAwait(false);
             copied.Add((snapshot.Id.ToString(), id.ToString()));
         }
-        return new CopyResult(copied, skipped);
+        return new CopyResult(copied, skipped, failed);
     }
 
     private async Task<IReadOnlyList<ObjectId>> CopyDirectoryAsync(IReadOnlyList<ObjectId> tree, int depth)
     {
         if (depth > Limits.MaxTreeDepth) throw new CorruptObjectException("source tree", "directories nest too deep");
+        _ct.ThrowIfCancellationRequested();
+        var key = (_sourceDomain, SnapshotWalker.DirectoryKey(tree));
+        if (_copiedDirectories.TryGetValue(key, out var done)) return done;
         var nodes = await SnapshotWalker.LoadDirectoryAsync(_source, _sourceDomain, tree, _ct).ConfigureAwait(false);
         var copied = new List<TreeNode>(nodes.Count);
         foreach (var node in nodes)
@@ -92,7 +114,10 @@ public sealed class SnapshotCopier
                 _ => node,
             });
         }
-        return await TreeWriter.SaveAsync(_writer, copied, _ct).ConfigureAwait(false);
+        var saved = await TreeWriter.SaveAsync(_writer, copied, _ct).ConfigureAwait(false);
+        if (_copiedDirectories.Count >= MaxRememberedFiles) _copiedDirectories.Clear(); // bounded memory on huge snapshots
+        _copiedDirectories[key] = saved;
+        return saved;
     }
 
     private async Task<IReadOnlyList<ObjectId>> CopyContentAsync(IReadOnlyList<ObjectId> sourceBlobs)

@@ -33,6 +33,20 @@ public static class SnapshotWalker
     public static IReadOnlyList<ObjectId> RootTree(SnapshotInfo info) => info.Tree.Select(ObjectId.Parse).ToArray();
 
     /// <summary>
+    /// One ID for a directory's list of tree blobs (the blob itself when there is one). A snapshot is a DAG: a directory
+    /// may be listed under many paths, and a hostile one lists the same subtree twice at each of many levels, so that
+    /// walking it path by path costs 2^depth. Walks that derive something from a directory (check, copy, repair) key what
+    /// they did by this, and do it once per snapshot.
+    /// </summary>
+    public static ObjectId DirectoryKey(IReadOnlyList<ObjectId> treeIds)
+    {
+        if (treeIds.Count == 1) return treeIds[0];
+        var bytes = new byte[treeIds.Count * ObjectId.Size];
+        for (int i = 0; i < treeIds.Count; i++) treeIds[i].WriteTo(bytes.AsSpan(i * ObjectId.Size));
+        return ObjectId.HashOf(bytes);
+    }
+
+    /// <summary>
     /// Every entry of the snapshot, parents before children, siblings in name order. Memory holds one
     /// directory listing per level, never the whole tree. Depth is bounded so a hostile tree cannot recurse forever.
     /// </summary>

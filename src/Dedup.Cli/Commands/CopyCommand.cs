@@ -45,13 +45,16 @@ public static class CopyCommand
                     ["message_type"] = "copy",
                     ["copied"] = new JsonArray(result.Copied.Select(c => (JsonNode)new JsonObject { ["source"] = c.Source, ["destination"] = c.Destination }).ToArray()),
                     ["already_present"] = new JsonArray(result.AlreadyPresent.Select(s => (JsonNode?)s).ToArray()),
+                    ["failed"] = new JsonArray(result.Failed.Select(f => (JsonNode)new JsonObject { ["source"] = f.Source, ["reason"] = f.Reason }).ToArray()),
                     ["bytes_added"] = progress.BytesAdded,
                 });
-                return ExitCodes.Ok;
+                return result.Failed.Count > 0 ? ExitCodes.Partial : ExitCodes.Ok;
             }
             foreach (var (s, d) in result.Copied) ctx.Say($"copied snapshot {s[..8]} as {d[..8]}");
-            ctx.Say($"{result.Copied.Count} snapshot(s) copied, {Text.Bytes(progress.BytesAdded)} added; {result.AlreadyPresent.Count} already present");
-            return ExitCodes.Ok;
+            foreach (var (s, reason) in result.Failed) ctx.Warn($"could not copy snapshot {s[..8]}: {reason}");
+            ctx.Say($"{result.Copied.Count} snapshot(s) copied, {Text.Bytes(progress.BytesAdded)} added; {result.AlreadyPresent.Count} already present"
+                    + (result.Failed.Count > 0 ? $"; {result.Failed.Count} could not be copied (listed above; 'dedup check' on the source says more)" : ""));
+            return result.Failed.Count > 0 ? ExitCodes.Partial : ExitCodes.Ok;
         }
     }
 }

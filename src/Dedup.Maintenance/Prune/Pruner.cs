@@ -124,7 +124,7 @@ public sealed class Pruner
             if (!Layout.TryParseId(obj.Name, out var id)) continue;
             try
             {
-                var bytes = await StoredObjects.ReadVerifiedAsync(_storage, obj.Name, id, 64 * 1024, ct).ConfigureAwait(false);
+                var bytes = await StoredObjects.ReadVerifiedAsync(_storage, obj.Name, id, BackupMarker.MaxSize, ct).ConfigureAwait(false);
                 markers.Add(BackupMarker.Open(bytes, id, obj.LastModified, _repo.Keys, trust, obj.Name));
             }
             catch (CorruptObjectException)
@@ -277,7 +277,7 @@ public sealed class Pruner
     {
         var marks = await _repo.LoadMarksAsync(ct).ConfigureAwait(false);
         var now = Now;
-        var finished = snapshots.Select(s => s.Info.Session).OfType<string>().ToHashSet();
+        var finished = FinishedMarkers(markers, snapshots);
         var expired = new List<PruneMark>();
         foreach (var m in marks)
         {
@@ -289,7 +289,7 @@ public sealed class Pruner
             }
             // A backup that announced itself before the mark was stored may have read an index listing these packs.
             // Only markers of trusted signers count: an unknown or revoked writer's cannot hold deletion back.
-            var running = markers.Where(b => b.Signer.IsTrusted && !finished.Contains(b.Id.ToString()) && b.StoredAt <= m.StoredAt && now - b.StoredAt < _options.MaxBackupAge).ToList();
+            var running = markers.Where(b => b.Signer.IsTrusted && !finished.Contains(b.Id) && b.StoredAt <= m.StoredAt && now - b.StoredAt < _options.MaxBackupAge).ToList();
             if (running.Count > 0 && _options.Grace > TimeSpan.Zero)
             {
                 _report.MarksPending++;
@@ -309,7 +309,9 @@ public sealed class Pruner
         var allMarked = marks.SelectMany(m => m.Packs).ToHashSet();
         await _repo.LoadIndexIntoAsync(view, allMarked, ct).ConfigureAwait(false);
         var candidates = expired.SelectMany(m => m.Packs).ToHashSet();
-        var keep = await NeededPacksAsync(candidates, used, view, ct).ConfigureAwait(false);
+        // Listed afresh: a full key's claim is a verified copy only while its pack exists (see HasVerifiedCopyAsync).
+        var present = (await ListPacksAsync(ct).ConfigureAwait(false)).Keys.ToHashSet();
+        var keep = await NeededPacksAsync(candidates, used, view, present, ct).ConfigureAwait(false);
         var delete = candidates.Where(p => !keep.Contains(p)).ToHashSet();
         _report.PacksRecovered = keep.Count;
 
@@ -321,12 +323,25 @@ public sealed class Pruner
     }
 
     /// <summary>
+    /// The markers whose backup has finished: a trusted snapshot that its own signer wrote names it as its session.
+    /// Anyone who may list inflight/ sees marker IDs, and a signer block names who wrote each, so a snapshot naming
+    /// another signer's marker finishes nothing: otherwise a compromised host could end the protection of another host's
+    /// running backup.
+    /// </summary>
+    private static HashSet<ObjectId> FinishedMarkers(List<BackupMarker> markers, List<LoadedSnapshot> snapshots)
+    {
+        var bySession = snapshots.Where(s => s.Info.Session is not null).ToLookup(s => s.Info.Session!, StringComparer.Ordinal);
+        return markers.Where(b => bySession[b.Id.ToString()].Any(s => s.Header.SignerPublicKey.AsSpan().SequenceEqual(b.Signer.PublicKey)))
+            .Select(b => b.Id).ToHashSet();
+    }
+
+    /// <summary>
     /// The candidate packs that must stay: those holding a used blob with no verified copy in a pack that stays. A copy
     /// a full key stored counts as verified (prune verified what it repacked; a full-key backup is trusted); a copy only a
     /// writer claims is read and verified here first, because a compromised writer can claim any blob of its domain in a
     /// pack of garbage.
     /// </summary>
-    private async Task<HashSet<ObjectId>> NeededPacksAsync(HashSet<ObjectId> candidates, UsedBlobs used, IndexTable view, CancellationToken ct)
+    private async Task<HashSet<ObjectId>> NeededPacksAsync(HashSet<ObjectId> candidates, UsedBlobs used, IndexTable view, HashSet<ObjectId> present, CancellationToken ct)
     {
         var keep = new HashSet<ObjectId>();
         var verified = new Dictionary<(ObjectId, DomainId), bool>();
@@ -343,7 +358,7 @@ public sealed class Pruner
                 var id = _repo.Index.EntryId(entry);
                 if (!verified.TryGetValue((id, claim.Domain), out bool ok))
                 {
-                    ok = await HasVerifiedCopyAsync(id, claim.Domain, candidates, view, reader, ct).ConfigureAwait(false);
+                    ok = await HasVerifiedCopyAsync(id, claim.Domain, candidates, view, present, reader, ct).ConfigureAwait(false);
                     verified[(id, claim.Domain)] = ok;
                 }
                 if (!ok) keep.Add(claim.Id);
@@ -352,10 +367,16 @@ public sealed class Pruner
         return keep;
     }
 
-    private async Task<bool> HasVerifiedCopyAsync(ObjectId id, DomainId domain, HashSet<ObjectId> candidates, IndexTable view, BlobReader reader, CancellationToken ct)
+    /// <remarks>
+    /// A full key's claim was true when it was written and packs never change, so it needs no reading, but only while its
+    /// pack exists: a compacted index file that prune deleted can be uploaded again (by anyone who kept a copy; write-only
+    /// hosts may read index/) and then claims, with the full key's origin, packs that are long gone.
+    /// </remarks>
+    private async Task<bool> HasVerifiedCopyAsync(ObjectId id, DomainId domain, HashSet<ObjectId> candidates, IndexTable view, HashSet<ObjectId> present,
+        BlobReader reader, CancellationToken ct)
     {
         var others = view.Locations(id, domain).Where(l => !candidates.Contains(l.PackId)).ToList();
-        if (others.Any(l => l.Origin == PackOrigin.FullKey)) return true;
+        if (others.Any(l => l.Origin == PackOrigin.FullKey && present.Contains(l.PackId))) return true;
         foreach (var l in others)
         {
             try
@@ -435,10 +456,10 @@ public sealed class Pruner
     }
 
     /// <summary>Removes markers of finished or dead backups, and multipart uploads abandoned longer than the grace period.</summary>
-    private async Task CleanUpAsync(List<BackupMarker> markers, HashSet<string> finished, CancellationToken ct)
+    private async Task CleanUpAsync(List<BackupMarker> markers, HashSet<ObjectId> finished, CancellationToken ct)
     {
         var now = Now;
-        foreach (var m in markers.Where(m => finished.Contains(m.Id.ToString()) || now - m.StoredAt >= _options.MaxBackupAge))
+        foreach (var m in markers.Where(m => finished.Contains(m.Id) || now - m.StoredAt >= _options.MaxBackupAge))
         {
             await _storage.DeleteAsync(BackupMarker.Prefix + m.Id, ct).ConfigureAwait(false);
             _report.MarkersRemoved++;

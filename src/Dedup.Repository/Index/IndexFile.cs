@@ -91,6 +91,10 @@ public static class IndexFile
         {
             if (trust != SignerTrust.Repository && pack.Origin != PackOrigin.Writer)
                 throw new CorruptObjectException(name, "a writer's index file claims a pack a full key stored");
+            // The format allows an offset of 2^32, the in-memory index only offsets below it (spec "Index files"): such a
+            // file is damaged here, where the caller reports it, not an error that stops every command loading the index.
+            foreach (var b in pack.Blobs)
+                if (b.Offset > uint.MaxValue) throw new CorruptObjectException(name, $"blob offset {b.Offset} is beyond what a pack can hold");
             onPack(pack);
         });
     }

@@ -20,7 +20,17 @@ public static class KeyManager
         await foreach (var obj in repo.Storage.ListAsync(Layout.KeysPrefix, ct).ConfigureAwait(false))
         {
             if (!Layout.TryParseId(obj.Name, out var id)) continue;
-            var k = KeyFile.Parse(await StoredObjects.ReadVerifiedAsync(repo.Storage, obj.Name, id, KeyFile.MaxSize, ct).ConfigureAwait(false), obj.Name);
+            KeyFile k;
+            try
+            {
+                k = KeyFile.Parse(await StoredObjects.ReadVerifiedAsync(repo.Storage, obj.Name, id, KeyFile.MaxSize, ct).ConfigureAwait(false), obj.Name);
+            }
+            catch (Exception e) when (e is CorruptObjectException or ObjectNotFoundException)
+            {
+                // Whoever may put keys/ can plant junk there; it must not stop the admin listing and removing keys
+                // (revoking a compromised writer). 'check' reports it.
+                continue;
+            }
             DateTimeOffset.TryParse(k.Created, null, System.Globalization.DateTimeStyles.RoundtripKind, out var created);
             keys.Add(new KeyListing(id, k.Kind, k.Host, k.Username, created, k.SigningPublicKey, k.Domain, id == repo.KeyId));
         }

@@ -19,6 +19,8 @@ namespace Dedup.Repository.Maintenance;
 public sealed record BackupMarker(ObjectId Id, DateTimeOffset StartedAt, DateTimeOffset StoredAt, string Host, Signer Signer)
 {
     public const string Prefix = "inflight/";
+    /// <summary>The largest marker a reader accepts (spec "Reader limits").</summary>
+    public const int MaxSize = 64 * 1024;
     private static ReadOnlySpan<byte> Magic => "DDIF"u8;
     private const byte Version = 2;
 

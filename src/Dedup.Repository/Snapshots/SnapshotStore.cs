@@ -121,7 +121,7 @@ public sealed class SnapshotStore(Repository repo)
     /// Finds one snapshot: a full ID or unique ID prefix, "latest", or "latest~N" (the one N before the latest), among
     /// the snapshots <paramref name="filter"/> admits. Only trusted snapshots are candidates unless the filter says
     /// otherwise, and "latest" goes by effective (storage-corrected) time, so a forged or future-dated snapshot is never
-    /// picked as someone's latest.
+    /// picked as someone's latest. Snapshots that cannot be read are skipped by "latest".
     /// </summary>
     public async Task<LoadedSnapshot> ResolveAsync(string reference, SnapshotFilter? filter = null, CancellationToken ct = default)
     {
@@ -131,7 +131,8 @@ public sealed class SnapshotStore(Repository repo)
             int back = 0;
             if (reference.Length > 6 && (!int.TryParse(reference.AsSpan(7), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out back) || back < 0))
                 throw new RepositoryException($"'{reference}' is not a snapshot reference: use latest or latest~N with N a whole number.");
-            var all = (await LoadAllAsync(null, ct).ConfigureAwait(false)).Where(filter.Admits).ToList();
+            // A snapshot that cannot be read is no candidate (check reports it): planted junk must not stop every selection.
+            var all = (await LoadAllAsync((_, _) => { }, ct).ConfigureAwait(false)).Where(filter.Admits).ToList();
             if (all.Count > back) return all[all.Count - 1 - back];
             throw new RepositoryException(all.Count == 0 ? $"There is no {filter.Describe()}snapshot." : $"There are only {all.Count} {filter.Describe()}snapshots, so '{reference}' does not exist.");
         }
