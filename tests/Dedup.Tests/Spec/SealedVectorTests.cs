@@ -321,7 +321,7 @@ public class SealedVectorTests
             Kdf = "argon2id", MemoryKiB = c.Kdf.MemoryKiB, Iterations = c.Kdf.Iterations, Parallelism = c.Kdf.Parallelism,
             Salt = saltB64, Nonce = Convert.ToBase64String(c.Nonce), Payload = Convert.ToBase64String(sealedPayload),
         };
-        var fileBytes = JsonSerializer.SerializeToUtf8Bytes(file, JsonOptions.Indented);
+        var fileBytes = JsonSerializer.SerializeToUtf8Bytes(file, JsonOptions.Indented.KeyFile);
         return new JsonObject
         {
             ["name"] = c.Name,
