@@ -42,14 +42,14 @@ public sealed class S3WriteOnlyTests : S3TestBase
         size += new FileInfo(Path.Combine(src, NameCanary)).Length;
         Dictionary<string, string?> Host(string name, string pass) => new() { ["DEDUP_PASSWORD_FILE"] = pass, ["DEDUP_CACHE_DIR"] = Cli.Dir.Combine("cache-" + name) };
 
-        var first = JsonDocument.Parse(Ok(wo, url, ["backup", src, "--host", "web1", "--json"], Host("web1", web1Pass)).Stdout).RootElement;
+        var first = JsonOutput.Result(Ok(wo, url, ["backup", src, "--host", "web1", "--json"], Host("web1", web1Pass)).Stdout);
         var id = first.GetProperty("snapshot_id").GetString()!;
 
         foreach (var args in new[] { new[] { "restore", id, "--target", Cli.Dir.Combine("nope") }, ["dump", id, Path.GetFullPath(src) + "/" + NameCanary], ["ls", id], ["cat", "snapshot", id] })
             AssertOneLineError(Run(wo, url, args, Host("web1", web1Pass)), "write-only");
 
         // A second host with the same data: only its snapshot and bookkeeping are new.
-        var second = JsonDocument.Parse(Ok(wo, url, ["backup", src, "--host", "web2", "--json"], Host("web2", web2Pass)).Stdout).RootElement;
+        var second = JsonOutput.Result(Ok(wo, url, ["backup", src, "--host", "web2", "--json"], Host("web2", web2Pass)).Stdout);
         Assert.True(second.GetProperty("bytes_added_stored").GetInt64() < size / 100, second.ToString());
 
         var target = Cli.Dir.Combine("restored");
