@@ -11,7 +11,7 @@ namespace Dedup.Cli.Cli;
 /// </summary>
 public static class CommandLine
 {
-    private static readonly ParserConfiguration Config = new() { ResponseFileTokenReplacer = null };
+    public static readonly ParserConfiguration Config = new() { ResponseFileTokenReplacer = null };
 
     public static RootCommand Root { get; } = Build();
 
@@ -96,5 +96,6 @@ public static class CommandLine
             foreach (var o in parent.Options.Where(o => o.Recursive)) yield return o;
     }
 
-    private static string Clean(string message) => message.TrimEnd('.');
+    /// <summary>One line: System.CommandLine lists allowed values on lines of their own.</summary>
+    private static string Clean(string message) => string.Join(' ', message.Split((char[])['\n', '\r', '\t'], StringSplitOptions.RemoveEmptyEntries).Select(p => p.Trim())).TrimEnd('.');
 }

@@ -12,17 +12,24 @@ public static class Completion
     /// <summary>The hidden first argument the scripts call dedup with; never a verb.</summary>
     public const string Hidden = "__complete";
 
-    /// <summary>Prints what may follow: the last word is the one being completed (empty after a space).</summary>
+    /// <summary>
+    /// Prints what may follow: the last word is the one being completed (empty after a space). Options are offered
+    /// once the word starts with '-', so that after "key " the sub-commands stand alone.
+    /// </summary>
     public static void Suggest(IReadOnlyList<string> words, TextWriter output)
     {
-        var parse = CommandLine.Parse(words);
+        // Parsed as text with the cursor at its end: only that way does System.CommandLine know a space was typed.
         var current = words.Count > 0 ? words[^1] : "";
-        var labels = parse.GetCompletions()
+        var line = string.Join(' ', words.Take(words.Count - 1).Select(Quote).Append(current.Length == 0 ? "" : Quote(current)));
+        var labels = CommandLine.Root.Parse(line, CommandLine.Config).GetCompletions(line.Length)
             .Select(c => c.Label)
-            .Where(l => l.StartsWith(current, StringComparison.Ordinal) && l != Hidden)
+            .Where(l => l.StartsWith(current, StringComparison.Ordinal) && l != Hidden && (current.StartsWith('-') || !l.StartsWith('-')))
             .Distinct(StringComparer.Ordinal);
         foreach (var label in labels) output.WriteLine(label);
     }
+
+    private static string Quote(string word) =>
+        !word.Any(c => char.IsWhiteSpace(c) || c == '"') && word.Length > 0 ? word : "\"" + word.Replace("\"", "\\\"", StringComparison.Ordinal) + "\"";
 
     public static string InstallPath(string shell)
     {

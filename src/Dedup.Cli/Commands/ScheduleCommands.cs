@@ -163,7 +163,6 @@ public static partial class ScheduleCommands
                 # Written by 'dedup schedule install {profile}'; 'dedup schedule remove {profile}' removes it.
                 [Unit]
                 Description=dedup {verb} of profile {profile}
-                Documentation=man:dedup(1)
                 {(user ? "" : "Wants=network-online.target\nAfter=network-online.target\n")}
                 [Service]
                 Type=oneshot

@@ -32,6 +32,8 @@ public sealed class HookRunner(CliContext ctx, Profile profile, string verb)
         {
             try
             {
+                // Ctrl-C or SIGTERM while a before hook ran: the verb does not start.
+                ctx.Cancellation.ThrowIfCancellationRequested();
                 outcome = await work().ConfigureAwait(false);
             }
             catch (Exception e)
