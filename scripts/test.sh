@@ -11,6 +11,17 @@ if ! command -v dotnet >/dev/null; then
   exit 1
 fi
 
+# Debian packages the tests use besides the S3 server: a C toolchain for the NativeAOT link, systemd-analyze for the
+# schedule units, man for the man page.
+need=()
+for pkg in gcc libc6-dev systemd man-db; do dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg"); done
+if ((${#need[@]})); then
+  echo "test.sh: installing ${need[*]} from Debian" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null 2>&1 \
+    || { apt-get update -qq && apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null; }
+fi
+
 # The real S3 server (Ceph RADOS Gateway from Debian's packages) for the S3 tests.
 scripts/s3-server.sh start
 eval "$(scripts/s3-server.sh env)"
@@ -24,6 +35,20 @@ status=0
 for proj in tests/Dedup.Tests tests/Dedup.EndToEnd tests/Dedup.Reliability; do
   dotnet test "$proj" -c Release --no-build -nologo "$@" 2>&1 | tee -a "$log" || status=1
 done
+
+# The release build (scripts/release.sh): the native binary must install and run a profile without .NET, and pass
+# the round-trip, S3, profile and hook tests as the JIT build did.
+rel=$(mktemp -d)
+if scripts/release.sh "$rel/artifacts" 2>&1 | tee -a "$log" && scripts/check-install.sh "$rel"/artifacts/dedup-*-linux-x64.tar.gz 2>&1 | tee -a "$log"; then
+  mkdir -p "$rel/prefix" && tar -xzf "$rel"/artifacts/dedup-*-linux-x64.tar.gz -C "$rel/prefix"
+  DEDUP_TEST_BINARY="$rel/prefix/bin/dedup" dotnet test tests/Dedup.EndToEnd -c Release --no-build -nologo \
+    --filter "FullyQualifiedName~RoundTripTests|FullyQualifiedName~S3CliTests|FullyQualifiedName~S3WriteOnlyTests|FullyQualifiedName~Dedup.EndToEnd.Cli.ProfileTests|FullyQualifiedName~Dedup.EndToEnd.Cli.HookTests|FullyQualifiedName~Dedup.EndToEnd.Cli.JsonStreamTests" \
+    2>&1 | tee -a "$log" || status=1
+else
+  echo "test.sh: the release build or its install check failed" | tee -a "$log"
+  status=1
+fi
+rm -rf "$rel"
 
 # Sum the per-assembly summary lines ("Failed!  - Failed: 1, Passed: 2, Skipped: 0, Total: 3").
 passed=$(grep -oE 'Passed: +[0-9]+' "$log" | awk '{s+=$2} END {print s+0}')
