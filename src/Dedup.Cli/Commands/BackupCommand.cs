@@ -43,10 +43,10 @@ public sealed class BackupCommand : Verb
         OnlyWith(_stdinFilename, _stdin);
     }
 
-    public override Task<int> RunAsync(CliContext ctx) =>
+    public override async Task<int> RunAsync(CliContext ctx) =>
         ctx.Profile is { Hooks.IsEmpty: false } profile
-            ? new HookRunner(ctx, profile, Name).RunAroundAsync(() => BackupAsync(ctx))
-            : BackupAsync(ctx).ContinueWith(t => t.Result.ExitCode, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+            ? await new HookRunner(ctx, profile, Name).RunAroundAsync(() => BackupAsync(ctx)).ConfigureAwait(false)
+            : (await BackupAsync(ctx).ConfigureAwait(false)).ExitCode;
 
     private async Task<HookedOutcome> BackupAsync(CliContext ctx)
     {
