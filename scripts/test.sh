@@ -11,20 +11,19 @@ if ! command -v dotnet >/dev/null; then
   exit 1
 fi
 
-# Tools the tests need, installed only when missing (the tests fail, never skip, without them):
-# - setfattr/getfattr (attr) and setfacl/getfacl (acl): restore tests check extended attributes and POSIX ACLs with
+# Debian packages the tests need, installed only when missing (the tests fail, never skip, without them):
+# - attr (setfattr/getfattr) and acl (setfacl/getfacl): restore tests check extended attributes and POSIX ACLs with
 #   tools independent of Dedup's own code;
-# - FUSE 3 for the mount tests (libfuse3.so.3 for the binding, fusermount3 to unmount).
+# - fuse3 and libfuse3-3 for the mount tests (libfuse3.so.3 for the binding, fusermount3 to unmount);
+# - gcc and libc6-dev for the NativeAOT link, systemd for systemd-analyze (schedule units), man-db for the man page.
 need=()
-command -v setfattr >/dev/null || need+=(attr)
-command -v setfacl >/dev/null || need+=(acl)
-dpkg -s fuse3 >/dev/null 2>&1 || need+=(fuse3)
-dpkg -s libfuse3-3 >/dev/null 2>&1 || need+=(libfuse3-3)
+for pkg in attr acl fuse3 libfuse3-3 gcc libc6-dev systemd man-db; do dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg"); done
 if ((${#need[@]})); then
-  echo "test.sh: installing ${need[*]}" >&2
+  echo "test.sh: installing ${need[*]} from Debian" >&2
   [[ $(id -u) == 0 ]] || { echo "test.sh: run as root to install ${need[*]}" >&2; exit 1; }
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null 2>&1 \
+    || { apt-get update -qq && apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null; }
 fi
 
 # The real S3 server (Ceph RADOS Gateway from Debian's packages) for the S3 tests.
@@ -40,6 +39,20 @@ status=0
 for proj in tests/Dedup.Tests tests/Dedup.EndToEnd tests/Dedup.Reliability; do
   dotnet test "$proj" -c Release --no-build -nologo "$@" 2>&1 | tee -a "$log" || status=1
 done
+
+# The release build (scripts/release.sh): the native binary must install and run a profile without .NET, and pass
+# the round-trip, S3, profile and hook tests as the JIT build did.
+rel=$(mktemp -d)
+if scripts/release.sh "$rel/artifacts" 2>&1 | tee -a "$log" && scripts/check-install.sh "$rel"/artifacts/dedup-*-linux-x64.tar.gz 2>&1 | tee -a "$log"; then
+  mkdir -p "$rel/prefix" && tar -xzf "$rel"/artifacts/dedup-*-linux-x64.tar.gz -C "$rel/prefix"
+  DEDUP_TEST_BINARY="$rel/prefix/bin/dedup" dotnet test tests/Dedup.EndToEnd -c Release --no-build -nologo \
+    --filter "FullyQualifiedName~RoundTripTests|FullyQualifiedName~S3CliTests|FullyQualifiedName~S3WriteOnlyTests|FullyQualifiedName~Dedup.EndToEnd.Cli.ProfileTests|FullyQualifiedName~Dedup.EndToEnd.Cli.HookTests|FullyQualifiedName~Dedup.EndToEnd.Cli.JsonStreamTests" \
+    2>&1 | tee -a "$log" || status=1
+else
+  echo "test.sh: the release build or its install check failed" | tee -a "$log"
+  status=1
+fi
+rm -rf "$rel"
 
 # Sum the per-assembly summary lines ("Failed!  - Failed: 1, Passed: 2, Skipped: 0, Total: 3").
 passed=$(grep -oE 'Passed: +[0-9]+' "$log" | awk '{s+=$2} END {print s+0}')

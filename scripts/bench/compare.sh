@@ -15,7 +15,8 @@
 #                 this is global to the machine, so it disturbs other users. 0 (default): every measured step
 #                 that reads the dataset runs right after the dataset was read once (warm), like the notes.
 #   DEDUP=...     a dedup binary to use instead of publishing src/Dedup.Cli
-#   SKIP_BUILD=1  reuse the last published dedup
+#   BUILD=native  native: the NativeAOT binary users install (scripts/release.sh); jit: the ReadyToRun JIT build
+#   SKIP_BUILD=1  reuse the last published dedup (of that BUILD)
 #   KEEP=0        1: keep repositories and restores after the run
 #
 # Per repetition and dataset, each tool runs the same sequence on a fresh repository; the tool that goes
@@ -37,6 +38,8 @@ WORK="${WORK:-/tmp/dedup-bench}"
 SEED="${SEED:-1}"
 COLD="${COLD:-0}"
 KEEP="${KEEP:-0}"
+BUILD="${BUILD:-native}"
+[[ "$BUILD" == native || "$BUILD" == jit ]] || { echo "compare: BUILD is native or jit, not '$BUILD'" >&2; exit 2; }
 
 log() { echo "compare: $*" >&2; }
 die() { log "error: $*"; exit 1; }
@@ -55,16 +58,17 @@ ensure_tools() {
   if [[ " $TOOLS " == *" dedup "* ]]; then
     if [[ -n "${DEDUP:-}" ]]; then
       :
-    elif [[ "${SKIP_BUILD:-0}" == 1 && -x "$WORK/dedup-bin/dedup" ]]; then
-      DEDUP="$WORK/dedup-bin/dedup"
+    elif [[ "${SKIP_BUILD:-0}" == 1 && -x "$WORK/dedup-bin-$BUILD/dedup" ]]; then
+      DEDUP="$WORK/dedup-bin-$BUILD/dedup"
     else
-      log "publishing src/Dedup.Cli (Release)"
-      dotnet publish "$ROOT/src/Dedup.Cli" -c Release -o "$WORK/dedup-bin" -v quiet -nologo >"$WORK/publish.log" 2>&1 \
+      local flags=(-p:PublishAot=true)
+      [[ "$BUILD" == jit ]] && flags=()
+      log "publishing src/Dedup.Cli (Release, $BUILD)"
+      dotnet publish "$ROOT/src/Dedup.Cli" -c Release "${flags[@]}" -o "$WORK/dedup-bin-$BUILD" -v quiet -nologo >"$WORK/publish.log" 2>&1 \
         || { tail -30 "$WORK/publish.log" >&2; die "dotnet publish failed (log: $WORK/publish.log)"; }
-      DEDUP="$WORK/dedup-bin/dedup"
-      [[ -x "$DEDUP" ]] || DEDUP="$WORK/dedup-bin/Dedup.Cli"
+      DEDUP="$WORK/dedup-bin-$BUILD/dedup"
     fi
-    [[ -x "$DEDUP" ]] || die "no dedup binary in $WORK/dedup-bin"
+    [[ -x "$DEDUP" ]] || die "no dedup binary in $WORK/dedup-bin-$BUILD"
   fi
 }
 
@@ -224,7 +228,7 @@ done
   echo "# Dedup vs restic, $(date -u +'%Y-%m-%d %H:%M UTC')"
   echo
   echo "Machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), $(free -g | awk '/Mem:/{print $2}') GiB RAM;" \
-    "restic $(restic version | awk '{print $2}'), dedup $(git -C "$ROOT" rev-parse --short HEAD)$(git -C "$ROOT" diff --quiet -- src || echo '+dirty')."
+    "restic $(restic version | awk '{print $2}'), dedup $(git -C "$ROOT" rev-parse --short HEAD)$(git -C "$ROOT" diff --quiet -- src || echo '+dirty') ($("$DEDUP" version --json | sed -n 's/.*"build":"\([a-z]*\)".*/\1/p'))."
   echo "Data: $(basename "$DATA") (big in $(find "$DATA/big" -type f 2>/dev/null | wc -l) files, src in $(find "$DATA/src" -type f 2>/dev/null | wc -l) files), REPS=$REPS, backends: $BACKENDS," \
     "page cache: $([[ $COLD == 1 ]] && echo 'dropped before every step (cold)' || echo 'warm (dataset read right before each backup; restore/check read the repository as the previous step left it)')."
   echo

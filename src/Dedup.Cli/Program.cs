@@ -1,18 +1,11 @@
 using System.Runtime.InteropServices;
 using Dedup.Cli.Cli;
-using Dedup.Cli.Commands;
+using Dedup.Cli.Profiles;
 
 namespace Dedup.Cli;
 
 public static class Program
 {
-    public static readonly IReadOnlyList<Verb> Verbs =
-    [
-        InitCommand.Verb, BackupCommand.Verb, SnapshotsCommand.Verb, RestoreCommand.Verb, BrowseCommands.Ls, BrowseCommands.Dump, MountCommand.Verb,
-        CheckCommand.Verb, ForgetCommand.Verb, PruneCommand.Verb, CopyCommand.Verb, RepairCommand.Verb, KeyCommand.Verb, CatCommand.Verb,
-        PolicyCommand.Verb, HelpCommands.Version, HelpCommands.Help,
-    ];
-
     public static async Task<int> Main(string[] args)
     {
         using var cts = new CancellationTokenSource();
@@ -34,7 +27,7 @@ public static class Program
         }
         catch (Exception e)
         {
-            return ErrorReport.Report(e, cts.IsCancellationRequested, Console.Error);
+            return ErrorReport.Report(e, cts.IsCancellationRequested, Console.Error).Code;
         }
         finally
         {
@@ -44,31 +37,25 @@ public static class Program
 
     private static async Task<int> RunAsync(string[] args, CancellationToken ct)
     {
-        var (name, index) = ArgParser.FindVerb(args, GlobalOptions.All);
-        if (name is null)
+        if (args is [Completion.Hidden, .. var words])
         {
-            var parsed = ArgParser.Parse(args, -1, GlobalOptions.All);
-            Console.Out.Write(HelpCommands.GeneralUsage());
-            return parsed.HelpRequested ? ExitCodes.Ok : ExitCodes.Usage;
+            Completion.Suggest(words, Console.Out);
+            return ExitCodes.Ok;
         }
-        var verb = Verbs.FirstOrDefault(v => v.Name == name)
-            ?? throw new UsageException($"unknown verb '{name}'; 'dedup help' lists the verbs");
-        ParsedArgs options;
-        try
+        var parse = CommandLine.Parse(args);
+        if (CommandLine.HelpRequested(parse))
         {
-            options = ArgParser.Parse(args, index, [.. GlobalOptions.All, .. verb.Options]);
-            if (options.HelpRequested)
-            {
-                Console.Out.Write(verb.Usage());
-                return ExitCodes.Ok;
-            }
-            verb.CheckArgCount(options);
+            Console.Out.Write(HelpText.For(parse.CommandResult.Command));
+            return ExitCodes.Ok;
         }
-        catch (UsageException e)
+        var verb = CommandLine.VerbToRun(parse, args);
+        if (verb is null)
         {
-            throw new UsageException($"{e.Message}; see 'dedup {verb.Name} --help'");
+            Console.Out.Write(HelpText.General(CommandLine.Root));
+            return ExitCodes.Usage;
         }
-        await using var ctx = new CliContext(options, ct);
-        return await verb.Run(ctx).ConfigureAwait(false);
+        var profile = parse.GetValue(GlobalOptions.Profile) is { } name ? ConfigFile.Load(name) : null;
+        await using var ctx = new CliContext(parse, profile, ct);
+        return await verb.RunAsync(ctx).ConfigureAwait(false);
     }
 }

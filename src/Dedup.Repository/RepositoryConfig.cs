@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Dedup.Format;
+using Dedup.Repository.Keys;
 
 namespace Dedup.Repository;
 
@@ -28,14 +29,14 @@ public sealed record RepositoryConfig
     public const int MinPackSize = 1024 * 1024;
     public const int MaxPackSize = 512 * 1024 * 1024;
 
-    public byte[] Serialize() => JsonSerializer.SerializeToUtf8Bytes(this, JsonOptions.Indented);
+    public byte[] Serialize() => JsonSerializer.SerializeToUtf8Bytes(this, JsonOptions.Indented.RepositoryConfig);
 
     public static RepositoryConfig Parse(ReadOnlySpan<byte> bytes)
     {
         RepositoryConfig? c;
         try
         {
-            c = JsonSerializer.Deserialize<RepositoryConfig>(bytes, JsonOptions.Strict);
+            c = JsonSerializer.Deserialize(bytes, JsonOptions.Strict.RepositoryConfig);
         }
         catch (JsonException e)
         {
@@ -73,15 +74,28 @@ public sealed record RepositoryConfig
     }
 }
 
+/// <summary>
+/// The repository's stored JSON types, source-generated: no reflection at run time, so the ahead-of-time compiled
+/// binary reads and writes the same bytes as the JIT build.
+/// </summary>
+[JsonSerializable(typeof(RepositoryConfig))]
+[JsonSerializable(typeof(KeyFile))]
+[JsonSerializable(typeof(SnapshotInfo))]
+internal sealed partial class RepositoryJson : JsonSerializerContext;
+
 internal static class JsonOptions
 {
-    public static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
+    /// <summary>Default options: what snapshot payloads have always been written with.</summary>
+    public static RepositoryJson Compact => RepositoryJson.Default;
+
+    public static readonly RepositoryJson Indented = new(new JsonSerializerOptions { WriteIndented = true });
+
     /// <summary>Rejects trailing commas, comments and duplicate properties, and bounds depth, for bytes read from storage.</summary>
-    public static readonly JsonSerializerOptions Strict = new()
+    public static readonly RepositoryJson Strict = new(new JsonSerializerOptions
     {
         AllowTrailingCommas = false,
         ReadCommentHandling = JsonCommentHandling.Disallow,
         MaxDepth = 16,
         AllowDuplicateProperties = false,
-    };
+    });
 }

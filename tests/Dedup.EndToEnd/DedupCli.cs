@@ -14,10 +14,12 @@ public sealed record CliResult(int ExitCode, string Stdout, string Stderr, byte[
 /// <summary>
 /// Runs the built dedup.dll as a real process, as a user would, with a clean environment: the caller's
 /// DEDUP_* variables never leak in, and stdin is a pipe, so the CLI is never interactive.
+/// DEDUP_TEST_BINARY names a native (NativeAOT) dedup to run instead of "dotnet dedup.dll".
 /// </summary>
 public sealed class DedupCli : IDisposable
 {
     private static readonly string Dll = Path.Combine(AppContext.BaseDirectory, "dedup.dll");
+    public static readonly string? NativeBinary = Environment.GetEnvironmentVariable("DEDUP_TEST_BINARY") is { Length: > 0 } b ? b : null;
     private readonly TempDir _dir = new("dedup-e2e");
 
     public DedupCli()
@@ -41,18 +43,19 @@ public sealed class DedupCli : IDisposable
 
     private ProcessStartInfo StartInfo(string[] args, Dictionary<string, string?>? env, bool withPassword)
     {
-        Assert.True(File.Exists(Dll), $"dedup.dll not found next to the tests at {Dll}");
-        var psi = new ProcessStartInfo("dotnet")
+        Assert.True(File.Exists(NativeBinary ?? Dll), $"dedup not found at {NativeBinary ?? Dll}");
+        var psi = new ProcessStartInfo(NativeBinary ?? "dotnet")
         {
             RedirectStandardInput = true,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        psi.ArgumentList.Add(Dll);
+        if (NativeBinary is null) psi.ArgumentList.Add(Dll);
         foreach (var a in args) psi.ArgumentList.Add(a);
         foreach (var name in new[] { "DEDUP_PASSWORD", "DEDUP_PASSWORD_FILE", "DEDUP_REPOSITORY", "DEDUP_DEBUG", "DEDUP_FROM_PASSWORD", "DEDUP_FROM_PASSWORD_FILE",
-                     "DEDUP_S3_RETRIES", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE" })
+                     "DEDUP_S3_RETRIES", "DEDUP_KEY", "DEDUP_KDF_CEILING", "DEDUP_CONFIG", "DEDUP_PROGRESS_FPS",
+                     "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE" })
             psi.Environment.Remove(name);
         if (withPassword) psi.Environment["DEDUP_PASSWORD_FILE"] = PasswordFile;
         // Each test has its own cache, as each test host would: the user's ~/.cache is never touched.

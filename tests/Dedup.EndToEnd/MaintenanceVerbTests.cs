@@ -10,7 +10,7 @@ public sealed class MaintenanceVerbTests : IDisposable
     private readonly DedupCli _cli = new();
 
     private string Backup(string src, params string[] extra) =>
-        JsonDocument.Parse(_cli.Ok(["backup", src, "--json", .. extra]).Stdout).RootElement.GetProperty("snapshot_id").GetString()!;
+        JsonOutput.Result(_cli.Ok(["backup", src, "--json", .. extra]).Stdout).GetProperty("snapshot_id").GetString()!;
 
     [Fact]
     public void Forget_DryRunExplains_ThenForgetAndPruneReclaimSpace()
@@ -71,7 +71,7 @@ public sealed class MaintenanceVerbTests : IDisposable
         File.WriteAllText(Path.Combine(src, "f"), "content");
         _cli.Init();
         Backup(src);
-        var report = JsonDocument.Parse(_cli.Ok("prune", "--json").Stdout).RootElement;
+        var report = JsonOutput.Result(_cli.Ok("prune", "--json").Stdout);
         Assert.Equal(1, report.GetProperty("snapshots").GetInt32());
         Assert.Equal(0, report.GetProperty("packs_deleted").GetInt32());
         Assert.Equal(48 * 3600, report.GetProperty("grace_seconds").GetDouble());
@@ -93,14 +93,14 @@ public sealed class MaintenanceVerbTests : IDisposable
 
         var copy = _cli.Run(["-r", dest, "copy", "--from-repo", _cli.Repo, "--from-password-file", _cli.PasswordFile, "--json"], env);
         Assert.True(copy.ExitCode == 0, copy.ToString());
-        Assert.Single(JsonDocument.Parse(copy.Stdout).RootElement.GetProperty("copied").EnumerateArray());
+        Assert.Single(JsonOutput.Result(copy.Stdout).GetProperty("copied").EnumerateArray());
         var target = _cli.Dir.Combine("restored");
         Assert.Equal(0, _cli.Run(["-r", dest, "restore", "latest", "--target", target], env).ExitCode);
         TreeFixture.AssertSame(src, Path.Join(target, Path.GetFullPath(src)));
 
         var again = _cli.Run(["-r", dest, "copy", "--from-repo", _cli.Repo, "--json"], new(env) { ["DEDUP_FROM_PASSWORD_FILE"] = _cli.PasswordFile });
         Assert.True(again.ExitCode == 0, again.ToString());
-        var json = JsonDocument.Parse(again.Stdout).RootElement;
+        var json = JsonOutput.Result(again.Stdout);
         Assert.Empty(json.GetProperty("copied").EnumerateArray());
         Assert.Single(json.GetProperty("already_present").EnumerateArray());
 
@@ -151,7 +151,7 @@ public sealed class MaintenanceVerbTests : IDisposable
         var data = Encoding.UTF8.GetBytes(string.Concat(Enumerable.Range(0, 5000).Select(i => $"line {i}\n")));
         var r = _cli.Run(["-r", _cli.Repo, "backup", "--stdin", "--json"], stdin: data);
         Assert.True(r.ExitCode == 0, r.ToString());
-        var s = JsonDocument.Parse(r.Stdout).RootElement;
+        var s = JsonOutput.Result(r.Stdout);
         Assert.Equal(data.Length, s.GetProperty("bytes_read").GetInt64());
         Assert.Equal(1, s.GetProperty("files_new").GetInt64());
         Assert.Equal(data.Length, s.GetProperty("bytes_total").GetInt64());

@@ -72,9 +72,9 @@ public sealed class MountTests : IDisposable
     {
         var src = BuildSource();
         Assert.Equal(0, _cli.Init().ExitCode);
-        var first = JsonDocument.Parse(_cli.Ok("backup", src, "--host", "laptop", "--json").Stdout).RootElement.GetProperty("snapshot_id").GetString()!;
+        var first = JsonOutput.Result(_cli.Ok("backup", src, "--host", "laptop", "--json").Stdout).GetProperty("snapshot_id").GetString()!;
         File.WriteAllText(Path.Combine(src, "added later.txt"), "second snapshot");
-        var second = JsonDocument.Parse(_cli.Ok("backup", src, "--host", "server", "--tag", "nightly", "--json").Stdout).RootElement.GetProperty("snapshot_id").GetString()!;
+        var second = JsonOutput.Result(_cli.Ok("backup", src, "--host", "server", "--tag", "nightly", "--json").Stdout).GetProperty("snapshot_id").GetString()!;
 
         using var mount = StartMount();
         try

@@ -15,7 +15,7 @@ public sealed class RoundTripTests : IDisposable
         Assert.Equal(0, _cli.Init().ExitCode);
 
         var backup = _cli.Ok("backup", src, "--tag", "e2e,first", "--host", "testhost", "--json");
-        var summary = JsonDocument.Parse(backup.Stdout).RootElement;
+        var summary = JsonOutput.Result(backup.Stdout);
         var id = summary.GetProperty("snapshot_id").GetString()!;
         Assert.False(summary.GetProperty("incomplete").GetBoolean());
 
@@ -53,7 +53,7 @@ public sealed class RoundTripTests : IDisposable
         _cli.Init();
         _cli.Ok("backup", src);
         long before = _cli.RepoBytes();
-        var second = JsonDocument.Parse(_cli.Ok("backup", src, "--json").Stdout).RootElement;
+        var second = JsonOutput.Result(_cli.Ok("backup", src, "--json").Stdout);
         long added = _cli.RepoBytes() - before;
         Assert.Equal(0, second.GetProperty("files_new").GetInt64());
         Assert.Equal(0, second.GetProperty("bytes_read").GetInt64());

@@ -15,7 +15,7 @@ public sealed class VerbTests : IDisposable
         var data = Encoding.UTF8.GetBytes(string.Concat(Enumerable.Range(0, 20_000).Select(i => $"INSERT INTO t VALUES ({i});\n")));
         var r = _cli.Run(["-r", _cli.Repo, "backup", "--stdin", "--stdin-filename", "db.sql", "--json"], stdin: data);
         Assert.True(r.ExitCode == 0, r.ToString());
-        var id = JsonDocument.Parse(r.Stdout).RootElement.GetProperty("snapshot_id").GetString()!;
+        var id = JsonOutput.Result(r.Stdout).GetProperty("snapshot_id").GetString()!;
         var dump = _cli.Ok("dump", id[..8], "/db.sql");
         Assert.Equal(data, dump.StdoutBytes);
     }

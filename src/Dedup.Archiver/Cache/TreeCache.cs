@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
+using System.Text.Json.Serialization;
 using Dedup.Format;
 using Microsoft.Win32.SafeHandles;
 
@@ -9,6 +10,10 @@ namespace Dedup.Archiver.Cache;
 
 /// <summary>The parent a cache remembers: the last snapshot written for one host and path set.</summary>
 public sealed record CachedParent(string Snapshot, IReadOnlyList<string> Tree, DateTimeOffset Time);
+
+/// <summary>Source-generated, so the ahead-of-time compiled binary needs no reflection to read the cache.</summary>
+[JsonSerializable(typeof(CachedParent))]
+internal sealed partial class CacheJson : JsonSerializerContext;
 
 /// <summary>
 /// The plaintext tree blobs of the last snapshot of one (host, paths), kept on the backup host. It lets a write-only
@@ -81,7 +86,7 @@ public sealed class TreeCache : IDisposable
             try
             {
                 var file = Path.Join(_current, "parent.json");
-                return File.Exists(file) ? JsonSerializer.Deserialize<CachedParent>(File.ReadAllBytes(file)) : null;
+                return File.Exists(file) ? JsonSerializer.Deserialize(File.ReadAllBytes(file), CacheJson.Default.CachedParent) : null;
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException or JsonException)
             {
@@ -159,7 +164,7 @@ public sealed class TreeCache : IDisposable
             if (_broken || _readOnly) return;
             try
             {
-                File.WriteAllBytes(Path.Join(_next, "parent.json"), JsonSerializer.SerializeToUtf8Bytes(parent));
+                File.WriteAllBytes(Path.Join(_next, "parent.json"), JsonSerializer.SerializeToUtf8Bytes(parent, CacheJson.Default.CachedParent));
                 var old = _current + ".old";
                 if (Directory.Exists(old)) Directory.Delete(old, true);
                 if (Directory.Exists(_current)) Directory.Move(_current, old);

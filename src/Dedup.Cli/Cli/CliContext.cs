@@ -1,30 +1,37 @@
-using System.Text.Encodings.Web;
-using System.Text.Json;
-using System.Text.Json.Nodes;
+using System.CommandLine;
+using System.Text.Json.Serialization.Metadata;
+using Dedup.Cli.Profiles;
+using Dedup.Repository.Snapshots;
+using Dedup.Repository.Trust;
 using Dedup.Storage;
 using Repo = Dedup.Repository.Repository;
 
 namespace Dedup.Cli.Cli;
 
-/// <summary>One invocation: its parsed arguments, output conventions, cancellation, and what it opened (disposed at exit).</summary>
-public sealed class CliContext(ParsedArgs args, CancellationToken cancellation) : IAsyncDisposable
+/// <summary>
+/// One invocation: its parsed command line and profile, output conventions, cancellation, and what it opened
+/// (disposed at exit). Settings that a profile may give resolve here, once: option, then environment, then profile,
+/// then default.
+/// </summary>
+public sealed class CliContext(ParseResult parse, Profile? profile, CancellationToken cancellation) : IAsyncDisposable
 {
-    private static readonly JsonSerializerOptions JsonStyle = new()
-    {
-        WriteIndented = false,
-        // Paths and names are printed as they are; the output is not embedded in HTML.
-        Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
-    };
-
+    private readonly Lock _outGate = new();
     private StorageHandle? _storage;
     private Repo? _repo;
 
-    public ParsedArgs Args { get; } = args;
+    public ParseResult Parse { get; } = parse;
+    public Profile? Profile { get; } = profile;
     public CancellationToken Cancellation { get; } = cancellation;
-    public bool Json => Args.Has("json");
-    public bool Quiet => Args.Has("quiet");
+    public bool Json => Parse.GetValue(GlobalOptions.Json);
+    public bool Quiet => Parse.GetValue(GlobalOptions.Quiet);
     public TextWriter Out { get; init; } = Console.Out;
     public TextWriter Error { get; init; } = Console.Error;
+
+    public T? Get<T>(Option<T> option) => Parse.GetValue(option);
+
+    public T? Get<T>(Argument<T> argument) => Parse.GetValue(argument);
+
+    public bool Given(Option option) => Parse.Given(option);
 
     /// <summary>Live progress only where a person watches: stderr is a terminal and output is for humans.</summary>
     public bool ShowProgress => !Json && !Quiet && !Console.IsErrorRedirected;
@@ -45,31 +52,49 @@ public sealed class CliContext(ParsedArgs args, CancellationToken cancellation) 
             Warn($"warning: {e.Message}; it was skipped. Run 'dedup repair index' with admin credentials to rebuild the index.");
     }
 
-    public void WriteJson(JsonNode? node) => Out.WriteLine(node?.ToJsonString(JsonStyle) ?? "null");
+    /// <summary>One JSON line on stdout; status lines from a timer thread and the result never interleave.</summary>
+    public void WriteJson<T>(T value, JsonTypeInfo<T> type)
+    {
+        var line = JsonLines.Line(value, type);
+        lock (_outGate) Out.WriteLine(line);
+    }
+
+    /// <summary>Live status on a terminal, and with --json status lines on stdout (see <see cref="ProgressReport{T}"/>).</summary>
+    public ProgressReport<T> Progress<T>(Func<TimeSpan, T> sample, JsonTypeInfo<T> json, Func<T, string> render) => new(this, sample, json, render);
+
+    /// <summary>Live status on a terminal only, for verbs whose --json output is one document.</summary>
+    public ProgressReport<string> TerminalProgress(Func<TimeSpan, string> line) => new(this, line, null, s => s);
 
     public static string OneLine(string s) => s.ReplaceLineEndings(" ").Trim();
 
     public string RepositoryUrl =>
-        Args.Get("repo") ?? (Environment.GetEnvironmentVariable("DEDUP_REPOSITORY") is { Length: > 0 } env ? env
-            : throw new UsageException("no repository: give -r/--repo or set DEDUP_REPOSITORY"));
+        Get(GlobalOptions.Repo) ?? Env("DEDUP_REPOSITORY") ?? Profile?.Repository
+        ?? throw new UsageException("no repository: give -r/--repo, set DEDUP_REPOSITORY or use a profile (-p NAME)");
 
-    public StorageHandle OpenStorage() => _storage ??= StorageFactory.Open(RepositoryUrl, Args);
+    /// <summary>--cache-dir, DEDUP_CACHE_DIR, the profile's cache-dir; null for the default place.</summary>
+    public string? CacheDir => Get(GlobalOptions.CacheDir) ?? Env("DEDUP_CACHE_DIR") ?? Profile?.CacheDir;
 
-    /// <summary>Which snapshots a selection may pick: trusted ones, of --host if given; --include-untrusted for forensics.</summary>
-    public Dedup.Repository.Snapshots.SnapshotFilter SnapshotFilter() => new()
-    {
-        Host = Args.Get("host"),
-        IncludeUntrusted = Args.Has("include-untrusted"),
-    };
+    public S3Settings S3 => new(
+        Get(GlobalOptions.S3Region) ?? Profile?.S3Region,
+        Get(GlobalOptions.S3StorageClass) ?? Profile?.S3StorageClass,
+        Get(GlobalOptions.S3Connections) ?? Profile?.S3Connections ?? S3Settings.DefaultConnections);
+
+    public Secret RepositoryPassword(bool confirm) =>
+        Passwords.ForRepository(Get(GlobalOptions.PasswordFile), Profile?.PasswordFile, confirm);
+
+    /// <summary>The key file to try first: --key, DEDUP_KEY, the profile's key; null for the one this machine remembers.</summary>
+    public string? KeyId => Get(GlobalOptions.Key) ?? Env("DEDUP_KEY") ?? Profile?.Key;
+
+    public StorageHandle OpenStorage() => _storage ??= StorageFactory.Open(RepositoryUrl, S3);
 
     /// <summary>Says (on stdout) who signed a snapshot about to be used, so a restore never hands out data without saying whose.</summary>
-    public void SaySigner(Dedup.Repository.Snapshots.LoadedSnapshot s)
+    public void SaySigner(LoadedSnapshot s)
     {
         var signer = s.Header.Signer;
         var who = signer.Trust switch
         {
-            Dedup.Repository.Trust.SignerTrust.Repository => "a full key",
-            Dedup.Repository.Trust.SignerTrust.CertifiedWriter => $"the write-only key of host '{signer.Writer!.Host}' ({signer.Identity})",
+            SignerTrust.Repository => "a full key",
+            SignerTrust.CertifiedWriter => $"the write-only key of host '{signer.Writer!.Host}' ({signer.Identity})",
             _ => $"an UNTRUSTED signer ({signer.Problem})",
         };
         Say($"snapshot {s.Id.ToShortString()} of host '{s.Info.Host}', {Text.Iso(s.Info.Time)}, signed by {who}");
@@ -78,13 +103,15 @@ public sealed class CliContext(ParsedArgs args, CancellationToken cancellation) 
     /// <summary>Opens the repository with the password, which is cleared as soon as the keys are unlocked.</summary>
     /// <param name="reads">What the verb decrypts ("restore files"), if anything: a write-only key is then refused with
     /// that one line before anything is read, instead of failing later on whatever its storage credentials cannot read.</param>
-    public async Task<Repo> OpenRepositoryAsync(bool loadIndex = false, string? reads = null)
+    /// <param name="rememberKey">False when the verb must write nothing to the cache folder (backup --no-cache, --dry-run):
+    /// the key that opened is then not remembered either.</param>
+    public async Task<Repo> OpenRepositoryAsync(bool loadIndex = false, string? reads = null, bool rememberKey = true)
     {
         if (_repo is null)
         {
             var storage = OpenStorage().Storage;
-            using var password = Passwords.ForRepository(Args, confirm: false);
-            var hints = new KeyHints(Args, RepositoryUrl);
+            using var password = RepositoryPassword(confirm: false);
+            var hints = new KeyHints(KeyId, CacheDir, RepositoryUrl, rememberKey);
             _repo = await Repo.OpenAsync((IStorage)storage, password.Memory, ct: Cancellation, options: hints.OpenOptions()).ConfigureAwait(false);
             hints.Remember(_repo.KeyId);
         }
@@ -102,4 +129,6 @@ public sealed class CliContext(ParsedArgs args, CancellationToken cancellation) 
         if (_repo is not null) await _repo.DisposeAsync().ConfigureAwait(false);
         _storage?.Dispose();
     }
+
+    private static string? Env(string name) => Environment.GetEnvironmentVariable(name) is { Length: > 0 } v ? v : null;
 }

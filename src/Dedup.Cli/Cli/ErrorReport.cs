@@ -34,12 +34,14 @@ public static class ErrorReport
         _ => (ExitCodes.Error, $"unexpected {e.GetType().Name}: {e.Message} (set DEDUP_DEBUG=1 to see where)"),
     };
 
-    public static int Report(Exception e, bool interrupted, TextWriter stderr)
+    /// <summary>Prints the one line on stderr; returns the exit code and the line (hooks get it as DEDUP_ERROR).</summary>
+    public static (int Code, string Message) Report(Exception e, bool interrupted, TextWriter stderr)
     {
         while (e is AggregateException { InnerExceptions.Count: > 0 } a) e = a.InnerExceptions[0];
         var (code, message) = Describe(e, interrupted);
-        stderr.WriteLine("dedup: " + CliContext.OneLine(message));
+        message = CliContext.OneLine(message);
+        stderr.WriteLine("dedup: " + message);
         if (Environment.GetEnvironmentVariable("DEDUP_DEBUG") == "1") stderr.WriteLine(e.ToString());
-        return code;
+        return (code, message);
     }
 }

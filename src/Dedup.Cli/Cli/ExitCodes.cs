@@ -8,6 +8,8 @@ public static class ExitCodes
     public const int Usage = 2;
     /// <summary>The snapshot or restore finished but left some files out.</summary>
     public const int Partial = 3;
+    /// <summary>A profile's before hook failed, so the verb did not run.</summary>
+    public const int HookFailed = 4;
     public const int RepositoryNotFound = 10;
     public const int WrongPassword = 11;
     /// <summary>Damaged or missing repository data was found.</summary>
@@ -21,7 +23,8 @@ public static class ExitCodes
           1    error (the message on stderr says what happened and what to do)
           2    usage error: unknown verb or option, missing or bad argument
           3    partial: the snapshot was saved or the restore finished, but some files could not be read
-               or written; each is listed on stderr
+               or written, or a copy finished but some snapshots could not be copied; each is listed on stderr
+          4    a before hook of the profile failed; nothing was backed up ('dedup help profiles')
           10   there is no repository at the given location
           11   wrong password: no key of the repository opens with it
           12   damaged or missing data was found (check, or any verb that met it)

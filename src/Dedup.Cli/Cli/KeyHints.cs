@@ -13,16 +13,18 @@ namespace Dedup.Cli.Cli;
 /// read only its own key file then opens without listing keys/, and a store full of planted key files costs one Argon2
 /// run, not one per file.
 /// </summary>
-public sealed class KeyHints(ParsedArgs args, string repositoryUrl)
+/// <param name="given">--key, DEDUP_KEY or the profile's key, resolved by the caller; null to use the remembered one.</param>
+/// <param name="cacheDir">The cache folder (null: the default place).</param>
+/// <param name="remember">False when the user asked that nothing be written to the cache (--no-cache).</param>
+public sealed class KeyHints(string? given, string? cacheDir, string repositoryUrl, bool remember)
 {
-    private string HintFile => Path.Join(args.Get("cache-dir") ?? Archiver.Cache.TreeCache.DefaultBase(), "key-hints",
+    private string HintFile => Path.Join(cacheDir ?? Archiver.Cache.TreeCache.DefaultBase(), "key-hints",
         Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(repositoryUrl)))[..32]);
 
     public OpenOptions OpenOptions() => new() { KeyHint = Hint(), KdfCeiling = Ceiling() };
 
     private ObjectId? Hint()
     {
-        var given = args.Get("key") ?? (Environment.GetEnvironmentVariable("DEDUP_KEY") is { Length: > 0 } env ? env : null);
         if (given is not null)
             return ObjectId.TryParse(given.ToLowerInvariant(), out var id) ? id
                 : throw new UsageException($"--key takes a key file's full 64-digit ID ('dedup key list' shows them), not '{given}'");
@@ -39,7 +41,7 @@ public sealed class KeyHints(ParsedArgs args, string repositoryUrl)
     /// <summary>Remembers the key that opened, best effort: a read-only or missing cache only costs the hint.</summary>
     public void Remember(ObjectId key)
     {
-        if (args.Has("no-cache")) return; // the user asked that nothing be written to the cache
+        if (!remember) return;
         try
         {
             Directory.CreateDirectory(Path.GetDirectoryName(HintFile)!);

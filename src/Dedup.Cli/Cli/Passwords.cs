@@ -27,27 +27,30 @@ public sealed class Secret(byte[] bytes, int length) : IDisposable
 }
 
 /// <summary>
-/// Where passwords come from, in order: a password file (option, then DEDUP_PASSWORD_FILE), DEDUP_PASSWORD,
-/// then a prompt without echo when stdin is a terminal. Never from argv: it would show in ps and shell history.
+/// Where passwords come from, in order: a password file (option, then DEDUP_PASSWORD_FILE), DEDUP_PASSWORD, the
+/// profile's password file, then a prompt without echo when stdin is a terminal. Never from argv: it would show in ps and shell history.
 /// </summary>
 public static class Passwords
 {
     private const int MaxLength = 4096;
 
-    public static Secret ForRepository(ParsedArgs args, bool confirm)
+    /// <param name="optionFile">--password-file, which beats the environment.</param>
+    /// <param name="profileFile">The profile's password-file, which the environment beats.</param>
+    public static Secret ForRepository(string? optionFile, string? profileFile, bool confirm)
     {
-        var file = args.Get("password-file") ?? NonEmpty(Environment.GetEnvironmentVariable("DEDUP_PASSWORD_FILE"));
+        var file = optionFile ?? NonEmpty(Environment.GetEnvironmentVariable("DEDUP_PASSWORD_FILE"));
         if (file is not null) return FromFile(file);
         if (FromEnvironment("DEDUP_PASSWORD") is { } env) return env;
+        if (profileFile is not null) return FromFile(profileFile);
         if (Console.IsInputRedirected)
             throw new UsageException("no password: give --password-file FILE, set DEDUP_PASSWORD_FILE or DEDUP_PASSWORD, or run on a terminal");
         return confirm ? PromptTwice("new repository password: ") : Prompt("repository password: ");
     }
 
     /// <summary>The source repository's password for 'copy': --from-password-file, DEDUP_FROM_PASSWORD_FILE, DEDUP_FROM_PASSWORD, a prompt.</summary>
-    public static Secret ForSource(ParsedArgs args)
+    public static Secret ForSource(string? optionFile)
     {
-        var file = args.Get("from-password-file") ?? NonEmpty(Environment.GetEnvironmentVariable("DEDUP_FROM_PASSWORD_FILE"));
+        var file = optionFile ?? NonEmpty(Environment.GetEnvironmentVariable("DEDUP_FROM_PASSWORD_FILE"));
         if (file is not null) return FromFile(file);
         if (FromEnvironment("DEDUP_FROM_PASSWORD") is { } env) return env;
         if (Console.IsInputRedirected)
@@ -56,9 +59,9 @@ public static class Passwords
     }
 
     /// <summary>The password for a new key ('key add', 'key passwd'): --new-password-file, else typed twice.</summary>
-    public static Secret ForNewKey(ParsedArgs args)
+    public static Secret ForNewKey(string? file)
     {
-        if (args.Get("new-password-file") is { } file) return FromFile(file);
+        if (file is not null) return FromFile(file);
         if (Console.IsInputRedirected)
             throw new UsageException("no new password: give --new-password-file FILE or run on a terminal");
         return PromptTwice("new password: ");

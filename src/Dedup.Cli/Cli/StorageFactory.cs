@@ -17,10 +17,16 @@ public sealed class StorageHandle(IMaintenanceStorage storage, S3Storage? s3) : 
     public void Dispose() => S3?.Dispose();
 }
 
+/// <summary>S3 settings from the options or the profile; the credentials always come from the AWS chain.</summary>
+public sealed record S3Settings(string? Region, string? StorageClass, int Connections)
+{
+    public const int DefaultConnections = 5;
+}
+
 public static class StorageFactory
 {
     /// <summary>Opens a repository URL: "s3:…" for S3, anything else is a local folder.</summary>
-    public static StorageHandle Open(string url, ParsedArgs args)
+    public static StorageHandle Open(string url, S3Settings settings)
     {
         if (!url.StartsWith("s3:", StringComparison.Ordinal)) return new StorageHandle(new LocalStorage(url), null);
         S3Location location;
@@ -32,20 +38,17 @@ public static class StorageFactory
         {
             throw new UsageException(e.Message);
         }
-        var connections = S3Connections(args);
+        var connections = settings.Connections;
         var options = new S3StorageOptions
         {
-            Region = args.Get("s3-region"),
-            StorageClass = args.Get("s3-storage-class"),
+            Region = settings.Region,
+            StorageClass = settings.StorageClass,
             MaxConnections = connections,
         };
         var s3 = new S3Storage(location, options);
         // Limit first, then retry: a request waiting out its backoff should not hold a connection slot.
         return new StorageHandle(s3.WithConcurrencyLimit(connections).WithRetries(Retries()), s3);
     }
-
-    /// <summary>Parallel S3 transfers: --s3-connections, or 5.</summary>
-    public static int S3Connections(ParsedArgs args) => args.GetInt("s3-connections", 1, 256) ?? 5;
 
     /// <summary>
     /// DEDUP_S3_RETRIES overrides how many times a failing request is tried in all (default 6, about 15 s of backoff);

@@ -1,50 +1,87 @@
+using System.CommandLine;
+using System.CommandLine.Parsing;
+
 namespace Dedup.Cli.Cli;
 
-/// <param name="Synopsis">The arguments after the verb, e.g. "SNAPSHOT --target DIR".</param>
-/// <param name="Details">Further help shown by 'dedup VERB --help'.</param>
-/// <param name="MinArgs">Fewest positional arguments.</param>
-/// <param name="MaxArgs">Most positional arguments; int.MaxValue for "PATH...".</param>
-public sealed record Verb(
-    string Name, string Synopsis, string Summary, string Details, IReadOnlyList<OptionSpec> Options,
-    int MinArgs, int MaxArgs, Func<CliContext, Task<int>> Run)
+/// <summary>A command-line mistake: exit code 2, one line, and a pointer to the verb's help.</summary>
+public sealed class UsageException(string message) : Exception(message);
+
+/// <summary>
+/// An option (or the arguments) that may not be given with any of <see cref="Others"/> (exclusive), or only with one
+/// of them. Declared once on the verb: the parser enforces it, the help prints it, and the parser tests try each one.
+/// </summary>
+public sealed record OptionRule(Symbol First, IReadOnlyList<Symbol> Others, bool Exclusive, string Message)
 {
-    public void CheckArgCount(ParsedArgs args)
+    public bool Violated(SymbolResult parse) => Given(parse, First) && Others.Any(o => Given(parse, o)) == Exclusive;
+
+    public static bool Given(SymbolResult parse, Symbol symbol) => symbol switch
     {
-        var n = args.Positionals.Count;
-        if (n < MinArgs) throw new UsageException($"'{Name}' needs more arguments: dedup {Name} {Synopsis}");
-        if (n > MaxArgs) throw new UsageException($"'{Name}' got an unexpected argument '{args.Positionals[MaxArgs]}': dedup {Name} {Synopsis}");
+        Option o => parse.GetResult(o) is { Implicit: false },
+        Argument a => parse.GetResult(a) is { Tokens.Count: > 0 },
+        _ => false,
+    };
+}
+
+/// <summary>
+/// A verb: a System.CommandLine command whose options are typed fields of the subclass, plus what it does. Adding a
+/// verb is one file: the class (options, rules, help, result records) and its line in <see cref="Verbs.All"/>.
+/// </summary>
+public abstract class Verb : Command
+{
+    private readonly List<OptionRule> _rules = [];
+
+    protected Verb(string name, string summary, string details = "") : base(name, summary)
+    {
+        Details = details.Trim();
+        Validators.Add(result =>
+        {
+            foreach (var rule in _rules.Where(r => r.Violated(result))) result.AddError(rule.Message);
+        });
     }
 
-    public string Usage()
+    /// <summary>Help paragraphs after the summary: semantics, examples.</summary>
+    public string Details { get; }
+
+    public IReadOnlyList<OptionRule> Rules => _rules;
+
+    /// <summary>Runs the verb once the command line parsed and every rule held.</summary>
+    public abstract Task<int> RunAsync(CliContext ctx);
+
+    protected T Add<T>(T option) where T : Option
     {
-        var sb = new System.Text.StringBuilder();
-        sb.AppendLine($"Usage: dedup {Name} {Synopsis}".TrimEnd());
-        sb.AppendLine();
-        sb.AppendLine(Summary);
-        if (Details.Length > 0)
-        {
-            sb.AppendLine();
-            sb.AppendLine(Details.TrimEnd());
-        }
-        if (Options.Count > 0)
-        {
-            sb.AppendLine();
-            sb.AppendLine("Options:");
-            AppendOptions(sb, Options);
-        }
-        sb.AppendLine();
-        sb.AppendLine("Global options:");
-        AppendOptions(sb, GlobalOptions.All);
-        sb.AppendLine("  -h, --help                 show this help");
-        return sb.ToString();
+        Options.Add(option);
+        return option;
     }
 
-    public static void AppendOptions(System.Text.StringBuilder sb, IEnumerable<OptionSpec> options)
+    protected Argument<T> Arg<T>(string name, string help, ArgumentArity arity)
     {
-        foreach (var o in options)
-        {
-            var name = (o.Short is { } s ? $"-{s}, " : "    ") + "--" + o.Long + (o.Value is null ? "" : " " + o.Value);
-            sb.AppendLine($"  {name,-26} {o.Help}{(o.Repeatable ? " (repeatable)" : "")}");
-        }
+        var a = new Argument<T>(name) { Description = help, Arity = arity };
+        Arguments.Add(a);
+        return a;
     }
+
+    /// <summary>Refuses the two together ("give either --no-cache or --cache-dir, not both").</summary>
+    protected void NotTogether(Symbol first, Symbol second, string? message = null) =>
+        _rules.Add(new OptionRule(first, [second], true, message ?? $"give either {Display(first)} or {Display(second)}, not both"));
+
+    /// <summary>Refuses <paramref name="first"/> with any of <paramref name="others"/>.</summary>
+    protected void NotWithAny(Symbol first, IReadOnlyList<Symbol> others, string message) => _rules.Add(new OptionRule(first, others, true, message));
+
+    /// <summary>Refuses <paramref name="option"/> without <paramref name="required"/> ("--stdin-filename only goes with --stdin").</summary>
+    protected void OnlyWith(Option option, Symbol required, string? message = null) =>
+        _rules.Add(new OptionRule(option, [required], false, message ?? $"{option.Name} only goes with {Display(required)}"));
+
+    public static string Display(Symbol s) => s is Argument a ? a.Name : s.Name;
+}
+
+/// <summary>A verb made of sub-verbs ('key list', 'repair index'); given alone it lists them.</summary>
+public sealed class VerbGroup : Command
+{
+    public VerbGroup(string name, string summary, string details, params Verb[] verbs) : base(name, summary)
+    {
+        Details = details.Trim();
+        foreach (var v in verbs) Subcommands.Add(v);
+    }
+
+    public string Details { get; }
 }

@@ -1,68 +1,84 @@
-using System.Text.Json.Nodes;
+using System.CommandLine;
+using System.Text.Json.Serialization;
 using Dedup.Archiver.Backup;
 using Dedup.Archiver.Cache;
 using Dedup.Archiver.Filtering;
 using Dedup.Cli.Cli;
+using Dedup.Cli.Profiles;
 using Dedup.Format;
 using BackupRunner = Dedup.Archiver.Backup.Archiver;
 
 namespace Dedup.Cli.Commands;
 
-public static class BackupCommand
+public sealed class BackupCommand : Verb
 {
-    public static readonly Verb Verb = new("backup", "[options] PATH...",
-        "Back up files and directories, or standard input, into a new snapshot.",
-        """
+    private readonly Argument<string[]> _paths;
+    private readonly Option<string[]> _tag = Opt.List("tag", "TAG", "add a tag; TAG may be a comma-separated list");
+    private readonly Option<string> _host = Opt.Text("host", "NAME", "host name to record (default: this machine's; for a write-only key, the host it was made for)");
+    private readonly Option<string[]> _exclude = Opt.List("exclude", "PATTERN", "leave out paths matching PATTERN", 'e');
+    private readonly Option<string[]> _excludeFile = Opt.List("exclude-file", "FILE", "read exclude patterns from FILE, one per line ('#' starts a comment)");
+    private readonly Option<bool> _oneFileSystem = Opt.Flag("one-file-system", "do not cross into other file systems", 'x');
+    private readonly Option<bool> _stdin = Opt.Flag("stdin", "back up standard input as one file");
+    private readonly Option<string> _stdinFilename = Opt.Text("stdin-filename", "NAME", "the file name for --stdin (default 'stdin')");
+    private readonly Option<string> _parent = Opt.Text("parent", "SNAPSHOT", "compare with this snapshot (default: the latest of the same host and paths)");
+    private readonly Option<bool> _noCache = Opt.Flag("no-cache", "do not use the local cache, nor remember the key (its default place: see 'dedup help environment')");
+
+    public BackupCommand() : base("backup", "Back up files and directories, or standard input, into a new snapshot.", """
         Only what changed since the parent snapshot is read and stored. A file is unchanged when its size, mtime,
         ctime and inode match the parent's. Files that vanish or cannot be read are listed on stderr and left
         out; the snapshot is still saved, marked incomplete, and the exit code is 3.
         Patterns: '*', '?' and '[abc]' match within a name, '**' any number of directories; a pattern starting
         with '/' is anchored at the root, others match at any depth.
+        With a profile (-p NAME), PATH, --exclude, --exclude-file, --tag, --host and --one-file-system default to
+        the profile's, and its hooks run around the backup ('dedup help profiles'); an option replaces the
+        profile's value.
+        With --json, status lines ("message_type": "status") come first and the summary is the last line.
         Example: mysqldump db | dedup backup --stdin --stdin-filename db.sql
-        """,
-        [
-            new("tag", null, "TAG", "add a tag; TAG may be a comma-separated list", Repeatable: true),
-            new("host", null, "NAME", "host name to record (default: this machine's; for a write-only key, the host it was made for)"),
-            new("exclude", 'e', "PATTERN", "leave out paths matching PATTERN", Repeatable: true),
-            new("exclude-file", null, "FILE", "read exclude patterns from FILE, one per line ('#' starts a comment)", Repeatable: true),
-            new("one-file-system", 'x', null, "do not cross into other file systems"),
-            new("stdin", null, null, "back up standard input as one file"),
-            new("stdin-filename", null, "NAME", "the file name for --stdin (default 'stdin')"),
-            new("parent", null, "SNAPSHOT", "compare with this snapshot (default: the latest of the same host and paths)"),
-            new("no-cache", null, null, "do not use the local cache (its default place: see 'dedup help environment')"),
-        ],
-        0, int.MaxValue, RunAsync);
-
-    private static async Task<int> RunAsync(CliContext ctx)
+        """)
     {
-        var a = ctx.Args;
-        bool stdin = a.Has("stdin");
-        if (stdin && a.Positionals.Count > 0) throw new UsageException("give either --stdin or paths, not both");
-        if (!stdin && a.Positionals.Count == 0) throw new UsageException("give at least one PATH to back up, or --stdin: dedup backup [options] PATH...");
-        if (a.Has("no-cache") && a.Has("cache-dir")) throw new UsageException("give either --no-cache or --cache-dir, not both");
-        if (!stdin && a.Has("stdin-filename")) throw new UsageException("--stdin-filename only goes with --stdin");
+        _paths = Arg<string[]>("PATH", "files and directories to back up (with a profile: default its paths)", ArgumentArity.ZeroOrMore);
+        foreach (var o in new Option[] { _tag, _host, _exclude, _excludeFile, _oneFileSystem, _stdin, _stdinFilename, _parent, _noCache }) Add(o);
+        NotTogether(_stdin, _paths, "give either --stdin or paths, not both");
+        NotTogether(_noCache, GlobalOptions.CacheDir);
+        OnlyWith(_stdinFilename, _stdin);
+    }
 
-        var excludes = a.GetAll("exclude").ToList();
-        foreach (var file in a.GetAll("exclude-file")) excludes.AddRange(PathFilter.ReadFile(file));
+    public override async Task<int> RunAsync(CliContext ctx) =>
+        ctx.Profile is { Hooks.IsEmpty: false } profile
+            ? await new HookRunner(ctx, profile, Name).RunAroundAsync(() => BackupAsync(ctx)).ConfigureAwait(false)
+            : (await BackupAsync(ctx).ConfigureAwait(false)).ExitCode;
+
+    private async Task<HookedOutcome> BackupAsync(CliContext ctx)
+    {
+        var profile = ctx.Profile;
+        bool stdin = ctx.Get(_stdin);
+        var paths = ctx.Get(_paths) is { Length: > 0 } given ? given : stdin ? [] : profile?.Paths ?? [];
+        if (!stdin && paths.Count == 0)
+            throw new UsageException("give at least one PATH to back up, or --stdin: dedup backup [options] PATH..." + (profile is null ? "" : $" (profile '{profile.Name}' has no paths)"));
+
+        var excludes = Given(ctx, _exclude, profile?.Excludes).ToList();
+        foreach (var file in Given(ctx, _excludeFile, profile?.ExcludeFiles)) excludes.AddRange(PathFilter.ReadFile(file));
+        var host = ctx.Get(_host) ?? profile?.Host;
         var options = new BackupOptions
         {
-            Paths = a.Positionals,
-            Host = a.Get("host") ?? Environment.MachineName,
-            Tags = a.GetList("tag"),
+            Paths = paths,
+            Host = host ?? Environment.MachineName,
+            Tags = SplitCommas(Given(ctx, _tag, profile?.Tags)),
             Excludes = excludes.Where(p => p.Trim().Length > 0 && !p.TrimStart().StartsWith('#')).ToList(),
-            OneFileSystem = a.Has("one-file-system"),
-            StdinFileName = a.Get("stdin-filename") ?? "stdin",
+            OneFileSystem = ctx.Given(_oneFileSystem) || (profile?.OneFileSystem ?? false),
+            StdinFileName = ctx.Get(_stdinFilename) ?? "stdin",
             // The cache is what lets a write-only key (which cannot read its parent snapshot) skip unchanged files,
             // and it saves a full key from downloading the parent's trees, so it is on unless asked otherwise.
-            CacheDirectory = a.Has("no-cache") ? null : a.Get("cache-dir") ?? TreeCache.DefaultBase(),
+            CacheDirectory = ctx.Get(_noCache) ? null : ctx.CacheDir ?? TreeCache.DefaultBase(),
         };
         if (!stdin) foreach (var p in options.Paths) CheckExists(p);
 
-        var repo = await ctx.OpenRepositoryAsync().ConfigureAwait(false);
+        // With --no-cache nothing is written to the cache folder, not even the key that opened.
+        var repo = await ctx.OpenRepositoryAsync(rememberKey: !ctx.Get(_noCache)).ConfigureAwait(false);
         // A write-only key backs up as the host it was certified for, unless told otherwise (which the archiver refuses).
-        if (a.Get("host") is null && repo.Keys.CertifiedHost(repo.Config.SigningPublicKeyBytes) is { } certified)
+        if (host is null && repo.Keys.CertifiedHost(repo.Config.SigningPublicKeyBytes) is { } certified)
             options = options with { Host = certified };
-        if (a.Get("parent") is { } parent)
+        if (ctx.Get(_parent) is { } parent)
         {
             options = options with
             {
@@ -73,9 +89,11 @@ public static class BackupCommand
         var progress = new BackupProgress();
         BackupResult result;
         await using (var input = stdin ? Console.OpenStandardInput() : null)
-        using (new ProgressLine(ctx, t => $"{progress.Files} files, {progress.Directories} dirs, {Text.Bytes(progress.BytesProcessed)} scanned, "
-                                          + $"{Text.Bytes(progress.BytesAdded)} added, {ProgressLine.RateAndEta(progress.BytesRead, 0, t)}, {Text.Duration(t)}"
-                                          + (progress.Errors > 0 ? $", {progress.Errors} errors" : "")))
+        using (ctx.Progress(t => new BackupStatus(t.TotalSeconds, progress.Files, progress.Directories, progress.BytesProcessed, progress.BytesRead,
+                   progress.BytesAdded, progress.Errors), CliJson.Default.BackupStatus,
+                   s => $"{s.FilesDone} files, {s.DirsDone} dirs, {Text.Bytes(s.BytesDone)} scanned, {Text.Bytes(s.BytesAdded)} added, "
+                        + $"{ProgressReport<BackupStatus>.RateAndEta(s.BytesRead, 0, TimeSpan.FromSeconds(s.SecondsElapsed))}, "
+                        + $"{Text.Duration(TimeSpan.FromSeconds(s.SecondsElapsed))}" + (s.ErrorCount > 0 ? $", {s.ErrorCount} errors" : "")))
         {
             result = await BackupRunner.RunAsync(repo, options with { Stdin = input }, progress, ctx.Cancellation).ConfigureAwait(false);
             ctx.WarnDamagedIndex(repo);
@@ -83,10 +101,18 @@ public static class BackupCommand
 
         foreach (var f in result.Failures) ctx.Warn($"could not back up {f.Path}: {f.Reason}");
         Report(ctx, result);
-        if (!result.Incomplete) return ExitCodes.Ok;
+        var id = result.SnapshotId.ToString();
+        if (!result.Incomplete) return new HookedOutcome(ExitCodes.Ok, id);
         ctx.Warn($"snapshot {result.SnapshotId.ToShortString()} was saved but is incomplete: {result.Failures.Count} path(s) could not be read (listed above)");
-        return ExitCodes.Partial;
+        return new HookedOutcome(ExitCodes.Partial, id);
     }
+
+    /// <summary>The option's values when given, else the profile's: an option replaces the profile's list.</summary>
+    private static IReadOnlyList<string> Given(CliContext ctx, Option<string[]> option, IReadOnlyList<string>? fromProfile) =>
+        ctx.Get(option) is { Length: > 0 } values ? values : fromProfile ?? [];
+
+    private static List<string> SplitCommas(IEnumerable<string> values) =>
+        values.SelectMany(v => v.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)).ToList();
 
     private static void CheckExists(string path)
     {
@@ -112,20 +138,10 @@ public static class BackupCommand
         var s = result.Snapshot.Summary;
         if (ctx.Json)
         {
-            ctx.WriteJson(new JsonObject
-            {
-                ["message_type"] = "summary",
-                ["snapshot_id"] = result.SnapshotId.ToString(),
-                ["short_id"] = result.SnapshotId.ToShortString(),
-                ["incomplete"] = result.Incomplete,
-                ["files_new"] = s.FilesNew, ["files_changed"] = s.FilesChanged, ["files_unmodified"] = s.FilesUnmodified,
-                ["files_failed"] = s.FilesFailed,
-                ["dirs_new"] = s.DirsNew, ["dirs_changed"] = s.DirsChanged, ["dirs_unmodified"] = s.DirsUnmodified,
-                ["bytes_read"] = s.BytesRead, ["bytes_total"] = s.BytesTotal, ["bytes_added"] = s.BytesAdded,
-                ["bytes_added_stored"] = s.BytesAddedStored, ["blobs_added"] = s.BlobsAdded,
-                ["duration_seconds"] = s.DurationSeconds,
-                ["failures"] = new JsonArray(result.Failures.Select(f => (JsonNode)new JsonObject { ["path"] = f.Path, ["reason"] = f.Reason }).ToArray()),
-            });
+            ctx.WriteJson(new BackupSummary(result.SnapshotId.ToString(), result.SnapshotId.ToShortString(), result.Incomplete,
+                s.FilesNew, s.FilesChanged, s.FilesUnmodified, s.FilesFailed, s.DirsNew, s.DirsChanged, s.DirsUnmodified,
+                s.BytesRead, s.BytesTotal, s.BytesAdded, s.BytesAddedStored, s.BlobsAdded, s.DurationSeconds,
+                result.Failures.Select(f => new PathFailure(f.Path, f.Reason)).ToList()), CliJson.Default.BackupSummary);
             return;
         }
         ctx.Say($"Files:     {s.FilesNew} new, {s.FilesChanged} changed, {s.FilesUnmodified} unmodified" + (s.FilesFailed > 0 ? $", {s.FilesFailed} failed" : ""));
@@ -134,4 +150,21 @@ public static class BackupCommand
         ctx.Say($"Duration:  {Text.Duration(TimeSpan.FromSeconds(s.DurationSeconds))}");
         ctx.Say($"snapshot {result.SnapshotId.ToShortString()} saved" + (result.Incomplete ? " (incomplete)" : ""));
     }
+}
+
+public sealed record PathFailure(string Path, string Reason);
+
+public sealed record BackupStatus(double SecondsElapsed, long FilesDone, long DirsDone, long BytesDone, long BytesRead, long BytesAdded, long ErrorCount)
+{
+    [JsonPropertyOrder(-1)] public string MessageType => "status";
+}
+
+public sealed record BackupSummary(
+    string SnapshotId, string ShortId, bool Incomplete,
+    long FilesNew, long FilesChanged, long FilesUnmodified, long FilesFailed,
+    long DirsNew, long DirsChanged, long DirsUnmodified,
+    long BytesRead, long BytesTotal, long BytesAdded, long BytesAddedStored, long BlobsAdded, double DurationSeconds,
+    IReadOnlyList<PathFailure> Failures)
+{
+    [JsonPropertyOrder(-1)] public string MessageType => "summary";
 }

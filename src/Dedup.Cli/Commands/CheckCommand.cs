@@ -1,55 +1,51 @@
-using System.Text.Json.Nodes;
+using System.CommandLine;
+using System.Text.Json.Serialization;
 using Dedup.Archiver.Check;
 using Dedup.Cli.Cli;
 
 namespace Dedup.Cli.Commands;
 
-public static class CheckCommand
+public sealed class CheckCommand : Verb
 {
     private const int FilesShownPerProblem = 20;
 
-    public static readonly Verb Verb = new("check", "[--read-data]",
-        "Verify the repository's structure, and with --read-data every byte of every pack.",
-        """
+    private readonly Option<bool> _readData = Opt.Flag("read-data", "also read and verify all data packs");
+
+    public CheckCommand() : base("check", "Verify the repository's structure, and with --read-data every byte of every pack.", """
         Every damaged or missing object is named, with the snapshots and files it affects (all of them with --json).
         Check only reads; it works with credentials that cannot delete. Exit code 12 when damage is found.
-        """,
-        [new("read-data", null, null, "also read and verify all data packs")],
-        0, 0, RunAsync);
+        With --json, status lines ("message_type": "status") come first and the report is the last line.
+        """)
+    {
+        Add(_readData);
+    }
 
-    private static async Task<int> RunAsync(CliContext ctx)
+    public override async Task<int> RunAsync(CliContext ctx)
     {
         var repo = await ctx.OpenRepositoryAsync().ConfigureAwait(false);
         var progress = new CheckProgress();
         var phase = "starting";
         var options = new CheckOptions
         {
-            ReadData = ctx.Args.Has("read-data"),
+            ReadData = ctx.Get(_readData),
             Progress = progress,
-            Log = new Progress<string>(p => phase = p),
+            Log = new Progress<string>(p => Volatile.Write(ref phase, p)),
         };
         CheckResult result;
-        using (new ProgressLine(ctx, t => $"{phase}: {progress.PacksChecked}/{progress.PacksTotal} packs, {progress.SnapshotsChecked} snapshots"
-                                          + (options.ReadData ? $", {Text.Bytes(progress.BytesRead)} read, {ProgressLine.RateAndEta(progress.BytesRead, 0, t)}" : "")
-                                          + $", {Text.Duration(t)}"))
+        using (ctx.Progress(t => new CheckStatus(t.TotalSeconds, Volatile.Read(ref phase), progress.PacksChecked, progress.PacksTotal, progress.SnapshotsChecked,
+                   progress.BytesRead), CliJson.Default.CheckStatus,
+                   s => $"{s.Phase}: {s.PacksChecked}/{s.PacksTotal} packs, {s.SnapshotsChecked} snapshots"
+                        + (options.ReadData ? $", {Text.Bytes(s.BytesRead)} read, {ProgressReport<CheckStatus>.RateAndEta(s.BytesRead, 0, TimeSpan.FromSeconds(s.SecondsElapsed))}" : "")
+                        + $", {Text.Duration(TimeSpan.FromSeconds(s.SecondsElapsed))}"))
         {
             result = await Checker.RunAsync(repo, options, ctx.Cancellation).ConfigureAwait(false);
         }
 
         if (ctx.Json)
         {
-            ctx.WriteJson(new JsonObject
-            {
-                ["message_type"] = "check",
-                ["ok"] = result.IsOk,
-                ["read_data"] = options.ReadData,
-                ["packs_checked"] = result.PacksChecked, ["blobs_checked"] = result.BlobsChecked, ["snapshots_checked"] = result.SnapshotsChecked,
-                ["problems"] = new JsonArray(result.Problems.Select(p => (JsonNode)new JsonObject
-                {
-                    ["object"] = p.ObjectName, ["description"] = p.Description, ["warning"] = p.IsWarning,
-                    ["snapshots"] = Strings(p.AffectedSnapshots), ["files"] = Strings(p.AffectedFiles),
-                }).ToArray()),
-            });
+            ctx.WriteJson(new CheckReport(result.IsOk, options.ReadData, result.PacksChecked, result.BlobsChecked, result.SnapshotsChecked,
+                result.Problems.Select(p => new CheckFinding(p.ObjectName, p.Description, p.IsWarning, p.AffectedSnapshots.ToList(), p.AffectedFiles.ToList())).ToList()),
+                CliJson.Default.CheckReport);
         }
         else
         {
@@ -70,6 +66,16 @@ public static class CheckCommand
     }
 
     private static string Short(string id) => id.Length > 8 ? id[..8] : id;
+}
 
-    private static JsonArray Strings(IEnumerable<string> values) => new(values.Select(v => (JsonNode?)v).ToArray());
+public sealed record CheckStatus(double SecondsElapsed, string Phase, long PacksChecked, long PacksTotal, long SnapshotsChecked, long BytesRead)
+{
+    [JsonPropertyOrder(-1)] public string MessageType => "status";
+}
+
+public sealed record CheckFinding(string Object, string Description, bool Warning, IReadOnlyList<string> Snapshots, IReadOnlyList<string> Files);
+
+public sealed record CheckReport(bool Ok, bool ReadData, long PacksChecked, long BlobsChecked, long SnapshotsChecked, IReadOnlyList<CheckFinding> Problems)
+{
+    [JsonPropertyOrder(-1)] public string MessageType => "check";
 }

@@ -1,58 +1,72 @@
-using System.Text.Json.Nodes;
+using System.CommandLine;
+using System.Text.Json.Serialization;
 using Dedup.Cli.Cli;
+using Dedup.Cli.Profiles;
 using Dedup.Maintenance;
 
 namespace Dedup.Cli.Commands;
 
-public static class ForgetCommand
+public sealed class ForgetCommand : Verb
 {
-    public static readonly Verb Verb = new("forget", "[SNAPSHOT...] [--keep-* ...] [--dry-run] [--prune]",
-        "Remove snapshots, by ID or by a retention policy; with --prune, reclaim their space.",
-        """
+    private readonly Argument<string[]> _ids;
+    private readonly Option<int?> _last = Keep("last", "keep the N newest snapshots");
+    private readonly Option<int?> _hourly = Keep("hourly", "keep the newest snapshot of each of the last N hours that have one");
+    private readonly Option<int?> _daily = Keep("daily", "… of the last N days");
+    private readonly Option<int?> _weekly = Keep("weekly", "… of the last N weeks");
+    private readonly Option<int?> _monthly = Keep("monthly", "… of the last N months");
+    private readonly Option<int?> _yearly = Keep("yearly", "… of the last N years");
+    private readonly Option<TimeSpan?> _within = Opt.Duration("keep-within", "keep snapshots within DURATION (e.g. 30d) of the group's newest");
+    private readonly Option<string[]> _keepTag = Opt.List("keep-tag", "TAG", "keep snapshots with this tag");
+    private readonly Option<string> _groupBy = Opt.Text("group-by", "host,paths,tags", "group snapshots by these (default host,paths; '' for one group per key)");
+    private readonly Option<bool> _dryRun = Opt.Flag("dry-run", "only show what would be removed (and, with --prune, pruned)", 'n');
+    private readonly Option<bool> _prune = Opt.Flag("prune", "run prune afterwards, with the prune options below");
+    private readonly PruneOptionSet _pruneOptions = new();
+
+    public ForgetCommand() : base("forget", "Remove snapshots, by ID or by a retention policy; with --prune, reclaim their space.", """
         A snapshot is kept when any --keep rule keeps it; the rules apply within each group (--group-by, default
         host,paths; snapshots signed by different keys never share a group). Without a rule or IDs nothing is removed.
         A snapshot's time counts only up to the time the storage recorded for it (plus one hour): a host cannot push
         out older snapshots with future-dated ones. Snapshots whose signature fails are listed apart and never
         removed by a policy. forget deletes snapshots only; their data goes with the next prune (or --prune).
+        With a profile (-p NAME) and no --keep option, the profile's retention applies ('dedup help profiles').
         Needs credentials that can delete: run it on the admin host.
-        """,
-        [
-            new("keep-last", null, "N", "keep the N newest snapshots"),
-            new("keep-hourly", null, "N", "keep the newest snapshot of each of the last N hours that have one"),
-            new("keep-daily", null, "N", "… of the last N days"),
-            new("keep-weekly", null, "N", "… of the last N weeks"),
-            new("keep-monthly", null, "N", "… of the last N months"),
-            new("keep-yearly", null, "N", "… of the last N years"),
-            new("keep-within", null, "DURATION", "keep snapshots within DURATION (e.g. 30d) of the group's newest"),
-            new("keep-tag", null, "TAG", "keep snapshots with this tag", Repeatable: true),
-            new("group-by", null, "host,paths,tags", "group snapshots by these (default host,paths; '' for one group per key)"),
-            new("dry-run", 'n', null, "only show what would be removed (and, with --prune, pruned)"),
-            new("prune", null, null, "run prune afterwards, with the prune flags below"),
-            .. PruneCommand.PruneOptionSpecs,
-        ],
-        0, int.MaxValue, RunAsync);
-
-    private static async Task<int> RunAsync(CliContext ctx)
+        """)
     {
-        var a = ctx.Args;
+        _ids = Arg<string[]>("SNAPSHOT", "snapshots to remove: IDs or unique ID prefixes", ArgumentArity.ZeroOrMore);
+        var keeps = new Option[] { _last, _hourly, _daily, _weekly, _monthly, _yearly, _within, _keepTag };
+        foreach (var o in keeps) Add(o);
+        Add(_groupBy);
+        Add(_dryRun);
+        Add(_prune);
+        foreach (var o in _pruneOptions.All)
+        {
+            Add(o);
+            OnlyWith(o, _prune);
+        }
+        NotWithAny(_ids, keeps, "give snapshot IDs or --keep rules, not both");
+    }
+
+    private static Option<int?> Keep(string period, string help) => Opt.Int("keep-" + period, "N", 0, int.MaxValue, help);
+
+    public override async Task<int> RunAsync(CliContext ctx)
+    {
+        var ids = ctx.Get(_ids) ?? [];
         var policy = new RetentionPolicy
         {
-            Last = Keep(a, "last"), Hourly = Keep(a, "hourly"), Daily = Keep(a, "daily"), Weekly = Keep(a, "weekly"),
-            Monthly = Keep(a, "monthly"), Yearly = Keep(a, "yearly"),
-            Within = a.Get("keep-within") is { } w ? PruneCommand.Duration("keep-within", w) : null,
-            KeepTags = a.GetList("keep-tag"),
+            Last = ctx.Get(_last) ?? 0, Hourly = ctx.Get(_hourly) ?? 0, Daily = ctx.Get(_daily) ?? 0, Weekly = ctx.Get(_weekly) ?? 0,
+            Monthly = ctx.Get(_monthly) ?? 0, Yearly = ctx.Get(_yearly) ?? 0, Within = ctx.Get(_within),
+            KeepTags = SplitCommas(ctx.Get(_keepTag) ?? []),
         };
-        if (a.Positionals.Count > 0 && !policy.IsEmpty) throw new UsageException("give snapshot IDs or --keep rules, not both");
-        if (a.Positionals.Count == 0 && policy.IsEmpty)
+        var profileRetention = ctx.Profile?.Retention;
+        if (ids.Length == 0 && policy.IsEmpty && profileRetention is { IsEmpty: false } r) policy = FromProfile(r);
+        if (ids.Length == 0 && policy.IsEmpty)
             throw new UsageException("give snapshot IDs or a policy (--keep-last, --keep-daily, …); forget removes nothing by default");
-        var groupBy = a.Has("group-by") ? a.GetList("group-by") : ["host", "paths"];
-        foreach (var g in groupBy.Where(g => g is not ("host" or "paths" or "tags")))
-            throw new UsageException($"--group-by takes host, paths and tags, not '{g}'");
-        bool prune = a.Has("prune");
-        if (!prune && PruneCommand.PruneOptionSpecs.Any(o => a.Has(o.Long)))
-            throw new UsageException("--grace, --max-backup-age and --repack-threshold only go with --prune");
-        var pruneOptions = prune ? PruneCommand.Options(ctx) : null;
-        var options = new ForgetOptions { Policy = policy, GroupBy = groupBy, Ids = a.Positionals, DryRun = a.Has("dry-run") };
+        var groupBy = ctx.Get(_groupBy) is { } g ? SplitCommas([g]) : profileRetention?.GroupBy ?? ["host", "paths"];
+        foreach (var bad in groupBy.Where(x => x is not ("host" or "paths" or "tags")))
+            throw new UsageException($"--group-by takes host, paths and tags, not '{bad}'");
+        bool dryRun = ctx.Get(_dryRun);
+        var pruneOptions = ctx.Get(_prune) ? _pruneOptions.Read(ctx, dryRun) : null;
+        var options = new ForgetOptions { Policy = policy, GroupBy = groupBy, Ids = ids, DryRun = dryRun };
 
         var storage = ctx.OpenStorage().Storage;
         // Refuse backup-host credentials before the first snapshot goes, rather than after it.
@@ -65,9 +79,10 @@ public static class ForgetCommand
 
         if (ctx.Json)
         {
-            var json = ToJson(result, options.DryRun);
-            if (report is not null) json["prune"] = PruneCommand.ToJson(report, pruneOptions!);
-            ctx.WriteJson(json);
+            ctx.WriteJson(new ForgetReport(options.DryRun, result.Removed,
+                result.Groups.Select(x => new ForgetGroupJson(x.Key, x.Items.Select(ForgetItemJson.From).ToList())).ToList(),
+                result.Untrusted.Select(ForgetItemJson.From).ToList(),
+                report is null ? null : PruneSummary.From(report, pruneOptions!)), CliJson.Default.ForgetReport);
             return ExitCodes.Ok;
         }
         Print(ctx, result, options.DryRun, report is not null);
@@ -79,7 +94,14 @@ public static class ForgetCommand
         return ExitCodes.Ok;
     }
 
-    private static int Keep(ParsedArgs a, string period) => a.GetInt("keep-" + period, 0, int.MaxValue) ?? 0;
+    private static RetentionPolicy FromProfile(Retention r) => new()
+    {
+        Last = r.Last ?? 0, Hourly = r.Hourly ?? 0, Daily = r.Daily ?? 0, Weekly = r.Weekly ?? 0, Monthly = r.Monthly ?? 0, Yearly = r.Yearly ?? 0,
+        Within = r.Within, KeepTags = r.KeepTags,
+    };
+
+    private static List<string> SplitCommas(IEnumerable<string> values) =>
+        values.SelectMany(v => v.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)).ToList();
 
     private static void Print(CliContext ctx, ForgetResult result, bool dryRun, bool pruneFollows)
     {
@@ -106,24 +128,22 @@ public static class ForgetCommand
         ctx.Say(dryRun ? $"{toRemove} snapshot(s) would be removed (dry run: nothing was changed)"
             : $"removed {result.Removed} snapshot(s)" + (pruneFollows ? "" : "; run 'dedup prune' to reclaim their space"));
     }
+}
 
-    private static JsonObject ToJson(ForgetResult result, bool dryRun) => new()
-    {
-        ["message_type"] = "forget",
-        ["dry_run"] = dryRun,
-        ["removed"] = result.Removed,
-        ["groups"] = new JsonArray(result.Groups.Select(g => (JsonNode)new JsonObject
-        {
-            ["key"] = g.Key,
-            ["snapshots"] = new JsonArray(g.Items.Select(i => (JsonNode)Item(i)).ToArray()),
-        }).ToArray()),
-        ["untrusted"] = new JsonArray(result.Untrusted.Select(i => (JsonNode)Item(i)).ToArray()),
-    };
+public sealed record ForgetItemJson(
+    string Id, string ShortId, string Time, string EffectiveTime, string Host, IReadOnlyList<string> Paths, bool Keep,
+    IReadOnlyList<string> Reasons, string? Warning)
+{
+    public static ForgetItemJson From(ForgetItem i) =>
+        new(i.Id, i.Id[..8], Text.Iso(i.ClaimedTime), Text.Iso(i.EffectiveTime), i.Host, i.Paths, i.Keep, i.Reasons, i.Warning);
+}
 
-    private static JsonObject Item(ForgetItem i) => new()
-    {
-        ["id"] = i.Id, ["short_id"] = i.Id[..8], ["time"] = Text.Iso(i.ClaimedTime), ["effective_time"] = Text.Iso(i.EffectiveTime),
-        ["host"] = i.Host, ["paths"] = new JsonArray(i.Paths.Select(p => (JsonNode?)p).ToArray()),
-        ["keep"] = i.Keep, ["reasons"] = new JsonArray(i.Reasons.Select(r => (JsonNode?)r).ToArray()), ["warning"] = i.Warning,
-    };
+public sealed record ForgetGroupJson(string Key, IReadOnlyList<ForgetItemJson> Snapshots);
+
+/// <summary>'forget --json'; with --prune, the prune report under "prune".</summary>
+public sealed record ForgetReport(
+    bool DryRun, int Removed, IReadOnlyList<ForgetGroupJson> Groups, IReadOnlyList<ForgetItemJson> Untrusted,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] PruneSummary? Prune)
+{
+    [JsonPropertyOrder(-1)] public string MessageType => "forget";
 }

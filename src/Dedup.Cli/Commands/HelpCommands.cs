@@ -1,54 +1,70 @@
-using System.Text;
-using System.Text.Json.Nodes;
+using System.CommandLine;
 using Dedup.Cli.Cli;
+using Dedup.Cli.Profiles;
 
 namespace Dedup.Cli.Commands;
 
-public static class HelpCommands
+public sealed class VersionCommand() : Verb("version", "Print the version of dedup.")
 {
-    public static string ProgramVersion =>
-        typeof(HelpCommands).Assembly.GetName().Version?.ToString(3) ?? "0";
+    public static string ProgramVersion => typeof(VersionCommand).Assembly.GetName().Version?.ToString(3) ?? "0";
 
-    public static readonly Verb Version = new("version", "", "Print the version of dedup.", "", [], 0, 0, ctx =>
+    public override Task<int> RunAsync(CliContext ctx)
     {
-        if (ctx.Json) ctx.WriteJson(new JsonObject { ["version"] = ProgramVersion, ["runtime"] = Environment.Version.ToString() });
-        else ctx.Out.WriteLine($"dedup {ProgramVersion} (.NET {Environment.Version})");
+        if (ctx.Json) ctx.WriteJson(new VersionInfo(ProgramVersion, Environment.Version.ToString(), Build), CliJson.Default.VersionInfo);
+        else ctx.Out.WriteLine($"dedup {ProgramVersion} (.NET {Environment.Version}, {Build})");
         return Task.FromResult(ExitCodes.Ok);
-    });
+    }
 
-    public static readonly Verb Help = new("help", "[VERB|exit-codes|environment]",
-        "Show the list of verbs, one verb's help, the exit codes or the environment variables.", "", [], 0, 1, ctx =>
-        {
-            var topic = ctx.Args.Positionals.FirstOrDefault();
-            var text = topic switch
-            {
-                null => GeneralUsage(),
-                "exit-codes" => ExitCodes.Help,
-                "environment" => GlobalOptions.Environment,
-                _ => Program.Verbs.FirstOrDefault(v => v.Name == topic)?.Usage()
-                     ?? throw new UsageException($"no help on '{topic}'; 'dedup help' lists the verbs"),
-            };
-            ctx.Out.Write(text.EndsWith('\n') ? text : text + "\n");
-            return Task.FromResult(ExitCodes.Ok);
-        });
+    /// <summary>"native" for the ahead-of-time compiled binary, "jit" when a .NET runtime runs dedup.dll.</summary>
+    public static string Build => System.Runtime.CompilerServices.RuntimeFeature.IsDynamicCodeSupported ? "jit" : "native";
+}
 
-    public static string GeneralUsage()
+public sealed record VersionInfo(string Version, string Runtime, string Build);
+
+public sealed class HelpCommand : Verb
+{
+    private readonly Argument<string[]> _topic;
+    private readonly Option<bool> _man = Opt.Flag("man", "print the manual page (roff) of every verb: dedup help --man | man -l -");
+
+    public HelpCommand() : base("help", "Show the list of verbs, one verb's help, the exit codes, the environment or the profiles.",
+        "Topics: a verb ('backup', 'key add'), exit-codes, environment, profiles. With --json, the whole command model.")
     {
-        var sb = new StringBuilder();
-        sb.AppendLine("dedup: encrypted, deduplicating backups to a local folder or an S3 bucket.");
-        sb.AppendLine();
-        sb.AppendLine("Usage: dedup [global options] VERB [options] [arguments]");
-        sb.AppendLine();
-        sb.AppendLine("Verbs:");
-        foreach (var v in Program.Verbs) sb.AppendLine($"  {v.Name,-10} {v.Summary}");
-        sb.AppendLine();
-        sb.AppendLine("Global options:");
-        Verb.AppendOptions(sb, GlobalOptions.All);
-        sb.AppendLine("  -h, --help                 show help; 'dedup VERB --help' for one verb");
-        sb.AppendLine();
-        sb.AppendLine(GlobalOptions.Environment.TrimEnd());
-        sb.AppendLine();
-        sb.AppendLine(ExitCodes.Help.TrimEnd());
-        return sb.ToString();
+        _topic = Arg<string[]>("TOPIC", "a verb, exit-codes, environment or profiles", ArgumentArity.ZeroOrMore);
+        Add(_man);
+        NotTogether(_man, _topic);
+    }
+
+    public override Task<int> RunAsync(CliContext ctx)
+    {
+        var root = CommandLine.Root;
+        if (ctx.Get(_man))
+        {
+            ctx.Out.Write(ManPage.Render(root, VersionCommand.ProgramVersion));
+            return Task.FromResult(ExitCodes.Ok);
+        }
+        if (ctx.Json)
+        {
+            ctx.WriteJson(HelpModel.Of(root), CliJson.Default.HelpModel);
+            return Task.FromResult(ExitCodes.Ok);
+        }
+        var topic = ctx.Get(_topic) ?? [];
+        var text = topic switch
+        {
+            [] => HelpText.General(root),
+            ["exit-codes"] => ExitCodes.Help,
+            ["environment"] => GlobalOptions.Environment,
+            ["profiles"] => ConfigFile.Help,
+            _ => FindCommand(root, topic) is { } command ? HelpText.For(command)
+                : throw new UsageException($"no help on '{string.Join(' ', topic)}'; 'dedup help' lists the verbs"),
+        };
+        ctx.Out.Write(text.EndsWith('\n') ? text : text + "\n");
+        return Task.FromResult(ExitCodes.Ok);
+    }
+
+    private static Command? FindCommand(Command root, IEnumerable<string> path)
+    {
+        Command? current = root;
+        foreach (var name in path) current = current?.Subcommands.FirstOrDefault(c => c.Name == name);
+        return current;
     }
 }

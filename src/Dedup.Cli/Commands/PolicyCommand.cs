@@ -1,15 +1,20 @@
-using System.Text.Json;
+using System.CommandLine;
 using System.Text.Json.Nodes;
+using System.Text.Json.Serialization;
 using Dedup.Cli.Cli;
 
 namespace Dedup.Cli.Commands;
 
 /// <summary>Prints the S3 policies a repository needs, so that nobody hand-writes IAM JSON.</summary>
-public static class PolicyCommand
+public sealed class PolicyCommand : Verb
 {
-    public static readonly Verb Verb = new("policy", "--bucket B [--prefix P] --role client|write-only|admin [--principal ARN]",
-        "Print the S3 policy JSON for a backup client or the admin.",
-        """
+    private readonly Option<string> _bucket = Opt.Text("bucket", "B", "the bucket");
+    private readonly Option<string> _prefix = Opt.Text("prefix", "P", "the repository's key prefix inside the bucket");
+    private readonly Option<string> _role = Opt.OneOf("role", "whose policy to print", "client", "write-only", "admin");
+    private readonly Option<string[]> _principal = Opt.List("principal", "ARN", "print a bucket policy for this principal");
+    private readonly Option<string[]> _keyId = Opt.List("key-id", "ID", "write-only: a host's own key file, the only key file it may read");
+
+    public PolicyCommand() : base("policy", "Print the S3 policy JSON for a backup client or the admin.", """
         client  may read, list and create objects under the prefix, but never delete them. Creates must carry
                 If-None-Match (enforced where the server knows the s3:if-none-match condition key), so existing
                 objects cannot be overwritten. No multipart abort either: stale uploads are the admin's to clean.
@@ -22,116 +27,117 @@ public static class PolicyCommand
         admin   everything on the bucket and prefix: what prune, forget and 'key remove' need.
         Without --principal the output is an IAM identity policy (attach it to the user or role). With
         --principal it is a bucket policy naming that principal (for Ceph RGW: arn:aws:iam:::user/NAME).
+        The output is always the policy document (indented), with or without --json.
         Needs no repository and no password.
-        """,
-        [
-            new("bucket", null, "B", "the bucket"),
-            new("prefix", null, "P", "the repository's key prefix inside the bucket"),
-            new("role", null, "client|write-only|admin", "whose policy to print"),
-            new("principal", null, "ARN", "print a bucket policy for this principal", Repeatable: true),
-            new("key-id", null, "ID", "write-only: a host's own key file, the only key file it may read", Repeatable: true),
-        ],
-        0, 0, Run);
-
-    private static Task<int> Run(CliContext ctx)
+        """)
     {
-        var bucket = ctx.Args.Get("bucket") ?? throw new UsageException("policy needs --bucket B");
-        var role = ctx.Args.Get("role") ?? throw new UsageException("policy needs --role client, write-only or admin");
-        var prefix = (ctx.Args.Get("prefix") ?? "").Trim('/');
+        _bucket.Required = true;
+        _role.Required = true;
+        foreach (var o in new Option[] { _bucket, _prefix, _role, _principal, _keyId }) Add(o);
+    }
+
+    public override Task<int> RunAsync(CliContext ctx)
+    {
+        var bucket = ctx.Get(_bucket)!;
+        var prefix = (ctx.Get(_prefix) ?? "").Trim('/');
         if (bucket.Contains('/') || bucket.Length == 0) throw new UsageException($"'{bucket}' is not a bucket name");
-        var policy = role switch
+        if (ctx.Get(_keyId) is { Length: > 0 } && ctx.Get(_role) != "write-only")
+            throw new UsageException("--key-id only goes with --role write-only: client and admin credentials read every key file");
+        var policy = ctx.Get(_role) switch
         {
             "client" => Client(bucket, prefix),
-            "write-only" => WriteOnly(bucket, prefix, ctx.Args.GetAll("key-id")),
-            "admin" => Admin(bucket, prefix),
-            _ => throw new UsageException($"--role is client, write-only or admin, not '{role}'"),
+            "write-only" => WriteOnly(bucket, prefix, ctx.Get(_keyId) ?? []),
+            _ => Admin(bucket, prefix),
         };
-        var principals = ctx.Args.GetAll("principal");
-        if (principals.Count > 0)
-            foreach (var statement in policy["Statement"]!.AsArray())
-                statement!["Principal"] = new JsonObject { ["AWS"] = Strings(principals) };
+        if (ctx.Get(_principal) is { Length: > 0 } principals)
+        {
+            var principal = new Dictionary<string, IReadOnlyList<string>> { ["AWS"] = principals };
+            policy = policy with { Statement = policy.Statement.Select(s => s with { Principal = principal }).ToList() };
+        }
         // Always indented: the output is meant to be read, pasted into a console, or piped to a file.
-        ctx.Out.WriteLine(policy.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+        ctx.Out.WriteLine(JsonLines.Indented(policy, CliJson.Default.IamPolicy));
         return Task.FromResult(ExitCodes.Ok);
     }
 
-    public static JsonObject Client(string bucket, string prefix)
+    /// <summary>Refuses object-creating writes without If-None-Match. s3:ObjectCreationOperation exempts the multipart
+    /// steps that cannot carry the header (CreateMultipartUpload, UploadPart); CompleteMultipartUpload must.</summary>
+    private static Condition CreateOnly() => new()
+    {
+        ["Null"] = new() { ["s3:if-none-match"] = "true" },
+        ["Bool"] = new() { ["s3:ObjectCreationOperation"] = "true" },
+    };
+
+    public static IamPolicy Client(string bucket, string prefix)
     {
         var objects = ObjectsArn(bucket, prefix);
-        return Policy(
-            Statement("ListRepository", "Allow", ["s3:ListBucket"], BucketArn(bucket), PrefixCondition(prefix)),
-            Statement("ReadBucketSettings", "Allow",
+        return new IamPolicy([
+            new("ListRepository", "Allow", ["s3:ListBucket"], BucketArn(bucket), PrefixCondition(prefix)),
+            new("ReadBucketSettings", "Allow",
                 ["s3:GetBucketLocation", "s3:GetBucketVersioning", "s3:GetBucketObjectLockConfiguration", "s3:ListBucketMultipartUploads"],
                 BucketArn(bucket)),
-            Statement("ReadAndCreateObjects", "Allow", ["s3:GetObject", "s3:PutObject"], objects),
-            // Refuses object-creating writes without If-None-Match. s3:ObjectCreationOperation exempts the multipart
-            // steps that cannot carry the header (CreateMultipartUpload, UploadPart); CompleteMultipartUpload must.
-            Statement("CreateOnlyNoOverwrite", "Deny", ["s3:PutObject"], objects, new JsonObject
-            {
-                ["Null"] = new JsonObject { ["s3:if-none-match"] = "true" },
-                ["Bool"] = new JsonObject { ["s3:ObjectCreationOperation"] = "true" },
-            }));
+            new("ReadAndCreateObjects", "Allow", ["s3:GetObject", "s3:PutObject"], objects),
+            new("CreateOnlyNoOverwrite", "Deny", ["s3:PutObject"], objects, CreateOnly()),
+        ]);
     }
 
     /// <summary>
-    /// What a backup with a write-only key needs, and no more: its own key file, the config, indexes, prune marks and revocations
-    /// are read; packs, indexes, snapshots and backup markers are created. Content (data/, snapshots/) is never
-    /// readable: the explicit Deny also overrides the read access S3 gives an object's owner.
+    /// What a backup with a write-only key needs, and no more: its own key file, the config, indexes, prune marks and
+    /// revocations are read; packs, indexes, snapshots and backup markers are created. Content (data/, snapshots/) is
+    /// never readable: the explicit Deny also overrides the read access S3 gives an object's owner.
     /// </summary>
-    public static JsonObject WriteOnly(string bucket, string prefix, IReadOnlyList<string>? keyIds = null)
+    public static IamPolicy WriteOnly(string bucket, string prefix, IReadOnlyList<string> keyIds)
     {
-        foreach (var keyId in keyIds ?? [])
+        foreach (var keyId in keyIds)
             if (!Dedup.Format.ObjectId.TryParse(keyId.ToLowerInvariant(), out _))
-                throw new UsageException($"--key-id takes the host's key file ID (64 hex digits), not '{keyId}'");
-        string[] readable = ["config", "index/*", "marks/*", "revocations/*", .. (keyIds ?? []).Select(k => "keys/" + k.ToLowerInvariant())];
-        string[] created = [.. new[] { "data/*", "index/*", "snapshots/*", "inflight/*" }.Select(p => ObjectArn(bucket, prefix, p))];
-        return Policy(
-            Statement("ListRepository", "Allow", ["s3:ListBucket"], BucketArn(bucket), PrefixCondition(prefix)),
-            Statement("ReadWhatBackupNeeds", "Allow", ["s3:GetObject"],
-                [.. readable.Select(p => ObjectArn(bucket, prefix, p))]),
-            Statement("CreateBackupObjects", "Allow", ["s3:PutObject"], created),
-            Statement("CreateOnlyNoOverwrite", "Deny", ["s3:PutObject"], created, new JsonObject
-            {
-                ["Null"] = new JsonObject { ["s3:if-none-match"] = "true" },
-                ["Bool"] = new JsonObject { ["s3:ObjectCreationOperation"] = "true" },
-            }),
-            Statement("NeverReadContent", "Deny", ["s3:GetObject"], [ObjectArn(bucket, prefix, "data/*"), ObjectArn(bucket, prefix, "snapshots/*")]));
+                throw new UsageException($"--key-id takes the host's key file ID (64 hex digits, 'dedup key list --json' shows it), not '{keyId}'");
+        var created = Arns(bucket, prefix, "data/*", "index/*", "snapshots/*", "inflight/*");
+        string[] readable = ["config", "index/*", "marks/*", "revocations/*", .. keyIds.Select(k => "keys/" + k.ToLowerInvariant())];
+        return new IamPolicy([
+            new("ListRepository", "Allow", ["s3:ListBucket"], BucketArn(bucket), PrefixCondition(prefix)),
+            new("ReadWhatBackupNeeds", "Allow", ["s3:GetObject"], Arns(bucket, prefix, readable)),
+            new("CreateBackupObjects", "Allow", ["s3:PutObject"], created),
+            new("CreateOnlyNoOverwrite", "Deny", ["s3:PutObject"], created, CreateOnly()),
+            new("NeverReadContent", "Deny", ["s3:GetObject"], Arns(bucket, prefix, "data/*", "snapshots/*")),
+        ]);
     }
 
-    public static JsonObject Admin(string bucket, string prefix) => Policy(
-        Statement("AdminBucket", "Allow", ["s3:*"], BucketArn(bucket)),
-        Statement("AdminObjects", "Allow", ["s3:*"], ObjectsArn(bucket, prefix)));
+    public static IamPolicy Admin(string bucket, string prefix) => new([
+        new("AdminBucket", "Allow", ["s3:*"], BucketArn(bucket)),
+        new("AdminObjects", "Allow", ["s3:*"], ObjectsArn(bucket, prefix)),
+    ]);
 
-    private static string ObjectArn(string bucket, string prefix, string rest) =>
-        prefix.Length == 0 ? $"arn:aws:s3:::{bucket}/{rest}" : $"arn:aws:s3:::{bucket}/{prefix}/{rest}";
+    private static JsonArray Arns(string bucket, string prefix, params string[] rest) =>
+        new([.. rest.Select(r => (JsonNode)(prefix.Length == 0 ? $"arn:aws:s3:::{bucket}/{r}" : $"arn:aws:s3:::{bucket}/{prefix}/{r}"))]);
 
-    private static string BucketArn(string bucket) => $"arn:aws:s3:::{bucket}";
+    private static JsonValue BucketArn(string bucket) => JsonValue.Create($"arn:aws:s3:::{bucket}");
 
-    private static string ObjectsArn(string bucket, string prefix) => prefix.Length == 0 ? $"arn:aws:s3:::{bucket}/*" : $"arn:aws:s3:::{bucket}/{prefix}/*";
+    private static JsonValue ObjectsArn(string bucket, string prefix) =>
+        JsonValue.Create(prefix.Length == 0 ? $"arn:aws:s3:::{bucket}/*" : $"arn:aws:s3:::{bucket}/{prefix}/*");
 
-    private static JsonObject? PrefixCondition(string prefix) => prefix.Length == 0 ? null : new JsonObject
+    private static Condition? PrefixCondition(string prefix) => prefix.Length == 0 ? null : new()
     {
-        ["StringLike"] = new JsonObject { ["s3:prefix"] = Strings([prefix, prefix + "/*"]) },
+        ["StringLike"] = new() { ["s3:prefix"] = new JsonArray(prefix, prefix + "/*") },
     };
+}
 
-    private static JsonObject Policy(params JsonObject[] statements) => new()
-    {
-        ["Version"] = "2012-10-17",
-        ["Statement"] = new JsonArray(statements.Select(s => (JsonNode)s).ToArray()),
-    };
+/// <summary>An IAM condition block: operator → condition key → value (a string or a list).</summary>
+public sealed class Condition : Dictionary<string, Dictionary<string, JsonNode>>;
 
-    private static JsonObject Statement(string sid, string effect, string[] actions, string resource, JsonObject? condition = null) =>
-        Statement(sid, effect, actions, JsonValue.Create(resource), condition);
+/// <summary>An IAM policy document. Its member names are AWS's, not Dedup's output convention.</summary>
+public sealed record IamPolicy([property: JsonPropertyName("Statement")] IReadOnlyList<PolicyStatement> Statement)
+{
+    [JsonPropertyName("Version")] [JsonPropertyOrder(-1)] public string Version => "2012-10-17";
+}
 
-    private static JsonObject Statement(string sid, string effect, string[] actions, string[] resources, JsonObject? condition = null) =>
-        Statement(sid, effect, actions, Strings(resources), condition);
-
-    private static JsonObject Statement(string sid, string effect, string[] actions, JsonNode resource, JsonObject? condition)
-    {
-        var s = new JsonObject { ["Sid"] = sid, ["Effect"] = effect, ["Action"] = Strings(actions), ["Resource"] = resource };
-        if (condition is not null) s["Condition"] = condition;
-        return s;
-    }
-
-    private static JsonArray Strings(IEnumerable<string> values) => new(values.Select(v => (JsonNode?)v).ToArray());
+/// <summary>One statement; Resource is a string or a list, as AWS writes them.</summary>
+public sealed record PolicyStatement(
+    [property: JsonPropertyName("Sid")] string Sid,
+    [property: JsonPropertyName("Effect")] string Effect,
+    [property: JsonPropertyName("Action")] IReadOnlyList<string> Action,
+    [property: JsonPropertyName("Resource")] JsonNode Resource,
+    [property: JsonPropertyName("Condition"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] Condition? Condition = null)
+{
+    [JsonPropertyName("Principal")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyDictionary<string, IReadOnlyList<string>>? Principal { get; init; }
 }

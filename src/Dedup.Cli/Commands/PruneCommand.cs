@@ -1,5 +1,6 @@
+using System.CommandLine;
 using System.Globalization;
-using System.Text.Json.Nodes;
+using System.Text.Json.Serialization;
 using Dedup.Cli.Cli;
 using Dedup.Maintenance;
 using Dedup.Maintenance.Prune;
@@ -7,53 +8,67 @@ using Repo = Dedup.Repository.Repository;
 
 namespace Dedup.Cli.Commands;
 
-public static class PruneCommand
+/// <summary>Prune's tuning; 'forget --prune' takes the same options (each verb gets its own option objects).</summary>
+public sealed class PruneOptionSet
 {
-    /// <summary>Prune's flags; 'forget --prune' accepts them too (with forget's own --dry-run).</summary>
-    public static readonly OptionSpec[] PruneOptionSpecs =
-    [
-        new("grace", null, "DURATION", "delete marked packs only after this long, e.g. 48h (default), 7d; 0 deletes at once (idle repository only)"),
-        new("max-backup-age", null, "DURATION", "a backup marker older than this, with no snapshot, is a dead backup (default 24h)"),
-        new("repack-threshold", null, "PERCENT", "repack packs with at least this much unused (default 50)"),
-    ];
+    public readonly Option<TimeSpan?> Grace = Opt.Duration("grace", "delete marked packs only after this long, e.g. 48h (default), 7d; 0 deletes at once (idle repository only)");
+    public readonly Option<TimeSpan?> MaxBackupAge = Opt.Duration("max-backup-age", "a backup marker older than this, with no snapshot, is a dead backup (default 24h)");
+    public readonly Option<double?> RepackThreshold = new("--repack-threshold")
+    {
+        Description = "repack packs with at least this much unused (default 50)",
+        HelpName = "PERCENT",
+        CustomParser = r =>
+        {
+            var text = r.Tokens.Count > 0 ? r.Tokens[0].Value : "";
+            if (double.TryParse(text.TrimEnd('%'), NumberStyles.Float, CultureInfo.InvariantCulture, out var percent) && percent is > 0 and <= 100) return percent;
+            r.AddError($"--repack-threshold takes a percentage above 0 and up to 100, not '{text}'");
+            return null;
+        },
+    };
 
-    public static readonly Verb Verb = new("prune", "[--grace DURATION] [--dry-run]",
-        "Reclaim space: mark packs no snapshot needs, and delete packs marked longer ago than the grace period.",
-        """
+    public IEnumerable<Option> All => [Grace, MaxBackupAge, RepackThreshold];
+
+    public PruneOptions Read(CliContext ctx, bool dryRun)
+    {
+        var options = new PruneOptions { DryRun = dryRun };
+        if (ctx.Get(Grace) is { } grace) options = options with { Grace = grace };
+        if (ctx.Get(MaxBackupAge) is { } age) options = options with { MaxBackupAge = age };
+        if (ctx.Get(RepackThreshold) is { } percent) options = options with { RepackUnusedFraction = percent / 100 };
+        return options;
+    }
+}
+
+public sealed class PruneCommand : Verb
+{
+    private readonly PruneOptionSet _prune = new();
+    private readonly Option<bool> _dryRun = Opt.Flag("dry-run", "only report what would be marked and deleted", 'n');
+
+    public PruneCommand() : base("prune", "Reclaim space: mark packs no snapshot needs, and delete packs marked longer ago than the grace period.", """
         Prune never takes a lock. It works in two phases, so backups may run at the same time: a run marks what is
         unused, and a later run deletes what was marked before the grace period began, unless a snapshot written
         since needs it. Run it regularly (for example daily) on the admin host; it needs credentials that can delete.
         Durations: 30s, 48h, 7d, 2w, 6m (months of 30 days), 1y, or combined as 1d12h.
-        """,
-        [.. PruneOptionSpecs, new("dry-run", 'n', null, "only report what would be marked and deleted")],
-        0, 0, RunAsync);
-
-    private static async Task<int> RunAsync(CliContext ctx)
+        With --json, status lines ("message_type": "status") come first and the report is the last line.
+        """)
     {
-        var options = Options(ctx);
+        foreach (var o in _prune.All) Add(o);
+        Add(_dryRun);
+    }
+
+    public override async Task<int> RunAsync(CliContext ctx)
+    {
+        var options = _prune.Read(ctx, ctx.Get(_dryRun));
         var storage = ctx.OpenStorage().Storage;
         if (!options.DryRun) await AdminAccess.RequireDeleteAsync(storage, ctx.Cancellation).ConfigureAwait(false);
         WarnIfNoGrace(ctx, options);
         var repo = await ctx.OpenRepositoryAsync().ConfigureAwait(false);
-        var report = await RunAsync(ctx, repo, options).ConfigureAwait(false);
-        if (ctx.Json) ctx.WriteJson(ToJson(report, options));
+        PruneReport report;
+        using (ctx.Progress(t => new PruneStatus(t.TotalSeconds, "pruning"), CliJson.Default.PruneStatus,
+                   s => $"{s.Phase}, {Text.Duration(TimeSpan.FromSeconds(s.SecondsElapsed))}"))
+            report = await RunAsync(ctx, repo, options).ConfigureAwait(false);
+        if (ctx.Json) ctx.WriteJson(PruneSummary.From(report, options), CliJson.Default.PruneSummary);
         else Print(ctx, report, options);
         return ExitCodes.Ok;
-    }
-
-    public static PruneOptions Options(CliContext ctx)
-    {
-        var a = ctx.Args;
-        var options = new PruneOptions { DryRun = a.Has("dry-run") };
-        if (a.Get("grace") is { } grace) options = options with { Grace = Duration("grace", grace) };
-        if (a.Get("max-backup-age") is { } age) options = options with { MaxBackupAge = Duration("max-backup-age", age) };
-        if (a.Get("repack-threshold") is { } text)
-        {
-            if (!double.TryParse(text.TrimEnd('%'), NumberStyles.Float, CultureInfo.InvariantCulture, out var percent) || percent is <= 0 or > 100)
-                throw new UsageException($"--repack-threshold takes a percentage above 0 and up to 100, not '{text}'");
-            options = options with { RepackUnusedFraction = percent / 100 };
-        }
-        return options;
     }
 
     /// <summary>Printed once the credentials are known to be the admin's, so a refusal stays one line.</summary>
@@ -63,39 +78,8 @@ public static class PruneCommand
             ctx.Warn("warning: --grace 0 deletes marked packs at once; that is safe only if no backup is running against this repository");
     }
 
-    public static TimeSpan Duration(string option, string text)
-    {
-        try
-        {
-            return RetentionPolicy.ParseDuration(text);
-        }
-        catch (Exception e) when (e is FormatException or OverflowException)
-        {
-            throw new UsageException($"--{option}: {e.Message}");
-        }
-    }
-
-    public static async Task<PruneReport> RunAsync(CliContext ctx, Repo repo, PruneOptions options)
-    {
-        using (new ProgressLine(ctx, t => $"pruning, {Text.Duration(t)}"))
-            return await Pruner.RunAsync(repo, ctx.OpenStorage().Storage, options, ctx.Cancellation).ConfigureAwait(false);
-    }
-
-    public static JsonObject ToJson(PruneReport r, PruneOptions o) => new()
-    {
-        ["message_type"] = "prune",
-        ["dry_run"] = o.DryRun,
-        ["grace_seconds"] = o.Grace.TotalSeconds,
-        ["snapshots"] = r.Snapshots,
-        ["blobs_used"] = r.BlobsUsed, ["blobs_total"] = r.BlobsTotal,
-        ["packs_total"] = r.PacksTotal, ["packs_unused"] = r.PacksUnused, ["packs_to_repack"] = r.PacksToRepack, ["orphan_packs"] = r.OrphanPacks,
-        ["bytes_unused"] = r.BytesUnused, ["bytes_repacked"] = r.BytesRepacked,
-        ["packs_marked"] = r.PacksMarked, ["packs_deleted"] = r.PacksDeleted, ["bytes_freed"] = r.BytesFreed,
-        ["packs_recovered"] = r.PacksRecovered, ["marks_pending"] = r.MarksPending, ["marks_completed"] = r.MarksCompleted,
-        ["index_files_written"] = r.IndexFilesWritten, ["index_files_deleted"] = r.IndexFilesDeleted,
-        ["markers_removed"] = r.MarkersRemoved, ["uploads_aborted"] = r.UploadsAborted,
-        ["notes"] = new JsonArray(r.Notes.Select(n => (JsonNode?)n).ToArray()),
-    };
+    public static Task<PruneReport> RunAsync(CliContext ctx, Repo repo, PruneOptions options) =>
+        Pruner.RunAsync(repo, ctx.OpenStorage().Storage, options, ctx.Cancellation);
 
     private static string Grace(TimeSpan t) =>
         t == TimeSpan.Zero ? "none" : t.TotalHours % 24 == 0 ? $"{t.TotalDays:0}d" : $"{t.TotalHours.ToString("0.##", CultureInfo.InvariantCulture)}h";
@@ -122,4 +106,24 @@ public static class PruneCommand
                     + $"{r.UploadsAborted} abandoned uploads aborted");
         foreach (var note in r.Notes) ctx.Say("note:     " + note);
     }
+}
+
+/// <summary>Prune reports no counters while it runs: the status says it is alive and for how long.</summary>
+public sealed record PruneStatus(double SecondsElapsed, string Phase)
+{
+    [JsonPropertyOrder(-1)] public string MessageType => "status";
+}
+
+public sealed record PruneSummary(
+    bool DryRun, double GraceSeconds, int Snapshots, long BlobsUsed, long BlobsTotal, int PacksTotal, int PacksUnused, int PacksToRepack,
+    int OrphanPacks, long BytesUnused, long BytesRepacked, int PacksMarked, int PacksDeleted, long BytesFreed, int PacksRecovered,
+    int MarksPending, int MarksCompleted, int IndexFilesWritten, int IndexFilesDeleted, int MarkersRemoved, int UploadsAborted,
+    IReadOnlyList<string> Notes)
+{
+    [JsonPropertyOrder(-1)] public string MessageType => "prune";
+
+    public static PruneSummary From(PruneReport r, PruneOptions o) => new(
+        o.DryRun, o.Grace.TotalSeconds, r.Snapshots, r.BlobsUsed, r.BlobsTotal, r.PacksTotal, r.PacksUnused, r.PacksToRepack, r.OrphanPacks,
+        r.BytesUnused, r.BytesRepacked, r.PacksMarked, r.PacksDeleted, r.BytesFreed, r.PacksRecovered, r.MarksPending, r.MarksCompleted,
+        r.IndexFilesWritten, r.IndexFilesDeleted, r.MarkersRemoved, r.UploadsAborted, r.Notes.ToList());
 }

@@ -1,50 +1,57 @@
-using System.Text.Json.Nodes;
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json.Serialization;
 using Dedup.Archiver.Restore;
 using Dedup.Cli.Cli;
 
 namespace Dedup.Cli.Commands;
 
-public static class RestoreCommand
+public sealed class RestoreCommand : Verb
 {
-    public static readonly Verb Verb = new("restore", "SNAPSHOT --target DIR [options]",
-        "Restore a snapshot, or part of it, into a directory.",
-        """
+    private readonly Argument<string> _snapshot;
+    private readonly Option<string> _target = Opt.Text("target", "DIR", "restore into DIR (created if needed)", 't');
+    private readonly Option<string[]> _include = Opt.List("include", "PATTERN", "restore only paths matching PATTERN (and what is inside them)", 'i');
+    private readonly Option<string[]> _exclude = Opt.List("exclude", "PATTERN", "leave out paths matching PATTERN", 'e');
+    private readonly Option<bool> _overwrite = Opt.Flag("overwrite", "replace files that already exist in the target");
+    private readonly SnapshotSelection _selection = new();
+
+    public RestoreCommand() : base("restore", "Restore a snapshot, or part of it, into a directory.", """
         SNAPSHOT is an ID, a unique ID prefix, 'latest' or 'latest~N' (of --host, if given), among trusted snapshots.
         Who signed the snapshot is printed before anything is written.
         Contents, directories, symlinks, modes and mtimes are restored, and owners when run as root. Every block
         read is verified. Without --overwrite, existing files that differ from the snapshot are left alone, named, and the exit code is 3.
         Files that could not be restored are listed on stderr, and the exit code is 3.
-        """,
-        [
-            new("target", 't', "DIR", "restore into DIR (created if needed)"),
-            new("include", 'i', "PATTERN", "restore only paths matching PATTERN (and what is inside them)", Repeatable: true),
-            new("exclude", 'e', "PATTERN", "leave out paths matching PATTERN", Repeatable: true),
-            new("overwrite", null, null, "replace files that already exist in the target"),
-            new("host", null, "NAME", "with 'latest': the latest snapshot of this host"),
-            new("include-untrusted", null, null, "forensics: also consider snapshots whose signer is not trusted"),
-        ],
-        1, 1, RunAsync);
-
-    private static async Task<int> RunAsync(CliContext ctx)
+        With --json, status lines ("message_type": "status") come first and the summary is the last line.
+        """)
     {
-        var target = ctx.Args.Get("target") ?? throw new UsageException("restore needs --target DIR: dedup restore SNAPSHOT --target DIR");
+        _snapshot = Arg<string>("SNAPSHOT", SnapshotSelection.ArgumentHelp, ArgumentArity.ExactlyOne);
+        _target.Required = true;
+        foreach (var o in new Option[] { _target, _include, _exclude, _overwrite }.Concat(_selection.All)) Add(o);
+    }
+
+    public override async Task<int> RunAsync(CliContext ctx)
+    {
+        var target = ctx.Get(_target)!;
         var repo = await ctx.OpenRepositoryAsync(loadIndex: true, reads: "restore files").ConfigureAwait(false);
-        var snapshot = await repo.Snapshots.ResolveAsync(ctx.Args.Positionals[0], ctx.SnapshotFilter(), ctx.Cancellation).ConfigureAwait(false);
+        var snapshot = await repo.Snapshots.ResolveAsync(ctx.Get(_snapshot)!, _selection.Filter(ctx), ctx.Cancellation).ConfigureAwait(false);
         ctx.SaySigner(snapshot);
         var options = new RestoreOptions
         {
             Target = target,
-            Includes = ctx.Args.GetAll("include"),
-            Excludes = ctx.Args.GetAll("exclude"),
-            Overwrite = ctx.Args.Has("overwrite"),
+            Includes = ctx.Get(_include) ?? [],
+            Excludes = ctx.Get(_exclude) ?? [],
+            Overwrite = ctx.Get(_overwrite),
             // Against S3 each small file is one ranged GET: keep every connection busy (three files per connection
             // covers the time a file spends being written locally).
-            FilesInFlight = ctx.OpenStorage().S3 is null ? 0 : 3 * StorageFactory.S3Connections(ctx.Args),
+            FilesInFlight = ctx.OpenStorage().S3 is null ? 0 : 3 * ctx.S3.Connections,
         };
         var progress = new RestoreProgress();
         RestoreResult result;
-        using (new ProgressLine(ctx, t => $"{progress.Files}/{Total(progress.TotalFiles)} files, {Text.Bytes(progress.Bytes)}/{TotalBytes(progress.TotalBytes)}, "
-                                          + $"{ProgressLine.RateAndEta(progress.Bytes, progress.TotalBytes, t)}, {Text.Duration(t)}"))
+        using (ctx.Progress(t => new RestoreStatus(t.TotalSeconds, Percent(progress.Bytes, progress.TotalBytes), progress.Files, progress.TotalFiles,
+                   progress.Bytes, progress.TotalBytes), CliJson.Default.RestoreStatus,
+                   s => $"{s.FilesDone}/{Total(s.TotalFiles)} files, {Text.Bytes(s.BytesDone)}/{TotalBytes(s.TotalBytes)}, "
+                        + $"{ProgressReport<RestoreStatus>.RateAndEta(s.BytesDone, s.TotalBytes, TimeSpan.FromSeconds(s.SecondsElapsed))}, "
+                        + Text.Duration(TimeSpan.FromSeconds(s.SecondsElapsed))))
         {
             result = await Restorer.RunAsync(repo, snapshot, options, progress, ctx.Cancellation).ConfigureAwait(false);
         }
@@ -52,18 +59,9 @@ public static class RestoreCommand
         foreach (var p in result.SkippedPaths) ctx.Warn($"left as it is (exists and differs): {p}");
         if (ctx.Json)
         {
-            ctx.WriteJson(new JsonObject
-            {
-                ["message_type"] = "summary",
-                ["snapshot_id"] = snapshot.Id.ToString(),
-                ["host"] = snapshot.Info.Host,
-                ["signer"] = snapshot.Header.Signer.Identity,
-                ["trusted"] = snapshot.IsTrusted,
-                ["target"] = Path.GetFullPath(target),
-                ["files"] = result.Files, ["dirs"] = result.Directories, ["bytes"] = result.Bytes, ["skipped"] = result.Skipped,
-                ["skipped_paths"] = new JsonArray(result.SkippedPaths.Select(p => (JsonNode?)p).ToArray()),
-                ["failures"] = new JsonArray(result.Failures.Select(f => (JsonNode)new JsonObject { ["path"] = f.Path, ["reason"] = f.Reason }).ToArray()),
-            });
+            ctx.WriteJson(new RestoreSummary(snapshot.Id.ToString(), snapshot.Info.Host, snapshot.Header.Signer.Identity, snapshot.IsTrusted,
+                Path.GetFullPath(target), result.Files, result.Directories, result.Bytes,
+                result.Skipped, result.SkippedPaths, result.Failures.Select(f => new PathFailure(f.Path, f.Reason)).ToList()), CliJson.Default.RestoreSummary);
         }
         else
         {
@@ -84,7 +82,22 @@ public static class RestoreCommand
         return code;
     }
 
-    private static string Total(long n) => n > 0 ? n.ToString(System.Globalization.CultureInfo.InvariantCulture) : "?";
+    private static double Percent(long done, long total) => total > 0 ? Math.Round(100.0 * Math.Min(done, total) / total, 1) : 0;
+
+    private static string Total(long n) => n > 0 ? n.ToString(CultureInfo.InvariantCulture) : "?";
 
     private static string TotalBytes(long n) => n > 0 ? Text.Bytes(n) : "?";
+}
+
+/// <summary>Totals are 0 until the snapshot's trees were walked.</summary>
+public sealed record RestoreStatus(double SecondsElapsed, double PercentDone, long FilesDone, long TotalFiles, long BytesDone, long TotalBytes)
+{
+    [JsonPropertyOrder(-1)] public string MessageType => "status";
+}
+
+/// <summary>'restore --json': which snapshot, whose (host, signer, trusted), and what was restored.</summary>
+public sealed record RestoreSummary(
+    string SnapshotId, string Host, string Signer, bool Trusted, string Target, long Files, long Dirs, long Bytes, long Skipped, IReadOnlyList<string> SkippedPaths, IReadOnlyList<PathFailure> Failures)
+{
+    [JsonPropertyOrder(-1)] public string MessageType => "summary";
 }

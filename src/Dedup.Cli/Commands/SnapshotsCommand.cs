@@ -1,28 +1,29 @@
-using Dedup.Repository.Trust;
-using System.Text.Json;
-using System.Text.Json.Nodes;
+using System.CommandLine;
 using Dedup.Cli.Cli;
+using Dedup.Format;
 using Dedup.Repository.Snapshots;
+using Dedup.Repository.Trust;
 
 namespace Dedup.Cli.Commands;
 
-public static class SnapshotsCommand
+public sealed class SnapshotsCommand : Verb
 {
-    public static readonly Verb Verb = new("snapshots", "[options]",
-        "List the snapshots, oldest first.",
-        """
+    private readonly Option<string[]> _host = Opt.List("host", "NAME", "only snapshots of this host");
+    private readonly Option<string[]> _tag = Opt.List("tag", "TAG[,TAG]", "only snapshots with all these tags");
+    private readonly Option<string[]> _path = Opt.List("path", "PATH", "only snapshots containing this path");
+
+    public SnapshotsCommand() : base("snapshots", "List the snapshots, oldest first.", """
         Filters: --host and --path may be repeated (any host matches; all given paths must be in the snapshot).
         '--tag a,b' selects snapshots having both a and b; repeating --tag selects those matching any of them.
         With a write-only key, only the snapshots this key wrote are shown, and only their IDs and times.
-        """,
-        [
-            new("host", null, "NAME", "only snapshots of this host", Repeatable: true),
-            new("tag", null, "TAG[,TAG]", "only snapshots with all these tags", Repeatable: true),
-            new("path", null, "PATH", "only snapshots containing this path", Repeatable: true),
-        ],
-        0, 0, RunAsync);
+        """)
+    {
+        Add(_host);
+        Add(_tag);
+        Add(_path);
+    }
 
-    private static async Task<int> RunAsync(CliContext ctx)
+    public override async Task<int> RunAsync(CliContext ctx)
     {
         var repo = await ctx.OpenRepositoryAsync().ConfigureAwait(false);
         if (repo.Keys.ReadKey is null) return await ListOwnAsync(ctx, repo).ConfigureAwait(false);
@@ -32,10 +33,10 @@ public static class SnapshotsCommand
             Interlocked.Increment(ref damaged);
             ctx.Warn($"{e.Message}; skipped (run 'dedup check')");
         }, ctx.Cancellation).ConfigureAwait(false);
-        var shown = all.Where(s => Matches(ctx.Args, s)).ToList();
+        var shown = all.Where(s => Matches(ctx, s)).ToList();
         if (ctx.Json)
         {
-            ctx.WriteJson(new JsonArray(shown.Select(s => (JsonNode)ToJson(s)).ToArray()));
+            ctx.WriteJson(shown.Select(SnapshotJson.From).ToList(), CliJson.Default.ListSnapshotJson);
         }
         else if (!ctx.Quiet)
         {
@@ -53,14 +54,14 @@ public static class SnapshotsCommand
         return damaged > 0 ? ExitCodes.Damaged : ExitCodes.Ok;
     }
 
-    private static bool Matches(ParsedArgs a, LoadedSnapshot s)
+    private bool Matches(CliContext ctx, LoadedSnapshot s)
     {
-        var hosts = a.GetAll("host");
-        if (hosts.Count > 0 && !hosts.Contains(s.Info.Host)) return false;
-        var tagSets = a.GetAll("tag");
-        if (tagSets.Count > 0 && !tagSets.Any(set => set.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).All(s.Info.Tags.Contains)))
+        var hosts = ctx.Get(_host) ?? [];
+        if (hosts.Length > 0 && !hosts.Contains(s.Info.Host)) return false;
+        var tagSets = ctx.Get(_tag) ?? [];
+        if (tagSets.Length > 0 && !tagSets.Any(set => set.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).All(s.Info.Tags.Contains)))
             return false;
-        var paths = a.GetAll("path").Select(NormalisePath);
+        var paths = (ctx.Get(_path) ?? []).Select(NormalisePath);
         return paths.All(p => s.Info.Paths.Contains(p));
     }
 
@@ -68,30 +69,6 @@ public static class SnapshotsCommand
     {
         var full = Path.GetFullPath(p).TrimEnd('/');
         return full.Length == 0 ? "/" : full;
-    }
-
-    public static JsonObject ToJson(LoadedSnapshot s)
-    {
-        var i = s.Info;
-        return new JsonObject
-        {
-            ["id"] = s.Id.ToString(),
-            ["short_id"] = s.Id.ToShortString(),
-            ["time"] = Text.Iso(i.Time),
-            ["host"] = i.Host,
-            ["username"] = i.Username,
-            ["paths"] = new JsonArray(i.Paths.Select(p => (JsonNode?)p).ToArray()),
-            ["tags"] = new JsonArray(i.Tags.Select(t => (JsonNode?)t).ToArray()),
-            ["parent"] = i.Parent,
-            ["tree"] = new JsonArray(i.Tree.Select(t => (JsonNode?)t).ToArray()),
-            ["program_version"] = i.ProgramVersion,
-            ["incomplete"] = i.Incomplete,
-            ["excludes"] = new JsonArray(i.Excludes.Select(t => (JsonNode?)t).ToArray()),
-            ["original"] = i.Original,
-            ["summary"] = JsonSerializer.SerializeToNode(i.Summary),
-            ["trust"] = TrustName(s.Header.Trust),
-            ["stored_at"] = Text.Iso(s.StoredAt),
-        };
     }
 
     public static string TrustName(SignerTrust t) => t switch
@@ -106,11 +83,8 @@ public static class SnapshotsCommand
         var own = await repo.Snapshots.ListOwnHeadersAsync(ctx.Cancellation).ConfigureAwait(false);
         if (ctx.Json)
         {
-            ctx.WriteJson(new JsonArray(own.Select(o => (JsonNode)new JsonObject
-            {
-                ["id"] = o.Header.Id.ToString(), ["short_id"] = o.Header.Id.ToShortString(), ["time"] = Text.Iso(o.Header.ClaimedTime),
-                ["host"] = o.Header.CertifiedHost, ["trust"] = TrustName(o.Header.Trust), ["stored_at"] = Text.Iso(o.StoredAt),
-            }).ToArray()));
+            ctx.WriteJson(own.Select(o => new OwnSnapshotJson(o.Header.Id.ToString(), o.Header.Id.ToShortString(), Text.Iso(o.Header.ClaimedTime),
+                o.Header.CertifiedHost, TrustName(o.Header.Trust), Text.Iso(o.StoredAt))).ToList(), CliJson.Default.ListOwnSnapshotJson);
             return ExitCodes.Ok;
         }
         var rows = new List<string[]> { new[] { "ID", "Time", "Host" } };
@@ -120,3 +94,20 @@ public static class SnapshotsCommand
         return ExitCodes.Ok;
     }
 }
+
+/// <summary>A snapshot as 'snapshots --json' and 'cat snapshot' print it.</summary>
+public sealed record SnapshotJson(
+    string Id, string ShortId, string Time, string Host, string Username, IReadOnlyList<string> Paths, IReadOnlyList<string> Tags,
+    string? Parent, IReadOnlyList<string> Tree, string ProgramVersion, bool Incomplete, IReadOnlyList<string> Excludes, string? Original,
+    SnapshotSummary Summary, string Trust, string StoredAt)
+{
+    public static SnapshotJson From(LoadedSnapshot s)
+    {
+        var i = s.Info;
+        return new SnapshotJson(s.Id.ToString(), s.Id.ToShortString(), Text.Iso(i.Time), i.Host, i.Username, i.Paths, i.Tags, i.Parent, i.Tree,
+            i.ProgramVersion, i.Incomplete, i.Excludes, i.Original, i.Summary, SnapshotsCommand.TrustName(s.Header.Trust), Text.Iso(s.StoredAt));
+    }
+}
+
+/// <summary>What a write-only key may see of its own snapshots.</summary>
+public sealed record OwnSnapshotJson(string Id, string ShortId, string Time, string? Host, string Trust, string StoredAt);

@@ -68,7 +68,7 @@ public sealed record KeyFile
         var sealedPayload = new byte[payload.WrittenCount + Aead.TagSize];
         using (var key = PasswordKdf.Derive(password, salt, kdf))
             Aead.Seal(key.Span, nonce, payload.WrittenSpan, envelope.AssociatedData(), sealedPayload);
-        return JsonSerializer.SerializeToUtf8Bytes(envelope with { Payload = Convert.ToBase64String(sealedPayload) }, JsonOptions.Indented);
+        return JsonSerializer.SerializeToUtf8Bytes(envelope with { Payload = Convert.ToBase64String(sealedPayload) }, JsonOptions.Indented.KeyFile);
     }
 
     public static KeyFile Parse(ReadOnlySpan<byte> bytes, string name)
@@ -76,7 +76,7 @@ public sealed record KeyFile
         KeyFile? k;
         try
         {
-            k = JsonSerializer.Deserialize<KeyFile>(bytes, JsonOptions.Strict);
+            k = JsonSerializer.Deserialize(bytes, JsonOptions.Strict.KeyFile);
         }
         catch (JsonException e)
         {

@@ -37,7 +37,7 @@ public static class SnapshotEnvelope
     public static byte[] Seal(SnapshotInfo info, DomainId domain, RepositoryKeys keys)
     {
         if (keys.Kind == KeyKind.WriteOnly && domain != keys.Own.Id) throw new MissingCapabilityException("write snapshots of another dedup domain");
-        var json = JsonSerializer.SerializeToUtf8Bytes(info);
+        var json = JsonSerializer.SerializeToUtf8Bytes(info, JsonOptions.Compact.SnapshotInfo);
         using var dataKey = SecretBytes.Random(Aead.KeySize);
         using var w = new PooledBufferWriter(json.Length + 512);
         w.Write(Magic);
@@ -106,7 +106,7 @@ public static class SnapshotEnvelope
             throw new CorruptObjectException(name, "authentication failed (bytes were changed)");
         try
         {
-            var info = JsonSerializer.Deserialize<SnapshotInfo>(json, JsonOptions.Strict) ?? throw new CorruptObjectException(name, "empty snapshot");
+            var info = JsonSerializer.Deserialize(json, JsonOptions.Strict.SnapshotInfo) ?? throw new CorruptObjectException(name, "empty snapshot");
             // JSON null slips past 'required' and non-nullable annotations; refuse it here rather than crash later.
             if (info.Paths is null || info.Tree is null || info.Tags is null || info.Host is null || info.Summary is null || info.Excludes is null)
                 throw new CorruptObjectException(name, "a required field is null");

@@ -26,7 +26,7 @@ public sealed class S3CliTests : S3TestBase
         Assert.Contains(versioned ? "versioning: enabled" : "versioning: off", init.Stdout + init.Stderr, StringComparison.OrdinalIgnoreCase);
         Ok(client, url, ["backup", src, "--host", "h1"]);
         File.Delete(doomed);
-        var second = JsonDocument.Parse(Ok(client, url, ["backup", src, "--host", "h1", "--json"]).Stdout).RootElement;
+        var second = JsonOutput.Result(Ok(client, url, ["backup", src, "--host", "h1", "--json"]).Stdout);
         Assert.Equal(2, JsonDocument.Parse(Ok(client, url, ["snapshots", "--json"]).Stdout).RootElement.GetArrayLength());
         var target = Cli.Dir.Combine("restored");
         Ok(client, url, ["restore", second.GetProperty("snapshot_id").GetString()!, "--target", target]);

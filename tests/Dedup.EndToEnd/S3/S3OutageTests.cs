@@ -47,7 +47,7 @@ public sealed class S3OutageTests : S3TestBase
         Assert.DoesNotContain(afterFailure.Keys, k => k.Contains("/snapshots/", StringComparison.Ordinal));
         Assert.Equal("[]", Ok(S3Env.Client, url, ["snapshots", "--json"]).Stdout.Trim());
 
-        var next = JsonDocument.Parse(Ok(S3Env.Client, url, ["backup", src, "--json"]).Stdout).RootElement;
+        var next = JsonOutput.Result(Ok(S3Env.Client, url, ["backup", src, "--json"]).Stdout);
         long total = (long)files * fileSize, added = next.GetProperty("bytes_added").GetInt64();
         Assert.True(added < total - (16 << 20), $"the second backup added {added} of {total} bytes: the packs uploaded before the outage were not reused "
             + $"(they were not indexed: {afterFailure.Count(o => o.Key.Contains("/index/", StringComparison.Ordinal))} index files after the failure)");

@@ -53,17 +53,17 @@ public sealed class S3WriteOnlyTests : S3TestBase
 
         // The credentials may read no key file but the host's own: the others are skipped, unread.
         Assert.Equal(0, Run(wo, url, ["snapshots"], Host("web1", web1Pass)).ExitCode);
-        var first = JsonDocument.Parse(Ok(wo, url, ["backup", src, "--host", "web1", "--json"], Host("web1", web1Pass, web1Key)).Stdout).RootElement;
+        var first = JsonOutput.Result(Ok(wo, url, ["backup", src, "--host", "web1", "--json"], Host("web1", web1Pass, web1Key)).Stdout);
         var id = first.GetProperty("snapshot_id").GetString()!;
 
         foreach (var args in new[] { new[] { "restore", id, "--target", Cli.Dir.Combine("nope") }, ["dump", id, Path.GetFullPath(src) + "/" + NameCanary], ["ls", id], ["cat", "snapshot", id] })
             AssertOneLineError(Run(wo, url, args, Host("web1", web1Pass)), "write-only");
 
         // A second host of the same group with the same data: only its snapshot and bookkeeping are new.
-        var second = JsonDocument.Parse(Ok(wo, url, ["backup", src, "--host", "web2", "--json"], Host("web2", web2Pass, web2Key)).Stdout).RootElement;
+        var second = JsonOutput.Result(Ok(wo, url, ["backup", src, "--host", "web2", "--json"], Host("web2", web2Pass, web2Key)).Stdout);
         Assert.True(second.GetProperty("bytes_added_stored").GetInt64() < size / 100, second.ToString());
         // A host in a domain of its own deduplicates against nothing of theirs: it cannot even tell the data is there.
-        var third = JsonDocument.Parse(Ok(wo, url, ["backup", src, "--host", "web3", "--json"], Host("web3", web3Pass, web3Key)).Stdout).RootElement;
+        var third = JsonOutput.Result(Ok(wo, url, ["backup", src, "--host", "web3", "--json"], Host("web3", web3Pass, web3Key)).Stdout);
         Assert.True(third.GetProperty("bytes_added").GetInt64() >= size, third.ToString());
 
         var target = Cli.Dir.Combine("restored");

@@ -397,7 +397,7 @@ public class KeyVectorTests
             var argon = c.GetProperty("argon2");
             var file = KeyFile.Parse(fileBytes, name);
             // Written as the production serializer writes it: same members, order and escapes.
-            Assert.Equal(c.Str("keyFile"), Encoding.UTF8.GetString(JsonSerializer.SerializeToUtf8Bytes(file, JsonOptions.Indented)));
+            Assert.Equal(c.Str("keyFile"), Encoding.UTF8.GetString(JsonSerializer.SerializeToUtf8Bytes(file, JsonOptions.Indented.KeyFile)));
             Assert.Equal((argon.Int("memoryKiB"), argon.Int("iterations"), argon.Int("parallelism")), (file.MemoryKiB, file.Iterations, file.Parallelism));
             var password = Encoding.UTF8.GetBytes(c.Str("password"));
             using (var pk = PasswordKdf.Derive(password, Convert.FromBase64String(file.Salt), file.KdfParameters))

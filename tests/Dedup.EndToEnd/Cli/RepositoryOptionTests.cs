@@ -1,0 +1,126 @@
+using System.Text.Json;
+using Dedup.TestKit;
+using Xunit;
+
+namespace Dedup.EndToEnd.Cli;
+
+/// <summary>
+/// The trust-model and engine settings every verb shares, through the real CLI: which key opens (--key, DEDUP_KEY, a
+/// profile's key, the remembered hint, not written with --no-cache), the KDF ceiling, and the verbs
+/// around keys and domains (key add --group, key list, cat index, policy --key-id).
+/// </summary>
+public sealed class RepositoryOptionTests : IDisposable
+{
+    private readonly DedupCli _cli = new();
+
+    private List<JsonElement> Keys(params string[] extra) =>
+        JsonDocument.Parse(_cli.Ok(["key", "list", "--json", .. extra]).Stdout).RootElement.EnumerateArray().ToList();
+
+    private string Current(Dictionary<string, string?>? env = null, params string[] extra)
+    {
+        var r = _cli.Run(["-r", _cli.Repo, "key", "list", "--json", .. extra], env);
+        Assert.True(r.ExitCode == 0, r.ToString());
+        return JsonDocument.Parse(r.Stdout).RootElement.EnumerateArray().Single(k => k.GetProperty("current").GetBoolean()).GetProperty("id").GetString()!;
+    }
+
+    [Fact]
+    public void TheKeyToTryFirst_ComesFromOption_Environment_Profile_OrWhatThisMachineRemembers()
+    {
+        _cli.Init();
+        // A second key with the same password: which of the two opens shows which was tried first.
+        _cli.Ok(["key", "add", "--new-password-file", _cli.PasswordFile, .. DedupCli.FastKdf]);
+        var ids = Keys().Select(k => k.GetProperty("id").GetString()!).ToList();
+        Assert.Equal(2, ids.Count);
+        foreach (var id in ids)
+        {
+            Assert.Equal(id, Current(null, "--key", id));
+            Assert.Equal(id, Current(new() { ["DEDUP_KEY"] = id }));
+            var config = _cli.Dir.Combine("config.toml");
+            File.WriteAllText(config, $"[profiles.p]\nrepository = \"{_cli.Repo}\"\nkey = \"{id.ToUpperInvariant()}\"\n");
+            Assert.Equal(id, Current(new() { ["DEDUP_CONFIG"] = config }, "-p", "p"));
+            // Without any: the key this machine opened last, remembered under the cache folder.
+            Assert.Equal(id, Current());
+        }
+        var hints = Directory.GetFiles(_cli.Dir.Combine("cache", "key-hints"));
+        Assert.Equal(ids[1], File.ReadAllText(Assert.Single(hints)));
+
+        // --no-cache writes nothing to the cache, not even the hint.
+        var src = _cli.Dir.CreateDirectory("src");
+        File.WriteAllText(Path.Combine(src, "f"), "x");
+        _cli.Ok("backup", src, "--no-cache", "--key", ids[0]);
+        Assert.Equal(ids[1], File.ReadAllText(Assert.Single(hints)));
+        Assert.Equal(ids[1], Current());
+
+        var bad = _cli.Run(["-r", _cli.Repo, "snapshots", "--key", "abc"]);
+        Assert.Equal(2, bad.ExitCode);
+        Assert.Contains("--key takes a key file's full 64-digit ID", Assert.Single(bad.StderrLines));
+    }
+
+    [Fact]
+    public void KdfCeiling_RefusesAKeyAboveIt_AndABadValueIsAUsageError()
+    {
+        _cli.Init();
+        var low = _cli.Run(["-r", _cli.Repo, "snapshots"], new() { ["DEDUP_KDF_CEILING"] = "1:1:1" });
+        Assert.Equal(1, low.ExitCode);
+        Assert.Contains("above this machine's ceiling of 1 MiB, 1 passes, 1 lanes", Assert.Single(low.StderrLines));
+        Assert.Equal(0, _cli.Run(["-r", _cli.Repo, "snapshots"], new() { ["DEDUP_KDF_CEILING"] = "64:4:4" }).ExitCode);
+        var bad = _cli.Run(["-r", _cli.Repo, "snapshots"], new() { ["DEDUP_KDF_CEILING"] = "lots" });
+        Assert.Equal(2, bad.ExitCode);
+        Assert.Contains("DEDUP_KDF_CEILING takes MiB:passes:lanes", Assert.Single(bad.StderrLines));
+    }
+
+    [Fact]
+    public void KeyAddGroup_SharesADomain_KeyListShowsIt_AndOnlyWriteOnlyKeysTakeIt()
+    {
+        _cli.Init();
+        var pass = _cli.Dir.Combine("host.pass");
+        File.WriteAllText(pass, "host password");
+        string Add(params string[] more) => JsonDocument.Parse(_cli.Ok(["key", "add", "--write-only", "--new-password-file", pass, "--json", .. more, .. DedupCli.FastKdf]).Stdout)
+            .RootElement.GetProperty("id").GetString()!;
+        var web1 = Add("--host", "web1", "--group", "web");
+        var web2 = Add("--host", "web2", "--group", "web");
+        var db = Add("--host", "db");
+        var domains = Keys().ToDictionary(k => k.GetProperty("id").GetString()!, k => k.GetProperty("domain").GetString()!);
+        Assert.Equal(domains[web1], domains[web2]);
+        Assert.NotEqual(domains[web1], domains[db]);
+        Assert.Equal(new string('0', 32), domains.Single(d => d.Key != web1 && d.Key != web2 && d.Key != db).Value);
+        Assert.Contains("Dedup domain", _cli.Ok("key", "list").Stdout);
+
+        var full = _cli.Run(["-r", _cli.Repo, "key", "add", "--group", "web", "--new-password-file", pass, .. DedupCli.FastKdf]);
+        Assert.Equal(2, full.ExitCode);
+        Assert.Contains("--group is for write-only keys", Assert.Single(full.StderrLines));
+        Assert.Equal(4, Keys().Count);
+    }
+
+    [Fact]
+    public void CatIndex_NamesDomainSigner_AndEachPacksOrigin()
+    {
+        var src = _cli.Dir.CreateDirectory("src");
+        File.WriteAllText(Path.Combine(src, "f"), "content");
+        _cli.Init();
+        _cli.Ok("backup", src);
+        var index = Path.GetFileName(Assert.Single(Directory.GetFiles(Path.Combine(_cli.Repo, "index"), "*", SearchOption.AllDirectories)));
+        var json = JsonDocument.Parse(_cli.Ok("cat", "index", index[..10]).Stdout).RootElement;
+        Assert.Equal(new string('0', 32), json.GetProperty("domain").GetString());
+        Assert.Equal("repository", json.GetProperty("signer").GetString());
+        Assert.True(json.GetProperty("trusted").GetBoolean());
+        var packs = json.GetProperty("packs").EnumerateArray().ToList();
+        Assert.NotEmpty(packs);
+        Assert.All(packs, p => Assert.Equal("full-key", p.GetProperty("origin").GetString()));
+        var blob = packs[0].GetProperty("blobs")[0].GetProperty("id").GetString()!;
+        Assert.Equal(0, _cli.Run(["-r", _cli.Repo, "cat", "blob", blob]).ExitCode);
+    }
+
+    [Fact]
+    public void PolicyKeyId_GoesOnlyWithTheWriteOnlyRole_AndTakesFullIds()
+    {
+        var client = _cli.Run(["policy", "--bucket", "b", "--role", "client", "--key-id", new string('a', 64)], withPassword: false);
+        Assert.Equal(2, client.ExitCode);
+        Assert.Contains("--key-id only goes with --role write-only", Assert.Single(client.StderrLines));
+        var shortId = _cli.Run(["policy", "--bucket", "b", "--role", "write-only", "--key-id", "abcd"], withPassword: false);
+        Assert.Equal(2, shortId.ExitCode);
+        Assert.Contains("--key-id takes the host's key file ID", Assert.Single(shortId.StderrLines));
+    }
+
+    public void Dispose() => _cli.Dispose();
+}
