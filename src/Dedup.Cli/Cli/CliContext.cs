@@ -82,10 +82,15 @@ public sealed class CliContext(ParseResult parse, Profile? profile, Cancellation
     public Secret RepositoryPassword(bool confirm) =>
         Passwords.ForRepository(Get(GlobalOptions.PasswordFile), Profile?.PasswordFile, confirm);
 
+    /// <summary>--limit-upload and --limit-download, else the profile's; null for no limit.</summary>
+    public BandwidthLimits Bandwidth => new(
+        Get(GlobalOptions.LimitUpload) ?? Profile?.LimitUploadKiB * 1024,
+        Get(GlobalOptions.LimitDownload) ?? Profile?.LimitDownloadKiB * 1024);
+
     /// <summary>The key file to try first: --key, DEDUP_KEY, the profile's key; null for the one this machine remembers.</summary>
     public string? KeyId => Get(GlobalOptions.Key) ?? Env("DEDUP_KEY") ?? Profile?.Key;
 
-    public StorageHandle OpenStorage() => _storage ??= StorageFactory.Open(RepositoryUrl, S3);
+    public StorageHandle OpenStorage() => _storage ??= StorageFactory.Open(RepositoryUrl, S3, Bandwidth);
 
     /// <summary>Says (on stdout) who signed a snapshot about to be used, so a restore never hands out data without saying whose.</summary>
     public void SaySigner(LoadedSnapshot s)

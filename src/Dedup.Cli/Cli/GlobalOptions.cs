@@ -5,8 +5,8 @@ namespace Dedup.Cli.Cli;
 
 /// <summary>
 /// Options every verb accepts, before or after the verb. Passwords are deliberately absent: they never come from argv.
-/// A profile (-p) supplies the repository, password file, key, cache and S3 settings that neither an option nor the
-/// environment gives.
+/// A profile (-p) supplies the repository, password file, key, cache, bandwidth and S3 settings that neither an option
+/// nor the environment gives.
 /// </summary>
 public static class GlobalOptions
 {
@@ -35,10 +35,14 @@ public static class GlobalOptions
     public static readonly Option<string> Key = Global(Opt.Text("key", "ID",
         "open with this key file first (its full ID; env DEDUP_KEY); by default the key this machine opened last"));
 
+    public static readonly Option<long?> LimitUpload = Global(Opt.Rate("limit-upload", "limit uploads to RATE KiB/s across all connections (as restic)"));
+
+    public static readonly Option<long?> LimitDownload = Global(Opt.Rate("limit-download", "limit downloads to RATE KiB/s across all connections (as restic)"));
+
     /// <summary>"-h, --help" only: System.CommandLine's default also takes "-?" and "/?".</summary>
     public static readonly HelpOption Help = new("--help", "-h") { Description = "show this help", Recursive = true };
 
-    public static readonly IReadOnlyList<Option> All = [Repo, PasswordFile, Profile, Json, Quiet, S3Region, S3Connections, S3StorageClass, CacheDir, Key];
+    public static readonly IReadOnlyList<Option> All = [Repo, PasswordFile, Profile, Json, Quiet, S3Region, S3Connections, S3StorageClass, CacheDir, Key, LimitUpload, LimitDownload];
 
     public const string Environment = """
         Environment:

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.CommandLine.Parsing;
 using System.Globalization;
+using Dedup.Archiver.Backup;
 using Dedup.Maintenance;
 
 namespace Dedup.Cli.Cli;
@@ -24,12 +25,20 @@ public static class Opt
         new("--" + name, Aliases(alias)) { Description = help, HelpName = value, AllowMultipleArgumentsPerToken = false };
 
     /// <summary>A whole number within [min, max]; anything else is refused with the range.</summary>
-    public static Option<int?> Int(string name, string value, int min, int max, string help) =>
-        new("--" + name) { Description = help, HelpName = value, CustomParser = r => ParseInt(r, "--" + name, min, max) };
+    public static Option<int?> Int(string name, string value, int min, int max, string help, char? alias = null) =>
+        new("--" + name, Aliases(alias)) { Description = help, HelpName = value, CustomParser = r => ParseInt(r, "--" + name, min, max) };
 
     /// <summary>A duration such as 48h, 7d or 1d12h (see <see cref="RetentionPolicy.ParseDuration"/>).</summary>
     public static Option<TimeSpan?> Duration(string name, string help) =>
         new("--" + name) { Description = help, HelpName = "DURATION", CustomParser = r => ParseDuration(r, "--" + name) };
+
+    /// <summary>A transfer rate in KiB/s, as restic's --limit-upload takes it; the value is bytes per second.</summary>
+    public static Option<long?> Rate(string name, string help) =>
+        new("--" + name) { Description = help, HelpName = "RATE", CustomParser = r => ParseRate(r, "--" + name) };
+
+    /// <summary>A size such as 500k or 2G (<see cref="ByteSize.Parse"/>), in bytes.</summary>
+    public static Option<long?> Size(string name, string value, string help) =>
+        new("--" + name) { Description = help, HelpName = value, CustomParser = r => ParseSize(r, "--" + name) };
 
     /// <summary>One of a fixed set of words; the set is offered as completions and named in the error.</summary>
     public static Option<string> OneOf(string name, string help, params string[] values)
@@ -45,6 +54,29 @@ public static class Opt
         if (int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n >= min && n <= max) return n;
         r.AddError($"{name} takes a whole number from {min} to {max}, not '{text}'");
         return null;
+    }
+
+    /// <summary>KiB/s (a whole number from 1 to 2^40), returned as bytes per second.</summary>
+    public static long? ParseRate(ArgumentResult r, string name)
+    {
+        var text = r.Tokens.Count > 0 ? r.Tokens[0].Value : "";
+        if (long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var kib) && kib is >= 1 and <= 1L << 40) return kib * 1024;
+        r.AddError($"{name} takes a rate in KiB/s, a whole number from 1 (e.g. {name} 1024 for 1 MiB/s), not '{text}'");
+        return null;
+    }
+
+    public static long? ParseSize(ArgumentResult r, string name)
+    {
+        var text = r.Tokens.Count > 0 ? r.Tokens[0].Value : "";
+        try
+        {
+            return ByteSize.Parse(text);
+        }
+        catch (ArgumentException e)
+        {
+            r.AddError($"{name}: {e.Message.TrimEnd('.')}");
+            return null;
+        }
     }
 
     public static TimeSpan? ParseDuration(ArgumentResult r, string name)

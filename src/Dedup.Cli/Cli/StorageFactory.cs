@@ -25,10 +25,15 @@ public sealed record S3Settings(string? Region, string? StorageClass, int Connec
 
 public static class StorageFactory
 {
-    /// <summary>Opens a repository URL: "s3:…" for S3, anything else is a local folder.</summary>
-    public static StorageHandle Open(string url, S3Settings settings)
+    /// <summary>
+    /// Opens a repository URL: "s3:…" for S3, anything else is a local folder. <paramref name="bandwidth"/> (--limit-upload,
+    /// --limit-download) holds across every connection to the store.
+    /// </summary>
+    public static StorageHandle Open(string url, S3Settings settings, BandwidthLimits? bandwidth = null)
     {
-        if (!url.StartsWith("s3:", StringComparison.Ordinal)) return new StorageHandle(new LocalStorage(url), null);
+        bandwidth ??= new BandwidthLimits(null, null);
+        // A local folder has no connections to limit and no transient errors to retry: only the bandwidth limit applies.
+        if (!url.StartsWith("s3:", StringComparison.Ordinal)) return new StorageHandle(new LocalStorage(url).WithBandwidthLimit(bandwidth), null);
         S3Location location;
         try
         {
@@ -46,8 +51,9 @@ public static class StorageFactory
             MaxConnections = connections,
         };
         var s3 = new S3Storage(location, options);
-        // Limit first, then retry: a request waiting out its backoff should not hold a connection slot.
-        return new StorageHandle(s3.WithConcurrencyLimit(connections).WithRetries(Retries()), s3);
+        // Limits first, then retry: a request waiting out its backoff or for its bandwidth holds no connection slot,
+        // and retried bytes count against the bandwidth limit.
+        return new StorageHandle(s3.WithConcurrencyLimit(connections).WithBandwidthLimit(bandwidth).WithRetries(Retries()), s3);
     }
 
     /// <summary>

@@ -32,7 +32,7 @@ public sealed class CopyCommand : Verb
     {
         var from = ctx.Get(_fromRepo)!;
         if (from == ctx.RepositoryUrl) throw new UsageException("--from-repo and -r name the same repository");
-        using var sourceStorage = StorageFactory.Open(from, ctx.S3);
+        using var sourceStorage = StorageFactory.Open(from, ctx.S3, ctx.Bandwidth);
         Repo source;
         using (var password = Passwords.ForSource(ctx.Get(_fromPasswordFile)))
             source = await Repo.OpenAsync(sourceStorage.Storage, password.Memory, ct: ctx.Cancellation).ConfigureAwait(false);

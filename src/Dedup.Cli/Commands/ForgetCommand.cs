@@ -9,12 +9,13 @@ namespace Dedup.Cli.Commands;
 public sealed class ForgetCommand : Verb
 {
     private readonly Argument<string[]> _ids;
-    private readonly Option<int?> _last = Keep("last", "keep the N newest snapshots");
-    private readonly Option<int?> _hourly = Keep("hourly", "keep the newest snapshot of each of the last N hours that have one");
-    private readonly Option<int?> _daily = Keep("daily", "… of the last N days");
-    private readonly Option<int?> _weekly = Keep("weekly", "… of the last N weeks");
-    private readonly Option<int?> _monthly = Keep("monthly", "… of the last N months");
-    private readonly Option<int?> _yearly = Keep("yearly", "… of the last N years");
+    // Restic's short forms: -l -H -d -w -m -y.
+    private readonly Option<int?> _last = Keep("last", 'l', "keep the N newest snapshots");
+    private readonly Option<int?> _hourly = Keep("hourly", 'H', "keep the newest snapshot of each of the last N hours that have one");
+    private readonly Option<int?> _daily = Keep("daily", 'd', "… of the last N days");
+    private readonly Option<int?> _weekly = Keep("weekly", 'w', "… of the last N weeks");
+    private readonly Option<int?> _monthly = Keep("monthly", 'm', "… of the last N months");
+    private readonly Option<int?> _yearly = Keep("yearly", 'y', "… of the last N years");
     private readonly Option<TimeSpan?> _within = Opt.Duration("keep-within", "keep snapshots within DURATION (e.g. 30d) of the group's newest");
     private readonly Option<string[]> _keepTag = Opt.List("keep-tag", "TAG", "keep snapshots with this tag");
     private readonly Option<string> _groupBy = Opt.Text("group-by", "host,paths,tags", "group snapshots by these (default host,paths; '' for one group per key)");
@@ -46,7 +47,7 @@ public sealed class ForgetCommand : Verb
         NotWithAny(_ids, keeps, "give snapshot IDs or --keep rules, not both");
     }
 
-    private static Option<int?> Keep(string period, string help) => Opt.Int("keep-" + period, "N", 0, int.MaxValue, help);
+    private static Option<int?> Keep(string period, char alias, string help) => Opt.Int("keep-" + period, "N", 0, int.MaxValue, help, alias);
 
     public override async Task<int> RunAsync(CliContext ctx)
     {

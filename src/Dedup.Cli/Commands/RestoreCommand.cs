@@ -13,20 +13,22 @@ public sealed class RestoreCommand : Verb
     private readonly Option<string[]> _include = Opt.List("include", "PATTERN", "restore only paths matching PATTERN (and what is inside them)", 'i');
     private readonly Option<string[]> _exclude = Opt.List("exclude", "PATTERN", "leave out paths matching PATTERN", 'e');
     private readonly Option<bool> _overwrite = Opt.Flag("overwrite", "replace files that already exist in the target");
+    private readonly Option<bool> _noSparse = Opt.Flag("no-sparse", "write runs of zeros as data instead of leaving holes (sparse files are the default)");
+    private readonly Option<bool> _noXattrs = Opt.Flag("no-xattrs", "do not restore extended attributes and POSIX ACLs");
     private readonly SnapshotSelection _selection = new();
 
     public RestoreCommand() : base("restore", "Restore a snapshot, or part of it, into a directory.", """
         SNAPSHOT is an ID, a unique ID prefix, 'latest' or 'latest~N' (of --host, if given), among trusted snapshots.
         Who signed the snapshot is printed before anything is written.
-        Contents, directories, symlinks, modes and mtimes are restored, and owners when run as root. Every block
-        read is verified. Without --overwrite, existing files that differ from the snapshot are left alone, named, and the exit code is 3.
+        Contents, directories, symlinks, hard links, modes, mtimes, extended attributes and POSIX ACLs are restored,
+        and owners when run as root; runs of zeros become holes (sparse files). Every block read is verified. Without --overwrite, existing files that differ from the snapshot are left alone, named, and the exit code is 3.
         Files that could not be restored are listed on stderr, and the exit code is 3.
         With --json, status lines ("message_type": "status") come first and the summary is the last line.
         """)
     {
         _snapshot = Arg<string>("SNAPSHOT", SnapshotSelection.ArgumentHelp, ArgumentArity.ExactlyOne);
         _target.Required = true;
-        foreach (var o in new Option[] { _target, _include, _exclude, _overwrite }.Concat(_selection.All)) Add(o);
+        foreach (var o in new Option[] { _target, _include, _exclude, _overwrite, _noSparse, _noXattrs }.Concat(_selection.All)) Add(o);
     }
 
     public override async Task<int> RunAsync(CliContext ctx)
@@ -41,6 +43,8 @@ public sealed class RestoreCommand : Verb
             Includes = ctx.Get(_include) ?? [],
             Excludes = ctx.Get(_exclude) ?? [],
             Overwrite = ctx.Get(_overwrite),
+            Sparse = !ctx.Get(_noSparse),
+            RestoreExtendedAttributes = !ctx.Get(_noXattrs),
             // Against S3 each small file is one ranged GET: keep every connection busy (three files per connection
             // covers the time a file spends being written locally).
             FilesInFlight = ctx.OpenStorage().S3 is null ? 0 : 3 * ctx.S3.Connections,

@@ -26,6 +26,7 @@ public static class ConfigFile
           password-file = "/root/.config/dedup/home.pass"   # never the password itself
           cache-dir = "/var/cache/dedup"                      # optional
           key = "3f1c…"                                       # optional: the key file to try first (--key), full ID
+          limit-upload = 2048                                 # optional: KiB/s (--limit-upload); limit-download too
           paths = ["/home", "/etc"]                           # backup: what to back up when no PATH is given
           exclude = ["*.tmp", "/home/*/.cache"]               # backup: --exclude
           exclude-file = ["/etc/dedup/excludes"]              # backup: --exclude-file
@@ -209,6 +210,8 @@ public static class ConfigFile
                 "password-file" => p with { PasswordFile = FileName(String(v, key, line)) },
                 "cache-dir" => p with { CacheDir = FileName(String(v, key, line)) },
                 "key" => p with { Key = String(v, key, line) },
+                "limit-upload" => p with { LimitUploadKiB = Int(v, key, line, 1, int.MaxValue) },
+                "limit-download" => p with { LimitDownloadKiB = Int(v, key, line, 1, int.MaxValue) },
                 "paths" => p with { Paths = Strings(v, key, line).Select(Home).ToList() },
                 "exclude" => p with { Excludes = Strings(v, key, line) },
                 "exclude-file" => p with { ExcludeFiles = Strings(v, key, line).Select(FileName).ToList() },

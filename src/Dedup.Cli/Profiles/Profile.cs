@@ -17,6 +17,9 @@ public sealed record Profile
     public int? S3Connections { get; init; }
     /// <summary>The key file to try first (full ID), as --key.</summary>
     public string? Key { get; init; }
+    /// <summary>KiB/s, as --limit-upload and --limit-download.</summary>
+    public long? LimitUploadKiB { get; init; }
+    public long? LimitDownloadKiB { get; init; }
 
     // What 'backup' takes from the profile.
     public IReadOnlyList<string> Paths { get; init; } = [];

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Text.Json;
 using Dedup.TestKit;
 using Xunit;
@@ -6,8 +7,8 @@ namespace Dedup.EndToEnd.Cli;
 
 /// <summary>
 /// The trust-model and engine settings every verb shares, through the real CLI: which key opens (--key, DEDUP_KEY, a
-/// profile's key, the remembered hint, not written with --no-cache), the KDF ceiling, and the verbs
-/// around keys and domains (key add --group, key list, cat index, policy --key-id).
+/// profile's key, the remembered hint, not written with --no-cache), the KDF ceiling, bandwidth limits, and the verbs
+/// around keys and domains (key add --group, key list, cat index, policy --key-id) and forget's short flags.
 /// </summary>
 public sealed class RepositoryOptionTests : IDisposable
 {
@@ -70,6 +71,31 @@ public sealed class RepositoryOptionTests : IDisposable
     }
 
     [Fact]
+    public void BandwidthLimits_HoldABackupAndARestoreToTheirRate()
+    {
+        const int Size = 2 << 20;
+        const long Rate = 1024; // KiB/s
+        var src = _cli.Dir.CreateDirectory("src");
+        File.WriteAllBytes(Path.Combine(src, "random.bin"), DataGen.RandomBytes(7, Size));
+        _cli.Init();
+        var backup = JsonOutput.Result(_cli.Ok("backup", src, "--limit-upload", Rate.ToString(), "--json").Stdout);
+        // The limiter lets one burst (64 KiB at this rate) through at once; everything else waits for its share.
+        double bound = (backup.GetProperty("bytes_added_stored").GetInt64() - 64 * 1024) / (Rate * 1024.0);
+        Assert.True(backup.GetProperty("duration_seconds").GetDouble() >= bound * 0.98,
+            $"{backup.GetProperty("bytes_added_stored").GetInt64()} bytes stored in {backup.GetProperty("duration_seconds").GetDouble():0.00} s at {Rate} KiB/s");
+
+        var clock = Stopwatch.StartNew();
+        _cli.Ok("restore", "latest", "--target", _cli.Dir.Combine("out"), "--limit-download", Rate.ToString());
+        var elapsed = clock.Elapsed.TotalSeconds;
+        Assert.True(elapsed >= (Size - 64 * 1024) / (Rate * 1024.0) * 0.98, $"{Size} bytes restored in {elapsed:0.00} s at {Rate} KiB/s");
+        Assert.Equal(File.ReadAllBytes(Path.Combine(src, "random.bin")), File.ReadAllBytes(_cli.Dir.Combine("out") + Path.Combine(src, "random.bin")));
+
+        var zero = _cli.Run(["-r", _cli.Repo, "snapshots", "--limit-upload", "0"]);
+        Assert.Equal(2, zero.ExitCode);
+        Assert.Contains("--limit-upload takes a rate in KiB/s", Assert.Single(zero.StderrLines));
+    }
+
+    [Fact]
     public void KeyAddGroup_SharesADomain_KeyListShowsIt_AndOnlyWriteOnlyKeysTakeIt()
     {
         _cli.Init();
@@ -120,6 +146,22 @@ public sealed class RepositoryOptionTests : IDisposable
         var shortId = _cli.Run(["policy", "--bucket", "b", "--role", "write-only", "--key-id", "abcd"], withPassword: false);
         Assert.Equal(2, shortId.ExitCode);
         Assert.Contains("--key-id takes the host's key file ID", Assert.Single(shortId.StderrLines));
+    }
+
+    [Fact]
+    public void Forget_TakesResticsShortKeepFlags()
+    {
+        var src = _cli.Dir.CreateDirectory("src");
+        _cli.Init();
+        for (int i = 0; i < 3; i++)
+        {
+            File.WriteAllText(Path.Combine(src, "f"), $"version {i}");
+            _cli.Ok("backup", src);
+        }
+        var dry = JsonDocument.Parse(_cli.Ok("forget", "-l", "1", "-n", "--json").Stdout).RootElement;
+        Assert.Equal(2, dry.GetProperty("groups")[0].GetProperty("snapshots").EnumerateArray().Count(s => !s.GetProperty("keep").GetBoolean()));
+        _cli.Ok("forget", "-l", "2");
+        Assert.Equal(2, JsonDocument.Parse(_cli.Ok("snapshots", "--json").Stdout).RootElement.GetArrayLength());
     }
 
     public void Dispose() => _cli.Dispose();

@@ -19,6 +19,8 @@ public sealed class ConfigFileTests
             password-file = "home.pass"
             cache-dir = "/var/cache/dedup"
             key = "5e0f2c8a1b3d4e6f708192a3b4c5d6e7f8091a2b3c4d5e6f708192a3b4c5d6e7"
+            limit-upload = 2048
+            limit-download = 4096
             paths = ["/home", "/etc"]
             exclude = ["*.tmp"]
             exclude-file = "/etc/dedup/excludes"
@@ -56,6 +58,7 @@ public sealed class ConfigFileTests
         Assert.Equal("/etc/dedup/home.pass", p.PasswordFile);
         Assert.Equal("/var/cache/dedup", p.CacheDir);
         Assert.Equal("5e0f2c8a1b3d4e6f708192a3b4c5d6e7f8091a2b3c4d5e6f708192a3b4c5d6e7", p.Key);
+        Assert.Equal((2048L, 4096L), (p.LimitUploadKiB, p.LimitDownloadKiB));
         Assert.Equal(["/home", "/etc"], p.Paths);
         Assert.Equal(["*.tmp"], p.Excludes);
         Assert.Equal(["/etc/dedup/excludes"], p.ExcludeFiles);
@@ -89,6 +92,7 @@ public sealed class ConfigFileTests
     [InlineData("[profiles.home]\npaths = [\"/a\", 3]\n", 2, "'paths' takes strings in quotes")]
     [InlineData("[profiles.home]\none-file-system = \"yes\"\n", 2, "'one-file-system' takes true or false")]
     [InlineData("[profiles.home.s3]\nconnections = 0\n", 2, "'s3.connections' takes a whole number from 1 to 256")]
+    [InlineData("[profiles.home]\nlimit-upload = 0\n", 2, "'limit-upload' takes a whole number from 1 to")]
     [InlineData("[profiles.home]\nkey = 12\n", 2, "'key' takes a string in quotes")]
     [InlineData("[profiles.home.retention]\nkeep-within = \"soon\"\n", 2, "'retention.keep-within': ")]
     [InlineData("[profiles.home]\nrepository = \"/r\"\nrepository = \"/s\"\n", 3, "already defined")]

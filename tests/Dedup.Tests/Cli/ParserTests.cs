@@ -107,6 +107,10 @@ public sealed class ParserTests
     [InlineData("restore latest", "Option '--target' is required")]
     [InlineData("policy --bucket b --role root", "Argument 'root' not recognized. Must be one of")]
     [InlineData("snapshots extra", "Unrecognized command or argument 'extra'")]
+    [InlineData("--limit-upload 0 snapshots", "--limit-upload takes a rate in KiB/s, a whole number from 1")]
+    [InlineData("snapshots --limit-download 1.5", "--limit-download takes a rate in KiB/s")]
+    [InlineData("backup --exclude-larger-than 5X /x", "--exclude-larger-than: '5X' is not a size")]
+    [InlineData("backup --stdin --files-from list", "give either --stdin or --files-from lists, not both")]
     [InlineData("key add --group web", "--group is for write-only keys (--write-only)")]
     public void CommandLineMistakes_AreUsageErrors_ThatSayWhatIsWrong(string line, string message)
     {
@@ -139,6 +143,25 @@ public sealed class ParserTests
         Assert.True(parse.GetValue(GlobalOptions.Quiet));
         var tag = (Option<string[]>)verb.Options.Single(o => o.Name == "--tag");
         Assert.Equal(["a,b", "c"], parse.GetValue(tag)!);
+    }
+
+    [Fact]
+    public void ResticsShortFlags_MeanTheirLongOptions()
+    {
+        string[] forget = ["forget", "-l", "1", "-H", "2", "-d", "3", "-w", "4", "-m", "5", "-y", "6", "-n"];
+        var parse = CommandLine.Parse(forget);
+        var verb = CommandLine.VerbToRun(parse, forget)!;
+        int? Keep(string name) => parse.GetValue((Option<int?>)verb.Options.Single(o => o.Name == "--keep-" + name));
+        Assert.Equal([1, 2, 3, 4, 5, 6], new[] { "last", "hourly", "daily", "weekly", "monthly", "yearly" }.Select(Keep));
+        Assert.True(parse.GetValue((Option<bool>)verb.Options.Single(o => o.Name == "--dry-run")));
+
+        string[] backup = ["backup", "-n", "-x", "/x", "--exclude-larger-than", "2M", "--limit-upload", "512"];
+        parse = CommandLine.Parse(backup);
+        verb = CommandLine.VerbToRun(parse, backup)!;
+        Assert.True(parse.GetValue((Option<bool>)verb.Options.Single(o => o.Name == "--dry-run")));
+        Assert.True(parse.GetValue((Option<bool>)verb.Options.Single(o => o.Name == "--one-file-system")));
+        Assert.Equal(2L << 20, parse.GetValue((Option<long?>)verb.Options.Single(o => o.Name == "--exclude-larger-than")));
+        Assert.Equal(512L * 1024, parse.GetValue(GlobalOptions.LimitUpload)); // KiB/s, as restic
     }
 
     [Fact]
