@@ -77,7 +77,8 @@ public sealed class VerbTests : IDisposable
         Assert.Equal(["config", "index/*", "marks/*", "revocations/*", "keys/" + HostKey], readable.Select(r => r["arn:aws:s3:::backups/host1/".Length..]));
         var denied = writeOnly.Where(s => s.GetProperty("Effect").GetString() == "Deny" && s.GetProperty("Action").EnumerateArray().Any(a => a.GetString() == "s3:GetObject"))
             .SelectMany(Resources).ToList();
-        Assert.Equal(["arn:aws:s3:::backups/host1/data/*", "arn:aws:s3:::backups/host1/snapshots/*"], denied);
+        // Denied outright, even for the host's own uploads: content, and the backup markers no backup reads back.
+        Assert.Equal(["data/*", "snapshots/*", "inflight/*"], denied.Select(r => r["arn:aws:s3:::backups/host1/".Length..]));
 
         var admin = JsonDocument.Parse(_cli.Run(["policy", "--bucket", "backups", "--role", "admin"], withPassword: false).Stdout).RootElement;
         Assert.Contains(admin.GetProperty("Statement").EnumerateArray(), s => s.GetProperty("Action").EnumerateArray().Any(a => a.GetString() == "s3:*"));

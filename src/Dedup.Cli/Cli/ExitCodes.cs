@@ -10,6 +10,10 @@ public static class ExitCodes
     public const int Partial = 3;
     /// <summary>A profile's before hook failed, so the verb did not run.</summary>
     public const int HookFailed = 4;
+    /// <summary>'doctor --expect ROLE': the credentials can do more than ROLE allows.</summary>
+    public const int CredentialsExceed = 5;
+    /// <summary>'doctor --expect ROLE': the credentials keep to ROLE but lack something it needs.</summary>
+    public const int CredentialsLack = 6;
     public const int RepositoryNotFound = 10;
     public const int WrongPassword = 11;
     /// <summary>Damaged or missing repository data was found.</summary>
@@ -25,6 +29,8 @@ public static class ExitCodes
           3    partial: the snapshot was saved or the restore finished, but some files could not be read
                or written, or a copy finished but some snapshots could not be copied; each is listed on stderr
           4    a before hook of the profile failed; nothing was backed up ('dedup help profiles')
+          5    doctor --expect ROLE: the credentials can do more than ROLE allows (the table says what)
+          6    doctor --expect ROLE: the credentials lack something ROLE needs (the table says what)
           10   there is no repository at the given location
           11   wrong password: no key of the repository opens with it
           12   damaged or missing data was found (check, or any verb that met it)

@@ -34,6 +34,7 @@ namespace Dedup.Cli.Commands;
 [JsonSerializable(typeof(KeyAdded))]
 [JsonSerializable(typeof(KeyRemoved))]
 [JsonSerializable(typeof(PasswordChanged))]
+[JsonSerializable(typeof(CredentialsReport))]
 [JsonSerializable(typeof(RepositoryConfig))]
 [JsonSerializable(typeof(KeyFile))]
 [JsonSerializable(typeof(JsonObject))]

@@ -38,6 +38,7 @@ public sealed class InitCommand : Verb
         The password is read like every other verb's (see 'dedup help environment'); on a terminal it is asked twice.
         For S3 repositories, init reports whether the bucket keeps old versions or has Object Lock, and warns when
         it has neither: then a client with write access could destroy backups by overwriting them.
+        Then it checks what the credentials can really do, as 'dedup doctor' does, and prints the table.
         """)
     {
         foreach (var o in _kdf.All) Add(o);
@@ -59,24 +60,14 @@ public sealed class InitCommand : Verb
         await using var config = await storage.OpenReadAsync(Layout.Config, cancellationToken: ctx.Cancellation).ConfigureAwait(false);
         var parsed = RepositoryConfig.Parse(await ReadAllAsync(config, ctx.Cancellation).ConfigureAwait(false));
 
-        BucketProtection? protection = handle.S3 is null ? null : await handle.S3.GetProtectionAsync(ctx.Cancellation).ConfigureAwait(false);
-        var versioning = protection?.Versioning.ToString().ToLowerInvariant();
-        var objectLock = protection?.ObjectLock.ToString().ToLowerInvariant();
+        ctx.Say($"created repository {parsed.Id[..8]} at {storage.Location}");
+        ctx.Say($"key {keyId.ToShortString()} added. Keep the password safe: without it the backups cannot be read.");
+        // What these credentials can really do, and the bucket's protection (with a warning when it has none).
+        var credentials = await DoctorCommand.ProbeAsync(ctx, handle, expect: null).ConfigureAwait(false);
         if (ctx.Json)
         {
-            ctx.WriteJson(new InitResult(parsed.Id, storage.Location, keyId.ToString(), parsed.PackSize, versioning, objectLock), CliJson.Default.InitResult);
-        }
-        else
-        {
-            ctx.Say($"created repository {parsed.Id[..8]} at {storage.Location}");
-            ctx.Say($"key {keyId.ToShortString()} added. Keep the password safe: without it the backups cannot be read.");
-            if (protection is not null) ctx.Say($"bucket versioning: {versioning}, object lock: {objectLock}");
-        }
-        if (protection is { Versioning: not VersioningState.Enabled, ObjectLock: not ObjectLockState.Enabled } q)
-        {
-            ctx.Warn(q.Versioning == VersioningState.Unknown || q.ObjectLock == ObjectLockState.Unknown
-                ? "warning: could not read the bucket's versioning and Object Lock settings with these credentials; make sure one is on, or a compromised client could overwrite backups"
-                : "warning: the bucket has neither versioning nor Object Lock: a compromised client could overwrite backups; enable versioning (see the README)");
+            ctx.WriteJson(new InitResult(parsed.Id, storage.Location, keyId.ToString(), parsed.PackSize, credentials.Versioning, credentials.ObjectLock, credentials),
+                CliJson.Default.InitResult);
         }
         return ExitCodes.Ok;
     }
@@ -93,7 +84,8 @@ public sealed class InitCommand : Verb
 public sealed record InitResult(
     string Id, string Location, string KeyId, int PackSize,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Versioning,
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? ObjectLock)
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? ObjectLock,
+    CredentialsReport Credentials)
 {
     [JsonPropertyOrder(-1)] public string MessageType => "initialized";
 }

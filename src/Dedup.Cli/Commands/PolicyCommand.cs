@@ -22,8 +22,8 @@ public sealed class PolicyCommand : Verb
                 its own key file keys/ID given by --key-id, index/, marks/, revocations/) and create data/, index/,
                 snapshots/ and inflight/ objects (create-only, as client). No other key file is readable (no
                 offline guessing of other passwords); the host opens its own key by ID (dedup --key ID, or the ID
-                it remembers). Reading data/ and snapshots/ is denied outright, even for objects the host uploaded
-                itself (S3 lets an object's owner read it unless a policy denies it).
+                it remembers). Reading data/, snapshots/ and inflight/ is denied outright, even for objects the
+                host uploaded itself (S3 lets an object's owner read it unless a policy denies it).
         admin   everything on the bucket and prefix: what prune, forget and 'key remove' need.
         Without --principal the output is an IAM identity policy (attach it to the user or role). With
         --principal it is a bucket policy naming that principal (for Ceph RGW: arn:aws:iam:::user/NAME).
@@ -82,8 +82,9 @@ public sealed class PolicyCommand : Verb
 
     /// <summary>
     /// What a backup with a write-only key needs, and no more: its own key file, the config, indexes, prune marks and
-    /// revocations are read; packs, indexes, snapshots and backup markers are created. Content (data/, snapshots/) is
-    /// never readable: the explicit Deny also overrides the read access S3 gives an object's owner.
+    /// revocations are read; packs, indexes, snapshots and backup markers are created. Content (data/, snapshots/) and
+    /// backup markers (inflight/, which no backup reads back) are never readable: the explicit Deny also overrides the
+    /// read access S3 gives an object's owner, so 'dedup doctor' finds no read beyond what the role needs.
     /// </summary>
     public static IamPolicy WriteOnly(string bucket, string prefix, IReadOnlyList<string> keyIds)
     {
@@ -97,7 +98,7 @@ public sealed class PolicyCommand : Verb
             new("ReadWhatBackupNeeds", "Allow", ["s3:GetObject"], Arns(bucket, prefix, readable)),
             new("CreateBackupObjects", "Allow", ["s3:PutObject"], created),
             new("CreateOnlyNoOverwrite", "Deny", ["s3:PutObject"], created, CreateOnly()),
-            new("NeverReadContent", "Deny", ["s3:GetObject"], Arns(bucket, prefix, "data/*", "snapshots/*")),
+            new("NeverReadContent", "Deny", ["s3:GetObject"], Arns(bucket, prefix, "data/*", "snapshots/*", "inflight/*")),
         ]);
     }
 

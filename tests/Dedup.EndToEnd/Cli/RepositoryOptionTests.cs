@@ -8,7 +8,8 @@ namespace Dedup.EndToEnd.Cli;
 /// <summary>
 /// The trust-model and engine settings every verb shares, through the real CLI: which key opens (--key, DEDUP_KEY, a
 /// profile's key, the remembered hint, not written with --no-cache), the KDF ceiling, bandwidth limits, and the verbs
-/// around keys and domains (key add --group, key list, cat index, policy --key-id) and forget's short flags.
+/// around keys and domains (key add --group, key list, cat index, policy --key-id), forget's short flags and doctor on
+/// a local folder.
 /// </summary>
 public sealed class RepositoryOptionTests : IDisposable
 {
@@ -162,6 +163,30 @@ public sealed class RepositoryOptionTests : IDisposable
         Assert.Equal(2, dry.GetProperty("groups")[0].GetProperty("snapshots").EnumerateArray().Count(s => !s.GetProperty("keep").GetBoolean()));
         _cli.Ok("forget", "-l", "2");
         Assert.Equal(2, JsonDocument.Parse(_cli.Ok("snapshots", "--json").Stdout).RootElement.GetArrayLength());
+    }
+
+    [Fact]
+    public void Doctor_OnALocalFolder_SaysItCanDoEverything_AndInitPrintsTheSameTable()
+    {
+        var init = _cli.Init();
+        Assert.Equal(0, init.ExitCode);
+        Assert.Contains("these credentials keep to the admin role", init.Stdout);
+        Assert.Matches(@"(?m)^  delete +allowed ", init.Stdout);
+
+        var asClient = _cli.Run(["-r", _cli.Repo, "doctor", "--expect", "client"], withPassword: false);
+        Assert.Equal(5, asClient.ExitCode);
+        Assert.Matches(@"(?m)^  delete +allowed .*TOO MUCH: client must not delete$", asClient.Stdout);
+        Assert.Contains("these credentials can do more than client allows: delete", asClient.Stdout);
+
+        var json = JsonDocument.Parse(_cli.Run(["-r", _cli.Repo, "doctor", "--expect", "admin", "--json"], withPassword: false).Stdout).RootElement;
+        Assert.Equal(("allowed", "allowed", "allowed", "denied", "allowed"),
+            (json.GetProperty("put").GetString(), json.GetProperty("list").GetString(), json.GetProperty("read").GetString(),
+                json.GetProperty("overwrite").GetString(), json.GetProperty("delete").GetString()));
+        Assert.Equal("admin", json.GetProperty("fits").GetString());
+        Assert.Empty(json.GetProperty("exceeds").EnumerateArray());
+        // The canary was deleted again: these credentials can.
+        var inflight = Path.Combine(_cli.Repo, "inflight");
+        Assert.True(!Directory.Exists(inflight) || Directory.GetFiles(inflight, "*", SearchOption.AllDirectories).Length == 0);
     }
 
     public void Dispose() => _cli.Dispose();

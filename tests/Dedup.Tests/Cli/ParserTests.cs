@@ -111,6 +111,7 @@ public sealed class ParserTests
     [InlineData("snapshots --limit-download 1.5", "--limit-download takes a rate in KiB/s")]
     [InlineData("backup --exclude-larger-than 5X /x", "--exclude-larger-than: '5X' is not a size")]
     [InlineData("backup --stdin --files-from list", "give either --stdin or --files-from lists, not both")]
+    [InlineData("doctor --expect root", "Argument 'root' not recognized. Must be one of")]
     [InlineData("key add --group web", "--group is for write-only keys (--write-only)")]
     public void CommandLineMistakes_AreUsageErrors_ThatSayWhatIsWrong(string line, string message)
     {
@@ -178,7 +179,7 @@ public sealed class ParserTests
     {
         var help = HelpText.General(CommandLine.Root);
         foreach (var verb in Verbs.All) Assert.Matches($@"(?m)^  {Regex.Escape(verb.Name)} +{Regex.Escape(verb.Description!)}$", help);
-        foreach (var code in new[] { 0, 1, 2, 3, 4, 10, 11, 12, 130 }) Assert.Matches($@"(?m)^  {code} +\S", help);
+        foreach (var code in new[] { 0, 1, 2, 3, 4, 5, 6, 10, 11, 12, 130 }) Assert.Matches($@"(?m)^  {code} +\S", help);
     }
 
     [Fact]
