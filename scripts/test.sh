@@ -41,12 +41,12 @@ for proj in tests/Dedup.Tests tests/Dedup.EndToEnd tests/Dedup.Reliability; do
 done
 
 # The release build (scripts/release.sh): the native binary must install and run a profile without .NET, and pass
-# the round-trip, S3, profile and hook tests as the JIT build did.
+# the round-trip, S3 (doctor included), mount (libfuse3 through P/Invoke) and every CLI test as the JIT build did.
 rel=$(mktemp -d)
 if scripts/release.sh "$rel/artifacts" 2>&1 | tee -a "$log" && scripts/check-install.sh "$rel"/artifacts/dedup-*-linux-x64.tar.gz 2>&1 | tee -a "$log"; then
   mkdir -p "$rel/prefix" && tar -xzf "$rel"/artifacts/dedup-*-linux-x64.tar.gz -C "$rel/prefix"
   DEDUP_TEST_BINARY="$rel/prefix/bin/dedup" dotnet test tests/Dedup.EndToEnd -c Release --no-build -nologo \
-    --filter "FullyQualifiedName~RoundTripTests|FullyQualifiedName~S3CliTests|FullyQualifiedName~S3WriteOnlyTests|FullyQualifiedName~Dedup.EndToEnd.Cli.ProfileTests|FullyQualifiedName~Dedup.EndToEnd.Cli.HookTests|FullyQualifiedName~Dedup.EndToEnd.Cli.JsonStreamTests" \
+    --filter "FullyQualifiedName~RoundTripTests|FullyQualifiedName~S3CliTests|FullyQualifiedName~S3WriteOnlyTests|FullyQualifiedName~S3DoctorTests|FullyQualifiedName~MountTests|FullyQualifiedName~Dedup.EndToEnd.Cli." \
     2>&1 | tee -a "$log" || status=1
 else
   echo "test.sh: the release build or its install check failed" | tee -a "$log"
