@@ -30,6 +30,8 @@ public static class Checker
         // Snapshots are listed before the index is read: a backup stores its index files before its snapshot, so a backup
         // that finishes during the check cannot look as if it lost data (its snapshot is simply not checked this time).
         var snapshotList = await repo.Snapshots.ListAsync(ct).ConfigureAwait(false);
+        foreach (var replayed in await repo.Snapshots.ListReplayedAsync(ct).ConfigureAwait(false))
+            log.Add(Layout.Snapshot(replayed), "it was forgotten (a tombstone buries it) and is stored again: a replay by a host that kept a copy, or by the storage. It is ignored; 'dedup forget' removes it");
 
         options.Log?.Report("loading index files");
         var table = new IndexTable();
