@@ -31,7 +31,8 @@ public static class Checker
         // that finishes during the check cannot look as if it lost data (its snapshot is simply not checked this time).
         var snapshotList = await repo.Snapshots.ListAsync(ct).ConfigureAwait(false);
         foreach (var replayed in await repo.Snapshots.ListReplayedAsync(ct).ConfigureAwait(false))
-            log.Add(Layout.Snapshot(replayed), "it was forgotten (a tombstone buries it) and is stored again: a replay by a host that kept a copy, or by the storage. It is ignored; 'dedup forget' removes it");
+            // A warning, not damage: an interrupted forget leaves exactly this (its tombstone is stored before the delete).
+            log.Add(Layout.Snapshot(replayed), "it was forgotten (a tombstone buries it) and is still or again stored: an interrupted forget, or a replay by a host that kept a copy. It is ignored; the next 'dedup forget' removes it", warning: true);
 
         options.Log?.Report("loading index files");
         var table = new IndexTable();
