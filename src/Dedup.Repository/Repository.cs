@@ -315,7 +315,7 @@ public sealed class Repository : IAsyncDisposable
             byte[] bytes;
             try
             {
-                bytes = await StoredObjects.ReadVerifiedAsync(Storage, file.Name, file.Id, Limits.MaxIndexSize, token).ConfigureAwait(false);
+                bytes = await StoredObjects.ReadListedAsync(Storage, file.Name, file.Id, Limits.MaxIndexSize, token).ConfigureAwait(false);
             }
             catch (ObjectNotFoundException)
             {

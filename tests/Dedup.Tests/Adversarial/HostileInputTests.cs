@@ -62,15 +62,8 @@ public sealed class HostileInputTests
     {
         await using var f = await Fleet.CreateAsync();
         var attacker = await f.BreakInAsync();
-        async Task<byte[]> Copy(ObjectId key)
-        {
-            await using var stream = await attacker.Storage.OpenReadAsync(Layout.Key(key));
-            using var ms = new MemoryStream();
-            await stream.CopyToAsync(ms);
-            return ms.ToArray();
-        }
-        var oldAdminFile = await Copy(f.Admin.KeyId);
-        var web1File = await Copy(f.Web1Key);
+        var oldAdminFile = await attacker.ReadAsync(Layout.Key(f.Admin.KeyId));
+        var web1File = await attacker.ReadAsync(Layout.Key(f.Web1Key));
 
         var (newAdminKey, removed) = await KeyMaintenance.ChangePasswordAsync(f.Admin, "a new admin password"u8.ToArray(), TestRepo.CheapKdf, f.S.Storage);
         Assert.True(removed);
