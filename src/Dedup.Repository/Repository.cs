@@ -177,12 +177,18 @@ public sealed class Repository : IAsyncDisposable
         var costly = new List<(ObjectId Id, KeyFile File)>();
         long defaultCost = (long)Argon2Parameters.Default.MemoryKiB * Argon2Parameters.Default.Iterations;
         int read = 0;
+        bool capped = false;
         try
         {
             await foreach (var obj in storage.ListAsync(Layout.KeysPrefix, ct).ConfigureAwait(false))
             {
                 if (!Layout.TryParseId(obj.Name, out var keyId) || keyId == options.KeyHint || graveyard.IsBuried(TombstoneKind.KeyFile, keyId)) continue;
-                if (tried == options.MaxKeyFiles || read++ == MaxKeyFilesRead) break;
+                if (tried == options.MaxKeyFiles) break;
+                if (read++ == MaxKeyFilesRead)
+                {
+                    capped = true;
+                    break;
+                }
                 try
                 {
                     var bytes = await StoredObjects.ReadVerifiedAsync(storage, obj.Name, keyId, KeyFile.MaxSize, ct).ConfigureAwait(false);
@@ -219,6 +225,9 @@ public sealed class Repository : IAsyncDisposable
         }
         if (tried == options.MaxKeyFiles)
             throw new RepositoryException($"No key file opened among the first {options.MaxKeyFiles} tried. Name yours with --key ID (or DEDUP_KEY), or check the password.");
+        // Whoever may put keys/ can plant files that do not even parse: past the cap the answer is the same, not "damaged".
+        if (capped)
+            throw new RepositoryException($"No key file opened among the first {MaxKeyFilesRead} read. Name yours with --key ID (or DEDUP_KEY), or check the password.");
         if (tooExpensive is not null) throw tooExpensive;
         if (denied > 0 && damaged is null)
             throw new RepositoryException($"No key file this password opens could be read: {denied} key file(s) are not readable with these credentials. Name yours with --key ID (or DEDUP_KEY); 'dedup key add' printed its ID.");
@@ -315,7 +324,7 @@ public sealed class Repository : IAsyncDisposable
             byte[] bytes;
             try
             {
-                bytes = await StoredObjects.ReadVerifiedAsync(Storage, file.Name, file.Id, Limits.MaxIndexSize, token).ConfigureAwait(false);
+                bytes = await StoredObjects.ReadListedAsync(Storage, file.Name, file.Id, Limits.MaxIndexSize, token).ConfigureAwait(false);
             }
             catch (ObjectNotFoundException)
             {

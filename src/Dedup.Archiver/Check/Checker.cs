@@ -109,7 +109,7 @@ public static class Checker
             }
             try
             {
-                var bytes = await StoredObjects.ReadVerifiedAsync(repo.Storage, obj.Name, id, KeyFile.MaxSize, ct).ConfigureAwait(false);
+                var bytes = await StoredObjects.ReadListedAsync(repo.Storage, obj.Name, id, KeyFile.MaxSize, ct).ConfigureAwait(false);
                 var key = KeyFile.Parse(bytes, obj.Name);
                 try
                 {

@@ -126,7 +126,7 @@ public sealed class Pruner
             if (!Layout.TryParseId(obj.Name, out var id)) continue;
             try
             {
-                var bytes = await StoredObjects.ReadVerifiedAsync(_storage, obj.Name, id, BackupMarker.MaxSize, ct).ConfigureAwait(false);
+                var bytes = await StoredObjects.ReadListedAsync(_storage, obj.Name, id, BackupMarker.MaxSize, ct).ConfigureAwait(false);
                 markers.Add(BackupMarker.Open(bytes, id, obj.LastModified, _repo.Keys, trust, obj.Name));
             }
             catch (CorruptObjectException)

@@ -87,7 +87,7 @@ public sealed class Graveyard
 
     public bool IsBuried(TombstoneKind kind, ObjectId id) => _buried.Contains((kind, id));
 
-    /// <summary>Reads every tombstone with a valid repository signature; forged or damaged ones are ignored, and credentials that may not read them give an empty graveyard.</summary>
+    /// <summary>Reads every tombstone with a valid repository signature; forged, damaged or unreadable ones are ignored, and credentials that may not list them give an empty graveyard.</summary>
     public static async Task<Graveyard> LoadAsync(Dedup.Storage.IStorage storage, byte[] repositorySigningKey, CancellationToken ct)
     {
         var list = new List<Tombstone>();
@@ -98,7 +98,7 @@ public sealed class Graveyard
                 if (!Layout.TryParseId(obj.Name, out var id)) continue;
                 try
                 {
-                    list.Add(Tombstone.Open(await StoredObjects.ReadVerifiedAsync(storage, obj.Name, id, Tombstone.MaxSize, ct).ConfigureAwait(false),
+                    list.Add(Tombstone.Open(await StoredObjects.ReadListedAsync(storage, obj.Name, id, Tombstone.MaxSize, ct).ConfigureAwait(false),
                         id, repositorySigningKey, obj.Name));
                 }
                 catch (Exception e) when (e is CorruptObjectException or Dedup.Storage.ObjectNotFoundException)
@@ -108,7 +108,8 @@ public sealed class Graveyard
         }
         catch (Dedup.Storage.StorageAccessDeniedException)
         {
-            // A host whose credentials may not list or read tombstones: it restores nothing anyway.
+            // A host whose credentials may not list tombstones: it restores nothing anyway. (A tombstone that cannot be
+            // read is skipped alone, above: a planted unreadable one must not empty the graveyard.)
         }
         return new Graveyard(list);
     }

@@ -62,15 +62,8 @@ public sealed class HostileInputTests
     {
         await using var f = await Fleet.CreateAsync();
         var attacker = await f.BreakInAsync();
-        async Task<byte[]> Copy(ObjectId key)
-        {
-            await using var stream = await attacker.Storage.OpenReadAsync(Layout.Key(key));
-            using var ms = new MemoryStream();
-            await stream.CopyToAsync(ms);
-            return ms.ToArray();
-        }
-        var oldAdminFile = await Copy(f.Admin.KeyId);
-        var web1File = await Copy(f.Web1Key);
+        var oldAdminFile = await attacker.ReadAsync(Layout.Key(f.Admin.KeyId));
+        var web1File = await attacker.ReadAsync(Layout.Key(f.Web1Key));
 
         var (newAdminKey, removed) = await KeyMaintenance.ChangePasswordAsync(f.Admin, "a new admin password"u8.ToArray(), TestRepo.CheapKdf, f.S.Storage);
         Assert.True(removed);
@@ -129,6 +122,26 @@ public sealed class HostileInputTests
         var e = await Assert.ThrowsAsync<RepositoryException>(() => Repo.OpenAsync(counting, password, f.Clock));
         Assert.Contains("--key", e.Message);
         Assert.Equal(32, counting.KeyReads);
+    }
+
+    /// <summary>
+    /// Spec 18, attack 8, with key files that do not parse. The attacker plants 300 of them; the admin, on a new machine
+    /// (no key hint) and with its key listed after them, reads at most 256 key files and is then told to name its key,
+    /// not that the repository is damaged (a planted file's damage is no reason to give up, and no help).
+    /// </summary>
+    [Fact]
+    public async Task Junk_key_files_past_the_read_limit_ask_for_the_key()
+    {
+        await using var f = await Fleet.CreateAsync();
+        var attacker = await f.BreakInAsync();
+        for (int i = 0; i < 300; i++) await attacker.PutAsync(Layout.KeysPrefix, RandomNumberGenerator.GetBytes(100));
+        Assert.Equal(300, attacker.Storage.Created(Layout.KeysPrefix));
+        var counting = new LyingStorage(f.S.Storage) { KeyLast = f.Admin.KeyId };
+        var e = await Assert.ThrowsAsync<RepositoryException>(() => Repo.OpenAsync(counting, Encoding.UTF8.GetBytes(Scenario.Password), f.Clock));
+        Assert.Contains("--key", e.Message);
+        Assert.Equal(Repo.MaxKeyFilesRead, counting.KeyReads);
+        await using var named = await Repo.OpenAsync(counting, Encoding.UTF8.GetBytes(Scenario.Password), f.Clock, options: new OpenOptions { KeyHint = f.Admin.KeyId });
+        Assert.Equal(f.Admin.KeyId, named.KeyId);
     }
 
     /// <summary>
