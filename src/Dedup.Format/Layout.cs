@@ -23,15 +23,20 @@ public static class Layout
     public static string Snapshot(ObjectId id) => SnapshotsPrefix + id;
     public static string Key(ObjectId id) => KeysPrefix + id;
 
-    /// <summary>The ID at the end of a stored name ("data/ab/ab12…" → ab12…), or false for names that are not ours.</summary>
+    /// <summary>
+    /// The ID of a stored name ("snapshots/ab12…", "data/ab/ab12…" → ab12…), or false for names that are not ours. An
+    /// object has exactly one name: lowercase hex directly under its prefix, a pack in the folder of its first byte.
+    /// Anything else is skipped, because a second name for the same bytes is a copy with a storage time of its own: an
+    /// old snapshot of another host put again as "snapshots/x/&lt;id&gt;" would count at that new time (its host's
+    /// "latest", and the newest that retention always keeps), and a mark or marker at a later time would hold prune back.
+    /// </summary>
     public static bool TryParseId(string name, out ObjectId id)
     {
         int slash = name.LastIndexOf('/');
-        var hex = slash < 0 ? name : name[(slash + 1)..];
+        var hex = name[(slash + 1)..];
         id = default;
-        // Names are lowercase hex only, so one object has one name; a pack must sit in the folder of its first byte.
         if (hex.Any(char.IsAsciiLetterUpper) || !ObjectId.TryParse(hex, out id)) return false;
-        if (name.StartsWith(DataPrefix, StringComparison.Ordinal) && name != Pack(id)) return false;
-        return true;
+        if (name.StartsWith(DataPrefix, StringComparison.Ordinal)) return name == Pack(id);
+        return name.IndexOf('/') == slash;
     }
 }

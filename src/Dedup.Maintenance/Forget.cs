@@ -16,9 +16,9 @@ public sealed record ForgetOptions
     /// <summary>Snapshots to remove by ID or prefix, instead of applying a policy.</summary>
     public IReadOnlyList<string> Ids { get; init; } = [];
     public bool DryRun { get; init; }
-    /// <summary>How far a writer's claimed time may lie after the time the storage recorded before the storage time counts.</summary>
+    /// <summary>How far a writer's claimed time may lie after the storage time before it is reported as implausible (retention always uses the storage time for writers).</summary>
     public TimeSpan ClockTolerance { get; init; } = SnapshotTimes.DefaultTolerance;
-    /// <summary>How far a writer's claimed time may lie before the storage time (a backup never runs longer) before the storage time counts.</summary>
+    /// <summary>How far a writer's claimed time may lie before the storage time (a backup never runs longer) before it is reported as implausible.</summary>
     public TimeSpan MaxBackupAge { get; init; } = SnapshotTimes.DefaultMaxBackupAge;
 }
 
@@ -27,13 +27,17 @@ public sealed record ForgetItem(string Id, DateTimeOffset ClaimedTime, DateTimeO
 
 public sealed record ForgetGroup(string Key, IReadOnlyList<ForgetItem> Items);
 
-public sealed record ForgetResult(IReadOnlyList<ForgetGroup> Groups, IReadOnlyList<ForgetItem> Untrusted, int Removed);
+public sealed record ForgetResult(IReadOnlyList<ForgetGroup> Groups, IReadOnlyList<ForgetItem> Untrusted, int Removed)
+{
+    /// <summary>Snapshots forgotten before and uploaded again (replays), which this run removed again (or would, in a dry run).</summary>
+    public IReadOnlyList<string> Replayed { get; init; } = [];
+}
 
 /// <summary>
 /// Removes snapshots by a retention policy. It does not trust what writers claim (spec "Snapshot times", "Retention"):
 /// <list type="bullet">
-/// <item>a writer's snapshot counts at its claimed time only when that lies within [storage time − max backup age,
-/// storage time + tolerance]; otherwise at its storage time, so it can neither take the newest slots with a future date
+/// <item>a writer's snapshot counts at the time the storage recorded for it, whatever it claims, so it can neither take
+/// the newest slots with a future date
 /// nor old daily, weekly or monthly slots with a past one;</item>
 /// <item>groups always include the signing identity, so one host's snapshots never compete with another's;</item>
 /// <item>the newest trusted snapshot of each writer's group is always kept: a host that cannot read the repository
@@ -83,8 +87,18 @@ public static class Forget
 
         int removed = 0;
         var byId = all.ToDictionary(s => s.Id.ToString());
+        var replayed = await repo.Snapshots.ListReplayedAsync(ct).ConfigureAwait(false);
+        var doomed = groups.SelectMany(g => g.Items).Where(i => !i.Keep).ToList();
+        if (!options.DryRun && doomed.Count > 0)
+        {
+            // The tombstone first: a snapshot removed now and uploaded again later (by a host that kept a copy) stays gone.
+            await BuryAsync(repo, storage, doomed.Select(i => (TombstoneKind.Snapshot, ObjectId.Parse(i.Id))).ToList(), ct).ConfigureAwait(false);
+        }
         if (!options.DryRun)
-            foreach (var item in groups.SelectMany(g => g.Items).Where(i => !i.Keep))
+        {
+            // Forgotten snapshots someone uploaded again: already buried, so only the copies go.
+            foreach (var id in replayed) await storage.DeleteAsync(Layout.Snapshot(id), ct).ConfigureAwait(false);
+            foreach (var item in doomed)
             {
                 await storage.DeleteAsync(Layout.Snapshot(ObjectId.Parse(item.Id)), ct).ConfigureAwait(false);
                 // The backup that wrote it has finished: retire its marker too, or prune would wait on it as if it were running.
@@ -92,7 +106,16 @@ public static class Forget
                     await storage.DeleteAsync(marker, ct).ConfigureAwait(false);
                 removed++;
             }
-        return new ForgetResult(groups, untrusted, removed);
+        }
+        return new ForgetResult(groups, untrusted, removed) { Replayed = replayed.Select(r => r.ToString()).ToList() };
+    }
+
+    /// <summary>Writes a tombstone for objects about to be removed (spec "Tombstones"); create-only, like every object.</summary>
+    internal static async Task BuryAsync(Repo repo, IMaintenanceStorage storage, IReadOnlyCollection<(TombstoneKind, ObjectId)> entries, CancellationToken ct)
+    {
+        var bytes = Tombstone.Seal(repo.Clock.GetUtcNow(), entries, repo.Keys);
+        await storage.PutAsync(Tombstone.Prefix + ObjectId.HashOf(bytes), bytes, ct).ConfigureAwait(false);
+        repo.ForgetLoadedGraveyard();
     }
 
     /// <summary>
@@ -125,14 +148,13 @@ public static class Forget
             .ToHashSet();
 
     /// <summary>The time retention uses (see <see cref="SnapshotTimes.Effective"/>).</summary>
-    public static DateTimeOffset EffectiveTime(LoadedSnapshot s, ForgetOptions options) =>
-        SnapshotTimes.Effective(s, options.ClockTolerance, options.MaxBackupAge);
+    public static DateTimeOffset EffectiveTime(LoadedSnapshot s, ForgetOptions options) => SnapshotTimes.Effective(s);
 
     private static ForgetItem Item(LoadedSnapshot s, ForgetOptions options, bool keep, IReadOnlyList<string> reasons)
     {
         var effective = EffectiveTime(s, options);
-        string? warning = effective != s.Info.Time
-            ? $"claimed time {s.Info.Time:u} is too far from the storage time {s.StoredAt:u}; using the storage time"
+        string? warning = SnapshotTimes.ClaimIsImplausible(s, options.ClockTolerance, options.MaxBackupAge)
+            ? $"claimed time {s.Info.Time:u} is implausibly far from the storage time {s.StoredAt:u}; retention uses the storage time"
             : null;
         return new ForgetItem(s.Id.ToString(), s.Info.Time, effective, s.Info.Host, s.Info.Paths, keep, reasons, warning);
     }

@@ -115,19 +115,30 @@ public sealed class Repository : IAsyncDisposable
         }
         var config = RepositoryConfig.Parse(configBytes);
         var configHash = ObjectId.HashOf(configBytes).ToArray();
+        // A key file the admin removed and someone uploaded again (with its old password) never opens.
+        var graveyard = await Graveyard.LoadAsync(storage, config.SigningPublicKeyBytes, ct).ConfigureAwait(false);
         CorruptObjectException? damaged = null;
         KdfTooExpensiveException? tooExpensive = null;
         int tried = 0, denied = 0;
-        await foreach (var keyId in CandidateKeysAsync(storage, options.KeyHint, ct).ConfigureAwait(false))
+        KeyFile? Parse(ObjectId keyId, byte[] bytes)
         {
-            if (tried++ == options.MaxKeyFiles)
-                throw new RepositoryException($"No key file opened among the first {options.MaxKeyFiles} tried. Name yours with --key ID (or DEDUP_KEY), or check the password.");
-            var name = Layout.Key(keyId);
             try
             {
-                var bytes = await StoredObjects.ReadVerifiedAsync(storage, name, keyId, KeyFile.MaxSize, ct).ConfigureAwait(false);
-                var keys = KeyFile.Parse(bytes, name).TryOpen(password.Span, config, configHash, name, options.KdfCeiling);
-                if (keys is not null) return new Repository(storage, config, configHash, keys, keyId, clock ?? TimeProvider.System);
+                return KeyFile.Parse(bytes, Layout.Key(keyId));
+            }
+            catch (CorruptObjectException e)
+            {
+                damaged ??= e;
+                return null;
+            }
+        }
+        Repository? TryOpen(ObjectId keyId, KeyFile file)
+        {
+            tried++;
+            try
+            {
+                var keys = file.TryOpen(password.Span, config, configHash, Layout.Key(keyId), options.KdfCeiling);
+                return keys is null ? null : new Repository(storage, config, configHash, keys, keyId, clock ?? TimeProvider.System) { _graveyard = Task.FromResult(graveyard) };
             }
             catch (CorruptObjectException e)
             {
@@ -139,16 +150,84 @@ public sealed class Repository : IAsyncDisposable
             {
                 tooExpensive ??= e;
             }
-            catch (ObjectNotFoundException) when (keyId == options.KeyHint)
+            return null;
+        }
+
+        // The hint first, read by name: a host whose credentials may read only its own key file opens without listing.
+        if (options.KeyHint is { } hint && !graveyard.IsBuried(TombstoneKind.KeyFile, hint))
+        {
+            try
+            {
+                var bytes = await StoredObjects.ReadVerifiedAsync(storage, Layout.Key(hint), hint, KeyFile.MaxSize, ct).ConfigureAwait(false);
+                if (Parse(hint, bytes) is { } file && TryOpen(hint, file) is { } opened) return opened;
+            }
+            catch (ObjectNotFoundException)
             {
                 // The remembered key was removed; try the others.
             }
-            catch (StorageAccessDeniedException)
+            catch (CorruptObjectException e)
             {
-                // Credentials that may read only their own key file (spec "Policies"): not ours.
-                denied++;
+                damaged ??= e;
             }
         }
+
+        // Then the listed ones, in listing order, at most MaxKeyFiles tried. A key file asking for more Argon2 work than
+        // the default is put off until the others were tried (cheapest first): costly planted files (up to the ceiling)
+        // then cost nothing while a genuine key opens.
+        var costly = new List<(ObjectId Id, KeyFile File)>();
+        long defaultCost = (long)Argon2Parameters.Default.MemoryKiB * Argon2Parameters.Default.Iterations;
+        int read = 0;
+        bool capped = false;
+        try
+        {
+            await foreach (var obj in storage.ListAsync(Layout.KeysPrefix, ct).ConfigureAwait(false))
+            {
+                if (!Layout.TryParseId(obj.Name, out var keyId) || keyId == options.KeyHint || graveyard.IsBuried(TombstoneKind.KeyFile, keyId)) continue;
+                if (tried == options.MaxKeyFiles) break;
+                if (read++ == MaxKeyFilesRead)
+                {
+                    capped = true;
+                    break;
+                }
+                try
+                {
+                    var bytes = await StoredObjects.ReadVerifiedAsync(storage, obj.Name, keyId, KeyFile.MaxSize, ct).ConfigureAwait(false);
+                    if (Parse(keyId, bytes) is not { } file) continue;
+                    bool overCeiling = file.MemoryKiB > options.KdfCeiling.MemoryKiB || file.Iterations > options.KdfCeiling.Iterations
+                        || file.Parallelism > options.KdfCeiling.Parallelism;
+                    // Over the ceiling: refused at once, without Argon2 (and it counts as one of the tries).
+                    if (!overCeiling && (long)file.MemoryKiB * file.Iterations > defaultCost) costly.Add((keyId, file));
+                    else if (TryOpen(keyId, file) is { } opened) return opened;
+                }
+                catch (StorageAccessDeniedException)
+                {
+                    // Credentials that may read only their own key file (spec "Policies"): not ours.
+                    denied++;
+                }
+                catch (ObjectNotFoundException)
+                {
+                    // Removed while we listed.
+                }
+                catch (CorruptObjectException e)
+                {
+                    damaged ??= e;
+                }
+            }
+        }
+        catch (StorageAccessDeniedException) when (options.KeyHint is not null)
+        {
+            // May not list keys/: the hint was all there is.
+        }
+        foreach (var (keyId, file) in costly.OrderBy(c => (long)c.File.MemoryKiB * c.File.Iterations))
+        {
+            if (tried == options.MaxKeyFiles) break;
+            if (TryOpen(keyId, file) is { } opened) return opened;
+        }
+        if (tried == options.MaxKeyFiles)
+            throw new RepositoryException($"No key file opened among the first {options.MaxKeyFiles} tried. Name yours with --key ID (or DEDUP_KEY), or check the password.");
+        // Whoever may put keys/ can plant files that do not even parse: past the cap the answer is the same, not "damaged".
+        if (capped)
+            throw new RepositoryException($"No key file opened among the first {MaxKeyFilesRead} read. Name yours with --key ID (or DEDUP_KEY), or check the password.");
         if (tooExpensive is not null) throw tooExpensive;
         if (denied > 0 && damaged is null)
             throw new RepositoryException($"No key file this password opens could be read: {denied} key file(s) are not readable with these credentials. Name yours with --key ID (or DEDUP_KEY); 'dedup key add' printed its ID.");
@@ -156,38 +235,18 @@ public sealed class Repository : IAsyncDisposable
         throw new WrongPasswordException();
     }
 
-    /// <summary>The hinted key file first (without listing, so a host whose credentials may not list keys/ still opens), then every listed one.</summary>
-    private static async IAsyncEnumerable<ObjectId> CandidateKeysAsync(IStorage storage, ObjectId? hint, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct)
-    {
-        if (hint is { } h) yield return h;
-        IAsyncEnumerator<StoredObject> listing;
-        try
-        {
-            listing = storage.ListAsync(Layout.KeysPrefix, ct).GetAsyncEnumerator(ct);
-        }
-        catch (StorageAccessDeniedException) when (hint is not null)
-        {
-            yield break;
-        }
-        await using (listing.ConfigureAwait(false))
-            while (true)
-            {
-                bool more;
-                try
-                {
-                    more = await listing.MoveNextAsync().ConfigureAwait(false);
-                }
-                catch (StorageAccessDeniedException) when (hint is not null)
-                {
-                    // Credentials that may read only their own key file (spec "Policies"): the hint was all there is.
-                    yield break;
-                }
-                if (!more) yield break;
-                if (Layout.TryParseId(listing.Current.Name, out var id) && id != hint) yield return id;
-            }
-    }
+    /// <summary>How many key files opening reads at most (their envelopes are small; only <see cref="OpenOptions.MaxKeyFiles"/> are tried).</summary>
+    public const int MaxKeyFilesRead = 256;
 
     private Task<TrustPolicy>? _trust;
+    private Task<Graveyard>? _graveyard;
+
+    /// <summary>The admin's tombstones: snapshots and key files it removed, which stay gone if they reappear (loaded once).</summary>
+    public Task<Graveyard> GetGraveyardAsync(CancellationToken ct = default) =>
+        _graveyard ??= Graveyard.LoadAsync(Storage, Config.SigningPublicKeyBytes, ct);
+
+    /// <summary>Forgets the loaded tombstones, so the next look reads them again (after this process wrote one).</summary>
+    public void ForgetLoadedGraveyard() => _graveyard = null;
 
     /// <summary>Whom to believe: the config's signing key, its certificates and its revocations (loaded once).</summary>
     public Task<TrustPolicy> GetTrustAsync(CancellationToken ct = default) =>
@@ -265,7 +324,7 @@ public sealed class Repository : IAsyncDisposable
             byte[] bytes;
             try
             {
-                bytes = await StoredObjects.ReadVerifiedAsync(Storage, file.Name, file.Id, Limits.MaxIndexSize, token).ConfigureAwait(false);
+                bytes = await StoredObjects.ReadListedAsync(Storage, file.Name, file.Id, Limits.MaxIndexSize, token).ConfigureAwait(false);
             }
             catch (ObjectNotFoundException)
             {

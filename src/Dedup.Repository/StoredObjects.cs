@@ -38,6 +38,26 @@ public static class StoredObjects
         return bytes;
     }
 
+    /// <summary>
+    /// Reads a listed object of a prefix anyone with client credentials can write (tombstones, revocations, key files,
+    /// index files, backup markers), for a reader that skips what is damaged. An object these credentials are refused
+    /// is reported as damaged too: whoever may put can also put an object nobody can read (on AWS S3, an archive storage
+    /// class answers every read with 403 InvalidObjectState), and one such object must neither stop every command nor
+    /// make a reader drop the others (as a graveyard that gave up on the first refusal did). Readers whose skipping a
+    /// genuine object would cost data (snapshots for prune, prune marks for backups) do not use this: a refusal stops them.
+    /// </summary>
+    public static async Task<byte[]> ReadListedAsync(IStorage storage, string name, ObjectId id, int maxSize, CancellationToken ct)
+    {
+        try
+        {
+            return await ReadVerifiedAsync(storage, name, id, maxSize, ct).ConfigureAwait(false);
+        }
+        catch (StorageAccessDeniedException e)
+        {
+            throw new CorruptObjectException(name, "these credentials may not read it (an archive storage class, or a policy); it is skipped", e);
+        }
+    }
+
     /// <summary>Reads up to <paramref name="destination"/>.Length bytes from the start; returns how many (fewer when the object is shorter).</summary>
     public static Task<int> ReadPrefixAsync(IStorage storage, string name, Memory<byte> destination, CancellationToken ct) =>
         ReadUpToAsync(storage, name, 0, destination, ct);

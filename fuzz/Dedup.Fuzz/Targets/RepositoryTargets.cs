@@ -181,3 +181,28 @@ public sealed class ConfigTarget : IFuzzTarget
         yield return System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(FuzzKeys.Config);
     }
 }
+
+/// <summary>A tombstone: signature, then the buried entries.</summary>
+public sealed class TombstoneTarget : IFuzzTarget
+{
+    public string Name => "tombstone";
+
+    public void Run(ReadOnlySpan<byte> data)
+    {
+        try
+        {
+            Dedup.Repository.Maintenance.Tombstone.Open(data, ObjectId.Empty, FuzzKeys.SigningPublicKey, "tombstones/fuzz");
+        }
+        catch (CorruptObjectException)
+        {
+        }
+    }
+
+    public IEnumerable<byte[]> Seeds()
+    {
+        var time = new DateTimeOffset(2024, 1, 1, 0, 0, 0, TimeSpan.Zero);
+        yield return Dedup.Repository.Maintenance.Tombstone.Seal(time, [], FuzzKeys.Shared);
+        yield return Dedup.Repository.Maintenance.Tombstone.Seal(time,
+            [(Dedup.Repository.Maintenance.TombstoneKind.Snapshot, ObjectId.HashOf([1])), (Dedup.Repository.Maintenance.TombstoneKind.KeyFile, ObjectId.HashOf([2]))], FuzzKeys.Shared);
+    }
+}

@@ -1,6 +1,7 @@
 using Dedup.Crypto;
 using Dedup.Format;
 using Dedup.Repository;
+using Dedup.Repository.Maintenance;
 using Dedup.Repository.Keys;
 using Dedup.Storage;
 using Repo = Dedup.Repository.Repository;
@@ -21,6 +22,9 @@ public static class KeyMaintenance
         if (storage is null) return (id, false);
         try
         {
+            // Buried first: the old file, uploaded again by someone who kept it, must not bring the old password back.
+            // (Only a full key can sign a tombstone; a write-only key's old file would only reopen the same write-only key.)
+            if (repo.Keys.Kind == KeyKind.Full) await Forget.BuryAsync(repo, storage, [(TombstoneKind.KeyFile, repo.KeyId)], ct).ConfigureAwait(false);
             await storage.DeleteAsync(Layout.Key(repo.KeyId), ct).ConfigureAwait(false);
             return (id, true);
         }
@@ -48,6 +52,7 @@ public static class KeyMaintenance
             var revocation = new Revocation(Convert.FromBase64String(victim.SigningPublicKey), repo.Clock.GetUtcNow()).Seal(repo.Keys.SigningKey);
             await storage.PutAsync(Revocation.Prefix + ObjectId.HashOf(revocation), revocation, ct).ConfigureAwait(false);
         }
+        await Forget.BuryAsync(repo, storage, [(TombstoneKind.KeyFile, id)], ct).ConfigureAwait(false);
         await storage.DeleteAsync(Layout.Key(id), ct).ConfigureAwait(false);
     }
 }

@@ -53,6 +53,8 @@ public sealed class PruneReport
     public int DanglingSnapshots { get; set; }
     /// <summary>Index files whose signer is not trusted for their domain: their claims count for nothing.</summary>
     public int IndexFilesIgnored { get; set; }
+    /// <summary>Claims that put a pack in another domain than its header records: they keep nothing.</summary>
+    public int ForeignClaimsIgnored { get; set; }
     /// <summary>Writer-claimed copies read and verified before another copy was deleted.</summary>
     public int CopiesVerified { get; set; }
     public List<string> Notes { get; } = [];

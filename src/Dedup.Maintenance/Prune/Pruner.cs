@@ -3,6 +3,7 @@ using Dedup.Format;
 using Dedup.Repository;
 using Dedup.Repository.Index;
 using Dedup.Repository.Maintenance;
+using Dedup.Repository.Packs;
 using Dedup.Repository.Snapshots;
 using Dedup.Repository.Trust;
 using Dedup.Storage;
@@ -70,6 +71,7 @@ public sealed class Pruner
         var stored = await ListPacksAsync(ct).ConfigureAwait(false);
         var alreadyMarked = _repo.Marks.SelectMany(m => m.Packs).ToHashSet();
         var claims = ClaimsByPack();
+        await FindForeignClaimsAsync(claims, stored, ct).ConfigureAwait(false);
         var (unused, repack) = Classify(claims, used, alreadyMarked, stored);
         var orphans = FindOrphanPacks(alreadyMarked, stored);
         if (!_options.DryRun)
@@ -124,7 +126,7 @@ public sealed class Pruner
             if (!Layout.TryParseId(obj.Name, out var id)) continue;
             try
             {
-                var bytes = await StoredObjects.ReadVerifiedAsync(_storage, obj.Name, id, BackupMarker.MaxSize, ct).ConfigureAwait(false);
+                var bytes = await StoredObjects.ReadListedAsync(_storage, obj.Name, id, BackupMarker.MaxSize, ct).ConfigureAwait(false);
                 markers.Add(BackupMarker.Open(bytes, id, obj.LastModified, _repo.Keys, trust, obj.Name));
             }
             catch (CorruptObjectException)
@@ -146,6 +148,37 @@ public sealed class Pruner
         await foreach (var obj in _storage.ListAsync(Layout.DataPrefix, ct).ConfigureAwait(false))
             if (Layout.TryParseId(obj.Name, out var id)) stored[id] = obj;
         return stored;
+    }
+
+    /// <summary>Claims that name a pack of another domain than its header records (see <see cref="FindForeignClaimsAsync"/>).</summary>
+    private readonly HashSet<int> _foreignClaims = [];
+
+    /// <summary>
+    /// A writer can claim blobs of its own domain in any pack — another host's, say — and then write a snapshot that uses
+    /// them, so that the pack looks used for ever and data its owner's snapshots no longer need is never deleted. A pack
+    /// is written in one domain, recorded in its sealed header (which only the pack's writer, holding its data key, could
+    /// write). So where claims put one pack in several domains, the header is read, and claims of any other domain count
+    /// for nothing here: they neither keep the pack nor are copied from it. A header that does not open leaves every
+    /// claim counting (nothing is decided on damage).
+    /// </summary>
+    private async Task FindForeignClaimsAsync(Dictionary<ObjectId, List<int>> claims, Dictionary<ObjectId, StoredObject> stored, CancellationToken ct)
+    {
+        var readKey = _repo.Keys.RequireReadKey("read pack headers");
+        foreach (var (packId, packClaims) in claims)
+        {
+            var domains = packClaims.Select(c => _repo.Index.GetClaim(c).Domain).Distinct().ToList();
+            if (domains.Count < 2 || !stored.TryGetValue(packId, out var obj)) continue;
+            try
+            {
+                var header = await PackHeaderReader.ReadAsync(_storage, packId, obj.Size, readKey, ct).ConfigureAwait(false);
+                foreach (var c in packClaims.Where(c => _repo.Index.GetClaim(c).Domain != header.Domain)) _foreignClaims.Add(c);
+                _report.ForeignClaimsIgnored += packClaims.Count(_foreignClaims.Contains);
+            }
+            catch (Exception e) when (e is CorruptObjectException or ObjectNotFoundException)
+            {
+                _report.Notes.Add($"{Layout.Pack(packId)} is claimed in {domains.Count} dedup domains and its header does not open ({e.Message}); every claim is kept.");
+            }
+        }
     }
 
     private Dictionary<ObjectId, List<int>> ClaimsByPack()
@@ -173,7 +206,7 @@ public sealed class Pruner
         {
             if (alreadyMarked.Contains(packId) || !stored.TryGetValue(packId, out var obj)) continue;
             long usedBytes = 0;
-            foreach (var c in packClaims)
+            foreach (var c in packClaims.Where(c => !_foreignClaims.Contains(c)))
             {
                 var claim = _repo.Index.GetClaim(c);
                 long u = 0;
@@ -236,7 +269,7 @@ public sealed class Pruner
             foreach (var packId in packs)
             {
                 bool complete = true;
-                foreach (var c in claims[packId])
+                foreach (var c in claims[packId].Where(c => !_foreignClaims.Contains(c)))
                 {
                     var claim = _repo.Index.GetClaim(c);
                     for (int i = 0; i < claim.Count; i++)
@@ -350,7 +383,7 @@ public sealed class Pruner
         for (int c = 0; c < claims.Count; c++)
         {
             var claim = claims[c];
-            if (!candidates.Contains(claim.Id) || keep.Contains(claim.Id)) continue;
+            if (!candidates.Contains(claim.Id) || keep.Contains(claim.Id) || _foreignClaims.Contains(c)) continue;
             for (int i = 0; i < claim.Count && !keep.Contains(claim.Id); i++)
             {
                 int entry = claim.FirstEntry + i;
@@ -455,11 +488,12 @@ public sealed class Pruner
         return freed;
     }
 
-    /// <summary>Removes markers of finished or dead backups, and multipart uploads abandoned longer than the grace period.</summary>
+    /// <summary>Removes markers of finished or dead backups and markers that do not count, and multipart uploads abandoned longer than the grace period.</summary>
     private async Task CleanUpAsync(List<BackupMarker> markers, HashSet<ObjectId> finished, CancellationToken ct)
     {
         var now = Now;
-        foreach (var m in markers.Where(m => finished.Contains(m.Id) || now - m.StoredAt >= _options.MaxBackupAge))
+        // Markers that count for nothing (unknown or revoked signers, damage, the credential check's canaries) go at once.
+        foreach (var m in markers.Where(m => finished.Contains(m.Id) || now - m.StoredAt >= _options.MaxBackupAge || !m.Signer.IsTrusted))
         {
             await _storage.DeleteAsync(BackupMarker.Prefix + m.Id, ct).ConfigureAwait(false);
             _report.MarkersRemoved++;

@@ -23,7 +23,7 @@ public static class KeyManager
             KeyFile k;
             try
             {
-                k = KeyFile.Parse(await StoredObjects.ReadVerifiedAsync(repo.Storage, obj.Name, id, KeyFile.MaxSize, ct).ConfigureAwait(false), obj.Name);
+                k = KeyFile.Parse(await StoredObjects.ReadListedAsync(repo.Storage, obj.Name, id, KeyFile.MaxSize, ct).ConfigureAwait(false), obj.Name);
             }
             catch (Exception e) when (e is CorruptObjectException or ObjectNotFoundException)
             {
@@ -79,7 +79,7 @@ public static class KeyManager
             if (!Layout.TryParseId(obj.Name, out var id)) continue;
             try
             {
-                list.Add(Revocation.Open(await StoredObjects.ReadVerifiedAsync(storage, obj.Name, id, 4096, ct).ConfigureAwait(false), repositorySigningKey, obj.Name));
+                list.Add(Revocation.Open(await StoredObjects.ReadListedAsync(storage, obj.Name, id, 4096, ct).ConfigureAwait(false), repositorySigningKey, obj.Name));
             }
             catch (Exception e) when (e is CorruptObjectException or ObjectNotFoundException)
             {

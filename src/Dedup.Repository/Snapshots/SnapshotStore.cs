@@ -1,4 +1,5 @@
 using Dedup.Format;
+using Dedup.Repository.Maintenance;
 using Dedup.Repository.Trust;
 
 namespace Dedup.Repository.Snapshots;
@@ -11,27 +12,31 @@ public sealed record LoadedSnapshot(SnapshotHeader Header, SnapshotInfo Info, Da
     public bool IsTrusted => Header.IsTrusted;
 
     /// <summary>The time selection and retention go by (see <see cref="SnapshotTimes"/>).</summary>
-    public DateTimeOffset EffectiveTime => SnapshotTimes.Effective(this, SnapshotTimes.DefaultTolerance, SnapshotTimes.DefaultMaxBackupAge);
+    public DateTimeOffset EffectiveTime => SnapshotTimes.Effective(this);
 }
 
 /// <summary>
-/// Which time to believe (spec "Snapshot times"). A full key's claimed time is trusted. A writer's claimed time counts
-/// only inside [storage time − max backup age, storage time + tolerance]: a backup starts at most the max backup age
-/// before it stores its snapshot, and clocks drift a little. Outside it, the storage time counts, so a compromised host
-/// can neither date snapshots into the future (to win the newest slots) nor into the past (to win old daily, weekly or
-/// monthly slots and push out the genuine snapshots there).
+/// Which time to believe (spec "Snapshot times"). A full key's claimed time is trusted. A writer's snapshot counts at
+/// the time the storage recorded for it, whatever it claims: a compromised host can then neither date snapshots into
+/// the future (to win the newest slots) nor into the past (to win the daily, weekly or monthly slots of days before the
+/// break-in and push out the genuine snapshots there) — not even by a few hours. An honest writer's storage time is the
+/// end of its backup, a few minutes after the start it claims, which shifts no slot that matters.
 /// </summary>
 public static class SnapshotTimes
 {
     public static readonly TimeSpan DefaultTolerance = TimeSpan.FromHours(1);
     public static readonly TimeSpan DefaultMaxBackupAge = TimeSpan.FromHours(24);
 
-    public static DateTimeOffset Effective(LoadedSnapshot s, TimeSpan tolerance, TimeSpan maxBackupAge)
-    {
-        if (s.Header.Trust == SignerTrust.Repository || s.StoredAt == default) return s.Info.Time;
-        var claimed = s.Info.Time;
-        return claimed > s.StoredAt + tolerance || claimed < s.StoredAt - maxBackupAge ? s.StoredAt : claimed;
-    }
+    public static DateTimeOffset Effective(LoadedSnapshot s) =>
+        s.Header.Trust == SignerTrust.Repository || s.StoredAt == default ? s.Info.Time : s.StoredAt;
+
+    /// <summary>
+    /// True when a writer's claimed time is implausible: after the storage time by more than the tolerance, or before it
+    /// by more than the max backup age (no backup runs that long). Worth a warning; the time used is the storage time anyway.
+    /// </summary>
+    public static bool ClaimIsImplausible(LoadedSnapshot s, TimeSpan tolerance, TimeSpan maxBackupAge) =>
+        s.Header.Trust != SignerTrust.Repository && s.StoredAt != default
+        && (s.Info.Time > s.StoredAt + tolerance || s.Info.Time < s.StoredAt - maxBackupAge);
 }
 
 /// <summary>Writes, lists and resolves snapshots.</summary>
@@ -48,12 +53,25 @@ public sealed class SnapshotStore(Repository repo)
         return id;
     }
 
-    public async Task<List<(ObjectId Id, DateTimeOffset StoredAt)>> ListAsync(CancellationToken ct = default)
+    /// <summary>
+    /// The snapshots in the store, without those a tombstone buries (forgotten ones someone uploaded again): a replayed
+    /// old snapshot must never become a host's "latest" nor count for retention. <paramref name="includeBuried"/> is for
+    /// the admin's clean-up and check.
+    /// </summary>
+    public async Task<List<(ObjectId Id, DateTimeOffset StoredAt)>> ListAsync(CancellationToken ct = default, bool includeBuried = false)
     {
+        var graveyard = includeBuried ? Graveyard.Empty : await repo.GetGraveyardAsync(ct).ConfigureAwait(false);
         var ids = new List<(ObjectId, DateTimeOffset)>();
         await foreach (var obj in repo.Storage.ListAsync(Layout.SnapshotsPrefix, ct).ConfigureAwait(false))
-            if (Layout.TryParseId(obj.Name, out var id)) ids.Add((id, obj.LastModified));
+            if (Layout.TryParseId(obj.Name, out var id) && !graveyard.IsBuried(TombstoneKind.Snapshot, id)) ids.Add((id, obj.LastModified));
         return ids;
+    }
+
+    /// <summary>Snapshots a tombstone buries that are in the store again: replays.</summary>
+    public async Task<List<ObjectId>> ListReplayedAsync(CancellationToken ct = default)
+    {
+        var graveyard = await repo.GetGraveyardAsync(ct).ConfigureAwait(false);
+        return (await ListAsync(ct, includeBuried: true).ConfigureAwait(false)).Select(x => x.Id).Where(id => graveyard.IsBuried(TombstoneKind.Snapshot, id)).ToList();
     }
 
     public async Task<LoadedSnapshot> LoadAsync(ObjectId id, DateTimeOffset storedAt = default, CancellationToken ct = default)

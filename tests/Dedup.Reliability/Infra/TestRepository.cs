@@ -138,6 +138,14 @@ public sealed class TestRepository : IAsyncDisposable
     /// <summary>IDs of the snapshot objects in the repository (a snapshot's ID is the hash its object is named by).</summary>
     public Task<HashSet<string>> SnapshotIdsAsync() => Backend.ListAsync("snapshots");
 
+    /// <summary>The snapshots the repository shows (what 'dedup snapshots' lists): stored and not buried by a tombstone.
+    /// A forget killed between its tombstone and its deletes leaves snapshots stored that are already forgotten.</summary>
+    public async Task<HashSet<string>> LiveSnapshotIdsAsync(string context)
+    {
+        var r = await OkAsync(["snapshots", "--json"], admin: true, context: context);
+        return JsonDocument.Parse(r.Stdout).RootElement.EnumerateArray().Select(s => s.GetProperty("id").GetString()!).ToHashSet();
+    }
+
     public static void TryDeleteDirectory(string path)
     {
         try

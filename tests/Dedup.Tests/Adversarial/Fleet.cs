@@ -229,6 +229,15 @@ public sealed class Attacker(Repo repo, AppendOnlyStorage storage)
         Time = time, Host = host, Paths = [path], Tree = tree.Select(t => t.ToString()).ToArray(), ProgramVersion = "attacker",
     };
 
+    /// <summary>The bytes of one object, read with its credentials (to keep a copy and upload it again later).</summary>
+    public async Task<byte[]> ReadAsync(string name)
+    {
+        await using var s = await Storage.OpenReadAsync(name);
+        using var ms = new MemoryStream();
+        await s.CopyToAsync(ms);
+        return ms.ToArray();
+    }
+
     /// <summary>Every byte of every object it can read, to search for something it should not be able to find.</summary>
     public async Task<List<(string Name, byte[] Bytes)>> ReadEverythingAsync()
     {

@@ -52,6 +52,41 @@ public sealed class HostileInputTests
     }
 
     /// <summary>
+    /// Spec 18, attack 24. The attacker (with read access to keys/) keeps copies of two key files: the admin's key before
+    /// a password change (an old password it may have learned), and web1's write-only key file. The admin changes its
+    /// password and removes web1's key; the attacker uploads both copies again. Neither old password opens anything: the
+    /// admin buried both key files before removing them, and a buried key file is never tried.
+    /// </summary>
+    [Fact]
+    public async Task A_removed_key_file_uploaded_again_never_opens()
+    {
+        await using var f = await Fleet.CreateAsync();
+        var attacker = await f.BreakInAsync();
+        var oldAdminFile = await attacker.ReadAsync(Layout.Key(f.Admin.KeyId));
+        var web1File = await attacker.ReadAsync(Layout.Key(f.Web1Key));
+
+        var (newAdminKey, removed) = await KeyMaintenance.ChangePasswordAsync(f.Admin, "a new admin password"u8.ToArray(), TestRepo.CheapKdf, f.S.Storage);
+        Assert.True(removed);
+        var admin = await f.S.OpenAsync("a new admin password");
+        Assert.Equal(newAdminKey, admin.KeyId);
+        await KeyMaintenance.RemoveAsync(admin, f.S.Storage, f.Web1Key);
+        Assert.DoesNotContain(Layout.Key(f.Web1Key), f.Names(Layout.KeysPrefix));
+
+        Assert.Equal(PutOutcome.Created, await attacker.Storage.PutAsync(Layout.Key(f.Admin.KeyId), oldAdminFile));
+        Assert.Equal(PutOutcome.Created, await attacker.Storage.PutAsync(Layout.Key(f.Web1Key), web1File));
+        Assert.Contains(Layout.Key(f.Admin.KeyId), f.Names(Layout.KeysPrefix));
+
+        await Assert.ThrowsAsync<WrongPasswordException>(() => f.S.OpenAsync(Scenario.Password));
+        await Assert.ThrowsAsync<WrongPasswordException>(() => f.S.OpenAsync(Fleet.Web1Password));
+        // Not even when the attacker names the replayed key as the one to try first.
+        await Assert.ThrowsAsync<WrongPasswordException>(() => Repo.OpenAsync(f.S.Storage, Encoding.UTF8.GetBytes(Scenario.Password),
+            options: new OpenOptions { KeyHint = f.Admin.KeyId }));
+        // The new password still opens.
+        await using var again = await f.S.OpenAsync("a new admin password");
+        Assert.Equal(newAdminKey, again.KeyId);
+    }
+
+    /// <summary>
     /// Spec 18, attack 8. The attacker plants a key file asking Argon2id for 4 GiB and 100 passes, and 100 junk key
     /// files. The expensive one is refused before Argon2 runs (no gigabytes allocated); with its key hint the admin
     /// opens at the first key file it reads; without one, at most 32 key files are tried before it is asked to name its key.
@@ -87,6 +122,26 @@ public sealed class HostileInputTests
         var e = await Assert.ThrowsAsync<RepositoryException>(() => Repo.OpenAsync(counting, password, f.Clock));
         Assert.Contains("--key", e.Message);
         Assert.Equal(32, counting.KeyReads);
+    }
+
+    /// <summary>
+    /// Spec 18, attack 8, with key files that do not parse. The attacker plants 300 of them; the admin, on a new machine
+    /// (no key hint) and with its key listed after them, reads at most 256 key files and is then told to name its key,
+    /// not that the repository is damaged (a planted file's damage is no reason to give up, and no help).
+    /// </summary>
+    [Fact]
+    public async Task Junk_key_files_past_the_read_limit_ask_for_the_key()
+    {
+        await using var f = await Fleet.CreateAsync();
+        var attacker = await f.BreakInAsync();
+        for (int i = 0; i < 300; i++) await attacker.PutAsync(Layout.KeysPrefix, RandomNumberGenerator.GetBytes(100));
+        Assert.Equal(300, attacker.Storage.Created(Layout.KeysPrefix));
+        var counting = new LyingStorage(f.S.Storage) { KeyLast = f.Admin.KeyId };
+        var e = await Assert.ThrowsAsync<RepositoryException>(() => Repo.OpenAsync(counting, Encoding.UTF8.GetBytes(Scenario.Password), f.Clock));
+        Assert.Contains("--key", e.Message);
+        Assert.Equal(Repo.MaxKeyFilesRead, counting.KeyReads);
+        await using var named = await Repo.OpenAsync(counting, Encoding.UTF8.GetBytes(Scenario.Password), f.Clock, options: new OpenOptions { KeyHint = f.Admin.KeyId });
+        Assert.Equal(f.Admin.KeyId, named.KeyId);
     }
 
     /// <summary>

@@ -183,6 +183,38 @@ public sealed class SelectionTrustTests
     }
 
     /// <summary>
+    /// The attacker reads web1's older snapshot (client credentials may read snapshots/) and puts the same bytes again
+    /// under a second name, "snapshots/x/&lt;id&gt;": a new object, so create-only does not stop it, with a storage time of
+    /// now. Nothing is forgotten, so no tombstone buries it. Where readers took the ID from the last segment of any name,
+    /// the snapshot was listed twice, once at the new time: web1's "latest" rolled back to it, and forget --keep-last 1
+    /// kept it as web1's newest and removed the genuine newest, whose data prune then deleted. The same trick would give
+    /// a mark or a marker a later storage time. Only the object's one name counts.
+    /// </summary>
+    [Fact]
+    public async Task A_second_name_for_an_old_snapshot_does_not_make_it_latest()
+    {
+        await using var f = await Fleet.CreateAsync();
+        var old = await f.BackupAsync(f.Web1, "web1", Fleet.Content(71));
+        f.Clock.Advance(TimeSpan.FromDays(1));
+        var current = await f.BackupAsync(f.Web1, "web1", Fleet.Content(72));
+        var attacker = await f.BreakInAsync();
+        f.Clock.Advance(TimeSpan.FromDays(1));
+        var saved = await attacker.ReadAsync(Layout.Snapshot(old.SnapshotId));
+        var aliases = new[] { $"{Layout.SnapshotsPrefix}x/{old.SnapshotId}", $"{Layout.SnapshotsPrefix}{old.SnapshotId}/{old.SnapshotId}" };
+        foreach (var alias in aliases) Assert.Equal(PutOutcome.Created, await attacker.Storage.PutAsync(alias, saved));
+        Assert.All(aliases, a => Assert.Contains(a, f.Names(Layout.SnapshotsPrefix)));
+
+        var admin = await f.FreshAdminAsync();
+        Assert.Equal(current.SnapshotId, (await admin.Snapshots.ResolveAsync("latest", Host("web1"))).Id);
+        Assert.Single(await admin.Snapshots.ListAsync(), s => s.Id == old.SnapshotId);
+        var forget = await Forget.RunAsync(f.Admin, f.S.Storage, new ForgetOptions { Policy = new RetentionPolicy { Last = 1 } });
+        Assert.Contains(forget.Groups.SelectMany(g => g.Items), i => i.Id == current.SnapshotId.ToString() && i.Keep);
+        var reports = await f.PruneTwicePastGraceAsync();
+        Assert.True(reports.Sum(r => r.PacksDeleted) > 0, "prune deleted nothing: the forgotten older snapshot's pack should have gone");
+        await f.AssertRestoresAsync(current.SnapshotId, Fleet.Content(72));
+    }
+
+    /// <summary>
     /// Design question for the lead (this test fails today). An attacker whose credentials can read snapshots/ keeps
     /// the bytes of an old snapshot of web1 and uploads them again after the admin forgot it (the name is free once the
     /// object is deleted). It is validly signed by web1 and web1 is not revoked, so it is trusted; its claimed time lies
@@ -196,13 +228,7 @@ public sealed class SelectionTrustTests
         await using var f = await Fleet.CreateAsync();
         var old = await f.BackupAsync(f.Web1, "web1", Fleet.Content(31));
         var attacker = await f.BreakInAsync();
-        byte[] saved;
-        await using (var s = await attacker.Storage.OpenReadAsync(Layout.Snapshot(old.SnapshotId)))
-        using (var ms = new MemoryStream())
-        {
-            await s.CopyToAsync(ms);
-            saved = ms.ToArray();
-        }
+        var saved = await attacker.ReadAsync(Layout.Snapshot(old.SnapshotId));
         f.Clock.Advance(TimeSpan.FromDays(1));
         var current = await f.BackupAsync(f.Web1, "web1", Fleet.Content(32));
         await Forget.RunAsync(f.Admin, f.S.Storage, new ForgetOptions { Ids = [old.SnapshotId.ToString()] });

@@ -119,7 +119,8 @@ public class SignedVectorTests
         ];
         byte[] signed = [.. header, .. Seal(dataKey, new byte[12], json, header)];
         byte[] stored = [.. signed, .. Sign(c.Signer.Scalar, signed)];
-        var effective = c.Trust == SignerTrust.Repository || (c.ClaimedTime <= c.StoredAt.AddHours(1) && c.ClaimedTime >= c.StoredAt.AddHours(-24)) ? c.ClaimedTime : c.StoredAt;
+        // Retention and 'latest' go by the claimed time for the repository key, by the storage time for anyone else.
+        var effective = c.Trust == SignerTrust.Repository ? c.ClaimedTime : c.StoredAt;
         return new JsonObject
         {
             ["name"] = c.Name,
@@ -147,7 +148,7 @@ public class SignedVectorTests
     {
         var v = VectorFiles.Load("snapshot.json", () => new JsonObject
         {
-            ["description"] = "Snapshot objects: \"DDSN\" | version 2 | claimed time (i64 LE ms) | domain (16) | signer block: signer public key (65), certificate length (u16 LE), certificate | wrapped data key (113) | sealed payload length (u32 LE) | AES-256-GCM(data key, zero nonce, payload JSON, AAD = every byte before it) | ECDSA P-256 signature (64, r||s, low s) over every byte before it. Trust: Repository (signed by the config's signing key), CertifiedWriter (signer certified by it, header domain = certificate domain, stored before any revocation of the signer, and, once the payload is read, payload host = certificate host), Untrusted. headerTrust is what a reader without the read key can tell. storedAtMs is the storage time the store reports; effectiveTimeMs the time retention and 'latest' use (claimed time for the repository key, else the claimed time only within [storedAt - 24 h, storedAt + 1 h]). ECDSA signatures are randomized, so regenerating changes them. spec/repository-format.md, \"Snapshots\".",
+            ["description"] = "Snapshot objects: \"DDSN\" | version 2 | claimed time (i64 LE ms) | domain (16) | signer block: signer public key (65), certificate length (u16 LE), certificate | wrapped data key (113) | sealed payload length (u32 LE) | AES-256-GCM(data key, zero nonce, payload JSON, AAD = every byte before it) | ECDSA P-256 signature (64, r||s, low s) over every byte before it. Trust: Repository (signed by the config's signing key), CertifiedWriter (signer certified by it, header domain = certificate domain, stored before any revocation of the signer, and, once the payload is read, payload host = certificate host), Untrusted. headerTrust is what a reader without the read key can tell. storedAtMs is the storage time the store reports; effectiveTimeMs the time retention and 'latest' use (the claimed time for the repository key, else the storage time). ECDSA signatures are randomized, so regenerating changes them. spec/repository-format.md, \"Snapshots\".",
             ["readScalarHex"] = J.Hex(Fixed.ReadScalar),
             ["repositorySigningPublicHex"] = J.Hex(Fixed.RepositorySigningPublic),
             ["revocations"] = new JsonArray(RevocationsJson()),
@@ -191,7 +192,7 @@ public class SignedVectorTests
             Assert.Equal(Fixed.Id("root tree 0").ToString(), info.Tree[0]);
             Assert.Equal(["/home/ann", "/etc"], info.Paths);
             var loaded = new LoadedSnapshot(opened, info, storedAt);
-            Assert.Equal(c.Long("effectiveTimeMs"), SnapshotTimes.Effective(loaded, SnapshotTimes.DefaultTolerance, SnapshotTimes.DefaultMaxBackupAge).ToUnixTimeMilliseconds());
+            Assert.Equal(c.Long("effectiveTimeMs"), SnapshotTimes.Effective(loaded).ToUnixTimeMilliseconds());
 
             // A write-only key reads the header but cannot open the payload.
             using (var writer = Fixed.CertifiedWriter())
@@ -308,6 +309,65 @@ public class SignedVectorTests
         {
             var bytes = e.Bytes("hex");
             var ex = Record.Exception(() => PruneMark.Open(bytes, ObjectId.HashOf(bytes), storedAt, repoSigning, "mark vector"));
+            Assert.True(ex is CorruptObjectException, $"{e.Str("why")}: expected a CorruptObjectException, got {ex?.GetType().Name ?? "none"}");
+        }
+    }
+
+    private static readonly (TombstoneKind Kind, ObjectId Id)[] Buried = [(TombstoneKind.Snapshot, Fixed.Id("forgotten snapshot")), (TombstoneKind.KeyFile, Fixed.Id("removed key file"))];
+
+    /// <summary>A tombstone: "DDTS" | 1 | time (i64 LE ms) | count (varint) | (kind (1), ID (32)) each | signature by <paramref name="signerScalar"/>.</summary>
+    private static byte[] SpecTombstone(long ms, (TombstoneKind Kind, ObjectId Id)[] entries, byte[] signerScalar, int version = 1, byte? kindOverride = null)
+    {
+        byte[] signed = [.. "DDTS"u8, (byte)version, .. Le64(ms), .. Varint((ulong)entries.Length),
+            .. entries.SelectMany(e => (byte[])[kindOverride ?? (byte)e.Kind, .. e.Id.ToArray()])];
+        return [.. signed, .. Sign(signerScalar, signed)];
+    }
+
+    [Fact]
+    public void TombstoneVectors()
+    {
+        long ms = MarkedAt.ToUnixTimeMilliseconds();
+        var v = VectorFiles.Load("tombstone.json", () =>
+        {
+            var stored = SpecTombstone(ms, Buried, Fixed.RepositorySigningScalar);
+            return new JsonObject
+            {
+                ["description"] = "A tombstone (tombstones/<sha256>): \"DDTS\" | version 1 | time (i64 LE, Unix ms) | entry count (varint) | per entry: kind (1: 0 snapshot, 1 key file) and object ID (32) | ECDSA P-256 signature (64, r||s, low s) by the repository signing key over every byte before it. Not encrypted. Readers treat a buried snapshot or key file that is in the store again as gone (a replay). rejects: tombstones a reader ignores. spec/repository-format.md, \"Tombstones\".",
+                ["repositorySigningPublicHex"] = J.Hex(Fixed.RepositorySigningPublic),
+                ["buriedAtMs"] = ms,
+                ["entries"] = new JsonArray(Buried.Select(e => (JsonNode)new JsonObject { ["kind"] = (int)e.Kind, ["id"] = e.Id.ToString() }).ToArray()),
+                ["storedHex"] = J.Hex(stored),
+                ["objectName"] = Tombstone.Prefix + ObjectId.HashOf(stored),
+                ["rejects"] = J.Rejects(
+                [
+                    ("signed by a certified writer's key", SpecTombstone(ms, Buried, Fixed.WriterScalar)),
+                    ("signed by a key of no standing", SpecTombstone(ms, Buried, Fixed.StrangerScalar)),
+                    ("unknown entry kind", SpecTombstone(ms, Buried, Fixed.RepositorySigningScalar, kindOverride: 2)),
+                    ("version 2", SpecTombstone(ms, Buried, Fixed.RepositorySigningScalar, version: 2)),
+                    ("signature with s above n/2", HighS(stored)),
+                    ("truncated", stored[..60]),
+                ]),
+            };
+        });
+
+        var repoSigning = v.Bytes("repositorySigningPublicHex");
+        var stored = v.Bytes("storedHex");
+        var id = ObjectId.HashOf(stored);
+        Assert.Equal(v.Str("objectName"), Tombstone.Prefix + id);
+        var tomb = Tombstone.Open(stored, id, repoSigning, v.Str("objectName"));
+        Assert.Equal(v.Long("buriedAtMs"), tomb.BuriedAt.ToUnixTimeMilliseconds());
+        Assert.Equal(v.Arr("entries").Select(e => (e.GetProperty("kind").GetInt32(), e.Str("id"))), tomb.Entries.Select(e => ((int)e.Kind, e.Object.ToString())));
+        using (var keys = Fixed.FullKeys())
+        {
+            var sealedTomb = Tombstone.Seal(tomb.BuriedAt, tomb.Entries.ToArray(), keys);
+            Assert.Equal(J.Hex(stored.AsSpan(0, stored.Length - 64)), J.Hex(sealedTomb.AsSpan(0, sealedTomb.Length - 64)));
+        }
+        using (var writer = Fixed.CertifiedWriter())
+            Assert.Throws<MissingCapabilityException>(() => Tombstone.Seal(MarkedAt, Buried, writer));
+        foreach (var e in v.Arr("rejects"))
+        {
+            var bytes = e.Bytes("hex");
+            var ex = Record.Exception(() => Tombstone.Open(bytes, ObjectId.HashOf(bytes), repoSigning, "tombstone vector"));
             Assert.True(ex is CorruptObjectException, $"{e.Str("why")}: expected a CorruptObjectException, got {ex?.GetType().Name ?? "none"}");
         }
     }

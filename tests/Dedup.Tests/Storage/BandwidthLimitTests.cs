@@ -195,18 +195,20 @@ internal sealed class SteppedClock : FakeTimeProvider
 
     public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
     {
-        int id;
+        // Registering with the fake clock and recording the due time happen under the lock the runner advances under:
+        // otherwise the clock can move between the two, the recorded due time is stale, and the runner advances by zero
+        // for ever (a hang seen under load). The lock is reentrant: Advance fires callbacks, which Forget, on its thread.
         lock (_lock)
         {
-            id = _next++;
+            int id = _next++;
             _due[id] = GetUtcNow() + dueTime;
+            var timer = base.CreateTimer(s =>
+            {
+                Forget(id);
+                callback(s);
+            }, state, dueTime, period);
+            return new Tracked(timer, () => Forget(id));
         }
-        var timer = base.CreateTimer(s =>
-        {
-            Forget(id);
-            callback(s);
-        }, state, dueTime, period);
-        return new Tracked(timer, () => Forget(id));
     }
 
     private void Forget(int id)
@@ -226,14 +228,12 @@ internal sealed class SteppedClock : FakeTimeProvider
             bool settled = SpinWait.SpinUntil(() => tasks.Count(t => !t.IsCompleted) == Pending, TimeSpan.FromSeconds(60));
             if (tasks.All(t => t.IsCompleted)) break;
             Assert.True(settled, "the workers neither finished nor all waited on the clock");
-            DateTimeOffset due;
             lock (_lock)
             {
                 maxPending = Math.Max(maxPending, _due.Count);
-                due = _due.Values.Min();
+                var step = _due.Values.Min() - GetUtcNow();
+                Advance(step > TimeSpan.Zero ? step : TimeSpan.Zero);
             }
-            var step = due - GetUtcNow();
-            Advance(step > TimeSpan.Zero ? step : TimeSpan.Zero);
         }
         await Task.WhenAll(tasks);
         return maxPending;

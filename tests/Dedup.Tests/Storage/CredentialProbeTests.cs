@@ -62,6 +62,25 @@ public sealed class CredentialProbeTests : IAsyncLifetime
         Assert.Equal(Capability.Allowed, admin.Delete);
     }
 
+    /// <summary>
+    /// Ceph RGW refuses a second create-only put on a plain bucket, yet completes a multipart upload over the object
+    /// and copies it onto itself (found by the adversarial review): the probe must say so, and the replacement must
+    /// really have happened (it reads the canary back).
+    /// </summary>
+    [Fact]
+    public async Task Plain_bucket_other_routes_than_a_put_are_probed_and_reported_as_they_are()
+    {
+        var location = S3TestEnvironment.FreshLocation(S3TestEnvironment.Bucket, "probe-routes");
+        _used.Add(location);
+        using var client = S3TestEnvironment.Storage(location, S3TestEnvironment.Client);
+        Assert.Equal(Capability.Denied, (await CredentialProbe.RunAsync(client, "inflight/")).Overwrite);
+        var routes = await client.ProbeOverwriteRoutesAsync("inflight/");
+        Assert.Equal(Capability.Allowed, routes.MultipartReplace);
+        Assert.True(routes.MultipartTookEffect, "RGW accepted the multipart completion but the canary kept its bytes");
+        Assert.Equal(Capability.Allowed, routes.CopyOntoItself);
+        Assert.True(routes.AnyAccepted);
+    }
+
     [Fact]
     public async Task A_local_folder_is_create_only_and_the_read_write_view_cannot_delete()
     {
