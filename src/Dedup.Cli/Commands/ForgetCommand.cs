@@ -82,7 +82,7 @@ public sealed class ForgetCommand : Verb
         {
             ctx.WriteJson(new ForgetReport(options.DryRun, result.Removed,
                 result.Groups.Select(x => new ForgetGroupJson(x.Key, x.Items.Select(ForgetItemJson.From).ToList())).ToList(),
-                result.Untrusted.Select(ForgetItemJson.From).ToList(),
+                result.Untrusted.Select(ForgetItemJson.From).ToList(), result.Replayed,
                 report is null ? null : PruneSummary.From(report, pruneOptions!)), CliJson.Default.ForgetReport);
             return ExitCodes.Ok;
         }
@@ -125,6 +125,14 @@ public sealed class ForgetCommand : Verb
             foreach (var i in result.Untrusted) ctx.Say($"  {i.Id[..8]}  {Text.LocalTime(i.ClaimedTime)}  {i.Host}");
             ctx.Say("");
         }
+        if (result.Replayed.Count > 0)
+        {
+            // Forgotten before (a tombstone buries them) and uploaded again by a host or store that kept a copy: never
+            // listed nor selected, and removed again by every forget that is not a dry run.
+            ctx.Say($"replayed snapshots (forgotten before and stored again; ignored everywhere), {(dryRun ? "would be removed again" : "removed again")}:");
+            foreach (var id in result.Replayed) ctx.Say($"  {id[..8]}");
+            ctx.Say("");
+        }
         int toRemove = result.Groups.Sum(g => g.Items.Count(i => !i.Keep));
         ctx.Say(dryRun ? $"{toRemove} snapshot(s) would be removed (dry run: nothing was changed)"
             : $"removed {result.Removed} snapshot(s)" + (pruneFollows ? "" : "; run 'dedup prune' to reclaim their space"));
@@ -141,9 +149,12 @@ public sealed record ForgetItemJson(
 
 public sealed record ForgetGroupJson(string Key, IReadOnlyList<ForgetItemJson> Snapshots);
 
-/// <summary>'forget --json'; with --prune, the prune report under "prune".</summary>
+/// <summary>
+/// 'forget --json'; replayed lists the IDs of forgotten snapshots found stored again, which this run removed again (or
+/// would, in a dry run); with --prune, the prune report under "prune".
+/// </summary>
 public sealed record ForgetReport(
-    bool DryRun, int Removed, IReadOnlyList<ForgetGroupJson> Groups, IReadOnlyList<ForgetItemJson> Untrusted,
+    bool DryRun, int Removed, IReadOnlyList<ForgetGroupJson> Groups, IReadOnlyList<ForgetItemJson> Untrusted, IReadOnlyList<string> Replayed,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] PruneSummary? Prune)
 {
     [JsonPropertyOrder(-1)] public string MessageType => "forget";

@@ -104,6 +104,11 @@ public sealed class PruneCommand : Verb
         if (r.IndexFilesWritten + r.IndexFilesDeleted + r.MarkersRemoved + r.UploadsAborted > 0)
             ctx.Say($"tidied:   {r.IndexFilesWritten} index files written, {r.IndexFilesDeleted} replaced, {r.MarkersRemoved} stale backup markers removed, "
                     + $"{r.UploadsAborted} abandoned uploads aborted");
+        // What trust left out: none of it keeps data, and each is named in a note or by 'dedup check'.
+        if (r.SnapshotsIgnored + r.DanglingSnapshots + r.IndexFilesIgnored + r.ForeignClaimsIgnored + r.CopiesVerified > 0)
+            ctx.Say($"trust:    {r.SnapshotsIgnored} snapshots ignored (unreadable or untrusted), {r.DanglingSnapshots} dangling, "
+                    + $"{r.IndexFilesIgnored} index files ignored (untrusted signer), {r.ForeignClaimsIgnored} foreign claims ignored "
+                    + $"(a pack claimed in another dedup domain than its header records), {r.CopiesVerified} writer copies verified");
         foreach (var note in r.Notes) ctx.Say("note:     " + note);
     }
 }
@@ -118,6 +123,7 @@ public sealed record PruneSummary(
     bool DryRun, double GraceSeconds, int Snapshots, long BlobsUsed, long BlobsTotal, int PacksTotal, int PacksUnused, int PacksToRepack,
     int OrphanPacks, long BytesUnused, long BytesRepacked, int PacksMarked, int PacksDeleted, long BytesFreed, int PacksRecovered,
     int MarksPending, int MarksCompleted, int IndexFilesWritten, int IndexFilesDeleted, int MarkersRemoved, int UploadsAborted,
+    int SnapshotsIgnored, int DanglingSnapshots, int IndexFilesIgnored, int ForeignClaimsIgnored, int CopiesVerified,
     IReadOnlyList<string> Notes)
 {
     [JsonPropertyOrder(-1)] public string MessageType => "prune";
@@ -125,5 +131,6 @@ public sealed record PruneSummary(
     public static PruneSummary From(PruneReport r, PruneOptions o) => new(
         o.DryRun, o.Grace.TotalSeconds, r.Snapshots, r.BlobsUsed, r.BlobsTotal, r.PacksTotal, r.PacksUnused, r.PacksToRepack, r.OrphanPacks,
         r.BytesUnused, r.BytesRepacked, r.PacksMarked, r.PacksDeleted, r.BytesFreed, r.PacksRecovered, r.MarksPending, r.MarksCompleted,
-        r.IndexFilesWritten, r.IndexFilesDeleted, r.MarkersRemoved, r.UploadsAborted, r.Notes.ToList());
+        r.IndexFilesWritten, r.IndexFilesDeleted, r.MarkersRemoved, r.UploadsAborted,
+        r.SnapshotsIgnored, r.DanglingSnapshots, r.IndexFilesIgnored, r.ForeignClaimsIgnored, r.CopiesVerified, r.Notes.ToList());
 }
