@@ -9,7 +9,8 @@ namespace Dedup.EndToEnd.S3;
 /// <summary>
 /// 'dedup doctor' (issue 12, "Credentials, checked") on the real server: a plain and a versioned bucket, each with the
 /// client, write-only and admin roles granted exactly as 'dedup policy' prints them, and the table and JSON must say
-/// what those credentials really can do, including the overwrite Ceph RGW lets through on a versioned bucket.
+/// what those credentials really can do, including what Ceph RGW lets through despite the create-only condition: a
+/// second put on a versioned bucket, and on every bucket a multipart completion over an object and a copy onto itself.
 /// </summary>
 [Collection("S3")]
 public sealed class S3DoctorTests : S3TestBase
@@ -19,6 +20,11 @@ public sealed class S3DoctorTests : S3TestBase
 
     private sealed record Expected(string Put, string List, string Read, string Overwrite, bool? TookEffect, string Delete, string Fits);
 
+    /// <summary>The other write routes: a multipart completion over the canary (and whether it took), a copy onto itself.</summary>
+    private sealed record Routes(string Multipart, bool? TookEffect, string Copy);
+
+    private const string Multipart = "multipart-overwrite", Copy = "copy-onto-itself";
+
     [Fact]
     public async Task Doctor_SaysWhatEachRoleCanReallyDo_OnAPlainAndAVersionedBucket()
     {
@@ -26,26 +32,40 @@ public sealed class S3DoctorTests : S3TestBase
         var plain = await CreateBucketAsync(versioned: false);
         var versioned = await CreateBucketAsync(versioned: true);
 
-        // Create-only holds on the plain bucket: nobody overwrites, only the admin deletes, only client and admin read.
-        Check(plain, S3Env.Client, "client", new("allowed", "allowed", "allowed", "denied", false, "denied", "client"), exceeds: [], versioning: "off");
-        Check(plain, S3Env.WriteOnly, "write-only", new("allowed", "allowed", "denied", "denied", false, "denied", "write-only"), exceeds: [], versioning: "unknown");
-        Check(plain, S3Env.Admin, "admin", new("allowed", "allowed", "allowed", "denied", false, "allowed", "admin"), exceeds: [], versioning: "off");
-        Check(plain, S3Env.Admin, "client", new("allowed", "allowed", "allowed", "denied", false, "allowed", "admin"), exceeds: ["delete"], versioning: "off");
-        Check(plain, S3Env.WriteOnly, "put-only", new("allowed", "allowed", "denied", "denied", false, "denied", "write-only"), exceeds: ["list"], versioning: "unknown");
+        // A second put is refused on the plain bucket; only the admin deletes, only client and admin read. But RGW completes
+        // a multipart upload over an existing object for anyone who may put, and copies an object onto itself for anyone
+        // who may also read it (a copy reads its source: write-only credentials may not read inflight/).
+        Routes replacedAndRedated = new("allowed", true, "allowed"), blindReplace = new("allowed", null, "denied");
+        Check(plain, S3Env.Client, "client", new("allowed", "allowed", "allowed", "denied", false, "denied", "client"), replacedAndRedated,
+            exceeds: [Multipart, Copy], versioning: "off");
+        Check(plain, S3Env.WriteOnly, "write-only", new("allowed", "allowed", "denied", "denied", false, "denied", "write-only"), blindReplace,
+            exceeds: [Multipart], versioning: "unknown");
+        Check(plain, S3Env.Admin, "admin", new("allowed", "allowed", "allowed", "denied", false, "allowed", "admin"), replacedAndRedated,
+            exceeds: [], versioning: "off");
+        Check(plain, S3Env.Admin, "client", new("allowed", "allowed", "allowed", "denied", false, "allowed", "admin"), replacedAndRedated,
+            exceeds: [Multipart, Copy, "delete"], versioning: "off");
+        Check(plain, S3Env.WriteOnly, "put-only", new("allowed", "allowed", "denied", "denied", false, "denied", "write-only"), blindReplace,
+            exceeds: ["list", Multipart], versioning: "unknown");
 
-        // RGW ignores If-None-Match on a versioned bucket: every role that can put can replace an object, and doctor says so.
-        Check(versioned, S3Env.Client, "client", new("allowed", "allowed", "allowed", "allowed", true, "denied", "client"), exceeds: ["overwrite"], versioning: "enabled");
-        Check(versioned, S3Env.WriteOnly, "write-only", new("allowed", "allowed", "denied", "allowed", null, "denied", "write-only"), exceeds: ["overwrite"], versioning: "unknown");
-        Check(versioned, S3Env.Admin, "admin", new("allowed", "allowed", "allowed", "allowed", true, "allowed", "admin"), exceeds: [], versioning: "enabled");
+        // On a versioned bucket RGW ignores If-None-Match on a put as well.
+        Check(versioned, S3Env.Client, "client", new("allowed", "allowed", "allowed", "allowed", true, "denied", "client"), replacedAndRedated,
+            exceeds: ["overwrite", Multipart, Copy], versioning: "enabled");
+        Check(versioned, S3Env.WriteOnly, "write-only", new("allowed", "allowed", "denied", "allowed", null, "denied", "write-only"), blindReplace,
+            exceeds: ["overwrite", Multipart], versioning: "unknown");
+        Check(versioned, S3Env.Admin, "admin", new("allowed", "allowed", "allowed", "allowed", true, "allowed", "admin"), replacedAndRedated,
+            exceeds: [], versioning: "enabled");
 
         // init runs the same check and prints the same table.
         var init = Init(S3Env.Admin, Url(versioned));
         Assert.Matches(@"(?m)^  overwrite +ALLOWED: the object was replaced ", init.Stdout);
+        Assert.Matches(@"(?m)^  multipart-overwrite +ALLOWED: the object was replaced ", init.Stdout);
+        Assert.Matches(@"(?m)^  copy-onto-itself +ALLOWED: the object was re-dated ", init.Stdout);
         Assert.Contains("these credentials keep to the admin role", init.Stdout);
         Assert.Contains(init.StderrLines, l => l.StartsWith("dedup: warning: this server ignores the create-only condition on this bucket", StringComparison.Ordinal));
+        Assert.Contains(init.StderrLines, l => l.StartsWith("dedup: warning: this server lets these credentials replace an existing object by completing a multipart upload over it, and re-date", StringComparison.Ordinal));
     }
 
-    private void Check(string bucket, S3Credentials who, string expect, Expected e, string[] exceeds, string versioning)
+    private void Check(string bucket, S3Credentials who, string expect, Expected e, Routes routes, string[] exceeds, string versioning)
     {
         var url = Url(bucket);
         var human = Run(who, url, ["doctor", "--expect", expect]);
@@ -60,12 +80,19 @@ public sealed class S3DoctorTests : S3TestBase
         Assert.Equal(e, new Expected(r.GetProperty("put").GetString()!, r.GetProperty("list").GetString()!, r.GetProperty("read").GetString()!,
             r.GetProperty("overwrite").GetString()!, tookEffect.ValueKind == JsonValueKind.Null ? null : tookEffect.GetBoolean(),
             r.GetProperty("delete").GetString()!, r.GetProperty("fits").GetString()!));
+        var w = r.GetProperty("write_routes");
+        var multipartTook = w.GetProperty("multipart_took_effect");
+        Assert.Equal(routes, new Routes(w.GetProperty("multipart_overwrite").GetString()!, multipartTook.ValueKind == JsonValueKind.Null ? null : multipartTook.GetBoolean(),
+            w.GetProperty("copy_onto_itself").GetString()!));
         Assert.Equal(exceeds, r.GetProperty("exceeds").EnumerateArray().Select(x => x.GetString()!));
         Assert.Equal(versioning, r.GetProperty("versioning").GetString());
-        Assert.Equal(e.Overwrite == "allowed", r.GetProperty("warnings").EnumerateArray().Any(w => w.GetString()!.Contains("create-only condition")));
+        var warnings = r.GetProperty("warnings").EnumerateArray().Select(x => x.GetString()!).ToList();
+        Assert.Equal(e.Overwrite == "allowed", warnings.Any(x => x.Contains("ignores the create-only condition") || x.Contains("second create-only put")));
+        Assert.Equal(routes.Multipart == "allowed", warnings.Any(x => x.Contains("multipart upload over")));
+        Assert.Equal(routes.Copy == "allowed", warnings.Any(x => x.Contains("copying it onto itself")));
 
         // The table says the same, row by row, with the verdict against the expected role.
-        foreach (var capability in new[] { "put", "list", "read", "overwrite", "delete" })
+        foreach (var capability in new[] { "put", "list", "read", "overwrite", Multipart, Copy, "delete" })
         {
             var row = human.Stdout.Split('\n').Single(l => l.StartsWith("  " + capability + " ", StringComparison.Ordinal));
             Assert.EndsWith(exceeds.Contains(capability) ? $"TOO MUCH: {expect} must not {capability}" : "ok", row);
@@ -73,6 +100,7 @@ public sealed class S3DoctorTests : S3TestBase
         Assert.Contains(exceeds.Length > 0 ? $"these credentials can do more than {expect} allows: {string.Join(", ", exceeds)}" : $"these credentials keep to the {expect} role",
             human.Stdout);
         if (e.Overwrite == "allowed") Assert.Contains(human.StderrLines, l => l.Contains("create-only condition on this bucket"));
+        if (routes.Multipart == "allowed") Assert.Contains(human.StderrLines, l => l.Contains("multipart upload over"));
     }
 
     private static string Url(string bucket) => $"s3:{S3Env.Endpoint}/{bucket}/{Prefix}";

@@ -98,7 +98,8 @@ public sealed class S3WriteOnlyTests : S3TestBase
                     $"the write-only credentials cannot read {key}, which backups need");
                 continue;
             }
-            Assert.False(key.Contains("/data/", StringComparison.Ordinal) || key.Contains("/snapshots/", StringComparison.Ordinal), $"the write-only credentials can read {key}");
+            Assert.False(key.Contains("/data/", StringComparison.Ordinal) || key.Contains("/snapshots/", StringComparison.Ordinal)
+                         || key.Contains("/inflight/", StringComparison.Ordinal), $"the write-only credentials can read {key}");
             // Key files: only the hosts' own (the admin's full key file must stay out of reach of offline guessing).
             if (key.Contains("/keys/", StringComparison.Ordinal)) readKeys++;
             read++;

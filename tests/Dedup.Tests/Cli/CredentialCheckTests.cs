@@ -2,6 +2,7 @@ using System.Text.Json.Nodes;
 using Dedup.Cli.Cli;
 using Dedup.Cli.Commands;
 using Dedup.Storage;
+using Dedup.Storage.S3;
 using FsCheck;
 using FsCheck.Fluent;
 using FsCheck.Xunit;
@@ -65,41 +66,72 @@ public sealed class CredentialCheckTests
 
     private static readonly Gen<Capability> Cap = Gen.Elements(Capability.Allowed, Capability.Denied, Capability.NotTried);
 
-    private static Arbitrary<CredentialReport> Reports() =>
+    private static readonly Gen<bool?> TookEffect = Gen.Elements<bool?>(true, false, null);
+
+    private static Arbitrary<CredentialFindings> Findings() =>
         (from put in Cap
          from list in Cap
          from read in Cap
          from overwrite in Cap
-         from tookEffect in Gen.Elements<bool?>(true, false, null)
+         from tookEffect in TookEffect
          from delete in Cap
-         select new CredentialReport("inflight/x", put, list, read, overwrite, tookEffect, delete)).ToArbitrary();
+         from multipart in Cap
+         from multipartTookEffect in TookEffect
+         from copy in Cap
+         from s3 in Gen.Elements(true, false)
+         select new CredentialFindings(new CredentialReport("inflight/x", put, list, read, overwrite, tookEffect, delete),
+             s3 ? new OverwriteRoutes(multipart, multipartTookEffect, copy) : null)).ToArbitrary();
+
+    private static readonly string[] Overwrites = ["overwrite", CredentialCheck.MultipartOverwrite, CredentialCheck.CopyOntoItself];
 
     [Property(MaxTest = 300)]
     public Property TheRoleNamed_IsTheNarrowestTheCredentialsKeepTo() =>
-        Prop.ForAll(Reports(), r =>
+        Prop.ForAll(Findings(), f =>
         {
-            var fits = CredentialCheck.Fits(r);
+            var fits = CredentialCheck.Fits(f);
             string[] narrowToWide = ["put-only", "write-only", "client", "admin"];
-            bool keepsTo(string role) => CredentialCheck.Exceeds(r, role).All(c => c == "overwrite");
-            return (keepsTo(fits) && narrowToWide.TakeWhile(x => x != fits).All(x => !keepsTo(x))).Label($"{r} fits {fits}");
+            bool keepsTo(string role) => CredentialCheck.Exceeds(f, role).All(Overwrites.Contains);
+            return (keepsTo(fits) && narrowToWide.TakeWhile(x => x != fits).All(x => !keepsTo(x))).Label($"{f} fits {fits}");
+        });
+
+    [Property(MaxTest = 300)]
+    public Property AWarning_NamesEveryRouteThatChangedAnExistingObject() =>
+        Prop.ForAll(Findings(), f =>
+        {
+            var changed = Overwrites.Where(c => CredentialCheck.Result(f, c) == Capability.Allowed).ToList();
+            var warnings = CredentialCheck.Warnings(f).ToList();
+            bool named(string c) => c switch
+            {
+                "overwrite" => warnings.Any(w => w.Contains("create-only put") || w.Contains("ignores the create-only condition")),
+                CredentialCheck.MultipartOverwrite => warnings.Any(w => w.Contains("multipart upload")),
+                _ => warnings.Any(w => w.Contains("copying it onto itself")),
+            };
+            // Every route that changed an object is warned about, and nothing is warned about when none did.
+            return (changed.All(named) && (changed.Count > 0 || warnings.Count == 0)).Label($"{f}: {string.Join(" | ", warnings)}");
         });
 
     [Fact]
     public void Exceeds_AndMissing_NameTheCapabilities()
     {
-        var admin = new CredentialReport("c", Capability.Allowed, Capability.Allowed, Capability.Allowed, Capability.Denied, false, Capability.Allowed);
+        var admin = new CredentialFindings(new CredentialReport("c", Capability.Allowed, Capability.Allowed, Capability.Allowed, Capability.Denied, false, Capability.Allowed), null);
         Assert.Equal(["delete"], CredentialCheck.Exceeds(admin, "client"));
         Assert.Equal(["list", "read", "delete"], CredentialCheck.Exceeds(admin, "put-only"));
         Assert.Empty(CredentialCheck.Missing(admin, "admin"));
 
-        var blind = new CredentialReport("c", Capability.Allowed, Capability.Denied, Capability.Denied, Capability.Allowed, null, Capability.Denied);
+        var blind = new CredentialFindings(new CredentialReport("c", Capability.Allowed, Capability.Denied, Capability.Denied, Capability.Allowed, null, Capability.Denied), null);
         Assert.Equal("put-only", CredentialCheck.Fits(blind));
         Assert.Equal(["overwrite"], CredentialCheck.Exceeds(blind, "put-only"));
         Assert.Equal(["list", "read"], CredentialCheck.Missing(blind, "client"));
         // An accepted second put that left the original in place replaced nothing.
-        var kept = blind with { OverwriteTookEffect = false };
+        var kept = blind with { Probe = blind.Probe with { OverwriteTookEffect = false } };
         Assert.Empty(CredentialCheck.Exceeds(kept, "put-only"));
-        Assert.Null(CredentialCheck.OverwriteWarning(kept));
+        Assert.Empty(CredentialCheck.Warnings(kept));
+
+        // On S3 the other routes count too: a multipart completion that replaced the object and a copy that re-dated it.
+        var rgw = kept with { Routes = new OverwriteRoutes(Capability.Allowed, true, Capability.Allowed) };
+        Assert.Equal([CredentialCheck.MultipartOverwrite, CredentialCheck.CopyOntoItself], CredentialCheck.Exceeds(rgw, "put-only"));
+        Assert.Equal("put-only", CredentialCheck.Fits(rgw));
+        Assert.Empty(CredentialCheck.Exceeds(rgw with { Routes = new OverwriteRoutes(Capability.Allowed, false, Capability.Denied) }, "put-only"));
     }
 
     [Fact]
@@ -111,9 +143,17 @@ public sealed class CredentialCheckTests
         Assert.Contains("cannot read back whether it replaced", CredentialCheck.OverwriteWarning(replaced with { OverwriteTookEffect = null }));
         Assert.Null(CredentialCheck.OverwriteWarning(replaced with { Overwrite = Capability.Denied, OverwriteTookEffect = false }));
 
-        var rows = CredentialCheck.Table(replaced, "client").ToList();
+        var rows = CredentialCheck.Table(new CredentialFindings(replaced, null), "client").ToList();
         Assert.Matches(@"^capability +result +client +write-only +put-only +admin +verdict \(client\)$", rows[0]);
         Assert.Matches(@"^overwrite +ALLOWED: the object was replaced +no +no +no +may +TOO MUCH: client must not overwrite$", rows[4]);
-        Assert.Matches(@"^delete +denied +no +no +no +yes +ok$", rows[5]);
+        Assert.Matches(@"^multipart-overwrite +not tried \(S3 only\) +no +no +no +may +-$", rows[5]);
+        Assert.Matches(@"^delete +denied +no +no +no +yes +ok$", rows[7]);
+
+        var routes = CredentialCheck.Table(new CredentialFindings(replaced, new OverwriteRoutes(Capability.Allowed, null, Capability.Allowed)), "client").ToList();
+        Assert.Matches(@"^multipart-overwrite +ACCEPTED \(cannot read back whether it replaced the object\) +no +no +no +may +TOO MUCH: client must not multipart-overwrite$", routes[5]);
+        Assert.Matches(@"^copy-onto-itself +ALLOWED: the object was re-dated +no +no +no +may +TOO MUCH: client must not copy-onto-itself$", routes[6]);
+        Assert.StartsWith("warning: this server lets these credentials complete a multipart upload over an existing object (these credentials cannot read back "
+                          + "whether it replaced it), and re-date an object by copying it onto itself, despite the create-only condition",
+            CredentialCheck.RoutesWarning(new OverwriteRoutes(Capability.Allowed, null, Capability.Allowed)));
     }
 }
