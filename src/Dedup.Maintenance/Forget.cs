@@ -140,11 +140,26 @@ public static class Forget
         }
     }
 
-    /// <summary>The newest trusted snapshot (by storage time) of each certified writer and path set.</summary>
+    /// <summary>
+    /// How finely stores record when an object was stored: S3 gives whole seconds. Two snapshots stored within it cannot
+    /// be ordered, so both count as a writer's newest.
+    /// </summary>
+    public static readonly TimeSpan StorageTimeResolution = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// The newest trusted snapshots (by storage time) of each certified writer and path set: every one stored within
+    /// <see cref="StorageTimeResolution"/> of the newest, since a put-only host deduplicates against the one it knows it
+    /// stored last, which the store's clock may not tell apart from another stored in the same second.
+    /// </summary>
     private static HashSet<ObjectId> NewestOfWriters(List<LoadedSnapshot> trusted, ForgetOptions options) =>
         trusted.Where(s => s.Header.Trust == SignerTrust.CertifiedWriter)
             .GroupBy(s => s.Header.Signer.Identity + "\n" + string.Join("\n", s.Info.Paths))
-            .Select(g => g.MaxBy(s => (s.StoredAt, EffectiveTime(s, options)))!.Id)
+            .SelectMany(g =>
+            {
+                var newest = g.Max(s => s.StoredAt);
+                return g.Where(s => newest - s.StoredAt < StorageTimeResolution);
+            })
+            .Select(s => s.Id)
             .ToHashSet();
 
     /// <summary>The time retention uses (see <see cref="SnapshotTimes.Effective"/>).</summary>

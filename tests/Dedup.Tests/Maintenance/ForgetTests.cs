@@ -34,6 +34,30 @@ public sealed class ForgetTests
         Assert.True(keptReal >= 6, $"only {keptReal} of the real daily snapshots were kept");
     }
 
+    /// <summary>
+    /// A put-only host deduplicates against the snapshot it knows it stored last; S3 records storage times to the second,
+    /// so two snapshots of one path set stored in the same second cannot be ordered: forget keeps both.
+    /// </summary>
+    [Fact]
+    public async Task A_writers_snapshots_stored_in_the_same_second_are_all_kept_as_its_newest()
+    {
+        await using var s = await Scenario.CreateAsync();
+        var admin = await s.OpenAsync();
+        await Dedup.Repository.Keys.KeyManager.AddAsync(admin, "web"u8.ToArray(), Dedup.Repository.Keys.KeyKind.WriteOnly, "web", "u", new Dedup.Crypto.Argon2Parameters(64, 1, 1));
+        var repo = await s.OpenAsync("web");
+        var older = await repo.Snapshots.SaveAsync(Info(s.Clock.Now));
+        s.Clock.Advance(TimeSpan.FromHours(1));
+        var first = await repo.Snapshots.SaveAsync(Info(s.Clock.Now));
+        s.Clock.Advance(TimeSpan.FromMilliseconds(400));
+        var second = await repo.Snapshots.SaveAsync(Info(s.Clock.Now) with { Tags = ["again"] });
+
+        var result = await Forget.RunAsync(admin, s.Storage, new ForgetOptions { Policy = new RetentionPolicy { Last = 1 } });
+        var left = (await admin.Snapshots.ListAsync()).Select(x => x.Id).ToHashSet();
+        Assert.True(left.SetEquals([first, second]), $"kept {left.Count}: {string.Join(", ", left)}");
+        Assert.DoesNotContain(older, left);
+        Assert.Equal(1, result.Removed);
+    }
+
     [Fact]
     public async Task Keep_last_removes_the_rest_and_dry_run_removes_nothing()
     {
