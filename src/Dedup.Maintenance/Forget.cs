@@ -52,7 +52,7 @@ public static class Forget
         var all = await repo.Snapshots.LoadAllAsync((_, _) => { }, ct).ConfigureAwait(false);
         var trusted = all.Where(s => s.IsTrusted).ToList();
         var untrusted = all.Where(s => !s.IsTrusted).Select(s => Item(s, options, false, ["not trusted: " + s.Header.Signer.Problem])).ToList();
-        var newestOfWriters = NewestOfWriters(trusted, options);
+        var newestOfWriters = NewestOfWriters(trusted);
 
         List<ForgetGroup> groups;
         if (options.Ids.Count > 0)
@@ -74,7 +74,7 @@ public static class Forget
             groups = trusted.GroupBy(s => GroupKey(s, options.GroupBy)).OrderBy(g => g.Key, StringComparer.Ordinal).Select(g =>
             {
                 var byId = g.ToDictionary(s => s.Id.ToString());
-                var decisions = options.Policy.Apply(g.Select(s => new RetentionPolicy.Candidate(s.Id.ToString(), EffectiveTime(s, options), s.Info.Tags)));
+                var decisions = options.Policy.Apply(g.Select(s => new RetentionPolicy.Candidate(s.Id.ToString(), SnapshotTimes.Effective(s), s.Info.Tags)));
                 return new ForgetGroup(g.Key, decisions.Select(d =>
                 {
                     var s = byId[d.Id];
@@ -151,7 +151,7 @@ public static class Forget
     /// <see cref="StorageTimeResolution"/> of the newest, since a put-only host deduplicates against the one it knows it
     /// stored last, which the store's clock may not tell apart from another stored in the same second.
     /// </summary>
-    private static HashSet<ObjectId> NewestOfWriters(List<LoadedSnapshot> trusted, ForgetOptions options) =>
+    private static HashSet<ObjectId> NewestOfWriters(List<LoadedSnapshot> trusted) =>
         trusted.Where(s => s.Header.Trust == SignerTrust.CertifiedWriter)
             .GroupBy(s => s.Header.Signer.Identity + "\n" + string.Join("\n", s.Info.Paths))
             .SelectMany(g =>
@@ -162,12 +162,9 @@ public static class Forget
             .Select(s => s.Id)
             .ToHashSet();
 
-    /// <summary>The time retention uses (see <see cref="SnapshotTimes.Effective"/>).</summary>
-    public static DateTimeOffset EffectiveTime(LoadedSnapshot s, ForgetOptions options) => SnapshotTimes.Effective(s);
-
     private static ForgetItem Item(LoadedSnapshot s, ForgetOptions options, bool keep, IReadOnlyList<string> reasons)
     {
-        var effective = EffectiveTime(s, options);
+        var effective = SnapshotTimes.Effective(s);
         string? warning = SnapshotTimes.ClaimIsImplausible(s, options.ClockTolerance, options.MaxBackupAge)
             ? $"claimed time {s.Info.Time:u} is implausibly far from the storage time {s.StoredAt:u}; retention uses the storage time"
             : null;
