@@ -26,6 +26,13 @@ internal static class S3Errors
 
     public static bool IsCode(AmazonServiceException e, string code) => string.Equals(e.ErrorCode, code, StringComparison.Ordinal);
 
+    /// <summary>
+    /// A bare 400: no S3 error document (the SDK names it after the status) and no request id. S3 servers send both
+    /// for every request they processed; this is the HTTP parser rejecting what it read (see S3Storage.ResendUnparsedAsync).
+    /// </summary>
+    public static bool IsUnparsedRequest(AmazonServiceException e) =>
+        e.StatusCode == HttpStatusCode.BadRequest && e.ErrorCode is null or "" or "BadRequest" && string.IsNullOrEmpty(e.RequestId);
+
     /// <param name="operation">"put", "read", "stat", "list", "delete", "abort-uploads", "bucket"…</param>
     /// <param name="key">The S3 key (or key prefix) involved.</param>
     public static Exception Map(Exception e, S3Location location, string operation, string key, CancellationToken cancellationToken)
@@ -52,7 +59,7 @@ internal static class S3Errors
                 return new StorageAccessDeniedException($"{location}: access denied for {what} ({detail}).", e) { Operation = operation };
             if (status == 404 || code is "NoSuchKey" or "NotFound")
                 return new ObjectNotFoundException($"{location}: '{key}' does not exist ({detail}).", e);
-            if (status >= 500 || status == 429 || TransientCodes.Contains(code))
+            if (status >= 500 || status == 429 || TransientCodes.Contains(code) || IsUnparsedRequest(s))
                 return new StorageUnavailableException($"{location}: the server failed the {what} ({detail}); retrying may help.", e);
             return new StorageException($"{location}: {what} failed ({detail}).", e);
         }

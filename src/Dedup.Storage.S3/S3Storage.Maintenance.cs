@@ -25,7 +25,7 @@ public sealed partial class S3Storage
         string uploadId;
         try
         {
-            uploadId = (await _client.InitiateMultipartUploadAsync(initiate, cancellationToken).ConfigureAwait(false)).UploadId;
+            uploadId = (await ResendUnparsedAsync(() => _client.InitiateMultipartUploadAsync(initiate, cancellationToken)).ConfigureAwait(false)).UploadId;
         }
         catch (Exception e)
         {
@@ -37,7 +37,7 @@ public sealed partial class S3Storage
             for (int offset = 0, number = 1; offset < data.Length; offset += _options.PartSize, number++)
             {
                 var part = data.Slice(offset, Math.Min(_options.PartSize, data.Length - offset));
-                var response = await _client.UploadPartAsync(new UploadPartRequest
+                var response = await ResendUnparsedAsync(() => _client.UploadPartAsync(new UploadPartRequest
                 {
                     BucketName = _location.Bucket,
                     Key = key,
@@ -46,10 +46,10 @@ public sealed partial class S3Storage
                     InputStream = AsStream(part),
                     PartSize = part.Length,
                     MD5Digest = Md5Base64(part.Span),
-                }, cancellationToken).ConfigureAwait(false);
+                }, cancellationToken)).ConfigureAwait(false);
                 parts.Add(new PartETag(number, response.ETag));
             }
-            await _client.CompleteMultipartUploadAsync(new CompleteMultipartUploadRequest
+            await ResendUnparsedAsync(() => _client.CompleteMultipartUploadAsync(new CompleteMultipartUploadRequest
             {
                 BucketName = _location.Bucket,
                 Key = key,
@@ -57,7 +57,7 @@ public sealed partial class S3Storage
                 PartETags = parts,
                 // Honoured by AWS S3, ignored by RGW (hence the Stat above).
                 IfNoneMatch = "*",
-            }, cancellationToken).ConfigureAwait(false);
+            }, cancellationToken)).ConfigureAwait(false);
             return PutOutcome.Created;
         }
         catch (AmazonS3Exception e) when (IsPreconditionFailed(e))

@@ -79,23 +79,29 @@ public sealed partial class S3Storage : IMaintenanceStorage, IDisposable
         var key = _location.KeyOf(name);
         if (data.Length >= _options.MultipartThreshold)
             return await PutMultipartAsync(name, key, data, cancellationToken).ConfigureAwait(false);
-        var request = new PutObjectRequest
+        var md5 = Md5Base64(data.Span);
+        PutObjectRequest Request()
         {
-            BucketName = _location.Bucket,
-            Key = key,
-            InputStream = AsStream(data),
-            AutoCloseStream = true,
-            // Create-only. 412 PreconditionFailed means the name is taken (not on versioned RGW buckets: see class remarks).
-            IfNoneMatch = "*",
-            // Without it, objects written by a client user are unreadable to the bucket owner (maintenance host).
-            CannedACL = S3CannedACL.BucketOwnerFullControl,
-            MD5Digest = Md5Base64(data.Span),
-        };
-        if (StorageClassFor(name) is { } storageClass)
-            request.StorageClass = storageClass;
+            var request = new PutObjectRequest
+            {
+                BucketName = _location.Bucket,
+                Key = key,
+                InputStream = AsStream(data),
+                AutoCloseStream = true,
+                // Create-only. 412 PreconditionFailed means the name is taken (not on versioned RGW buckets: see class remarks).
+                IfNoneMatch = "*",
+                // Without it, objects written by a client user are unreadable to the bucket owner (maintenance host).
+                CannedACL = S3CannedACL.BucketOwnerFullControl,
+                MD5Digest = md5,
+            };
+            if (StorageClassFor(name) is { } storageClass)
+                request.StorageClass = storageClass;
+            return request;
+        }
         try
         {
-            await _client.PutObjectAsync(request, cancellationToken).ConfigureAwait(false);
+            // A fresh request per send: the body stream is consumed by the first.
+            await ResendUnparsedAsync(() => _client.PutObjectAsync(Request(), cancellationToken)).ConfigureAwait(false);
             return PutOutcome.Created;
         }
         catch (AmazonS3Exception e) when (IsPreconditionFailed(e))
@@ -128,7 +134,7 @@ public sealed partial class S3Storage : IMaintenanceStorage, IDisposable
             request.ByteRange = new ByteRange($"bytes={offset}-");
         try
         {
-            var response = await _client.GetObjectAsync(request, cancellationToken).ConfigureAwait(false);
+            var response = await ResendUnparsedAsync(() => _client.GetObjectAsync(request, cancellationToken)).ConfigureAwait(false);
             return new S3ReadStream(response, _location, key);
         }
         catch (AmazonS3Exception e) when (e.StatusCode == HttpStatusCode.RequestedRangeNotSatisfiable)
@@ -148,8 +154,8 @@ public sealed partial class S3Storage : IMaintenanceStorage, IDisposable
         var key = _location.KeyOf(name);
         try
         {
-            var response = await _client.GetObjectMetadataAsync(
-                new GetObjectMetadataRequest { BucketName = _location.Bucket, Key = key }, cancellationToken).ConfigureAwait(false);
+            var response = await ResendUnparsedAsync(() => _client.GetObjectMetadataAsync(
+                new GetObjectMetadataRequest { BucketName = _location.Bucket, Key = key }, cancellationToken)).ConfigureAwait(false);
             return new StoredObject(name, response.ContentLength, ToUtc(response.LastModified));
         }
         catch (AmazonS3Exception e) when (e.StatusCode == HttpStatusCode.NotFound)
@@ -178,7 +184,7 @@ public sealed partial class S3Storage : IMaintenanceStorage, IDisposable
             ListObjectsV2Response page;
             try
             {
-                page = await _client.ListObjectsV2Async(request, cancellationToken).ConfigureAwait(false);
+                page = await ResendUnparsedAsync(() => _client.ListObjectsV2Async(request, cancellationToken)).ConfigureAwait(false);
             }
             catch (Exception e)
             {
@@ -205,7 +211,7 @@ public sealed partial class S3Storage : IMaintenanceStorage, IDisposable
         var key = _location.KeyOf(name);
         try
         {
-            await _client.DeleteObjectAsync(new DeleteObjectRequest { BucketName = _location.Bucket, Key = key }, cancellationToken)
+            await ResendUnparsedAsync(() => _client.DeleteObjectAsync(new DeleteObjectRequest { BucketName = _location.Bucket, Key = key }, cancellationToken))
                 .ConfigureAwait(false);
         }
         catch (AmazonS3Exception e) when (S3Errors.IsCode(e, "NoSuchKey"))
@@ -219,6 +225,37 @@ public sealed partial class S3Storage : IMaintenanceStorage, IDisposable
     }
 
     public void Dispose() => _client.Dispose();
+
+    /// <summary>Sends of one request when the server could not parse it (see <see cref="ResendUnparsedAsync{T}"/>).</summary>
+    private const int UnparsedRequestSends = 4;
+
+    private long _unparsedResends;
+
+    /// <summary>Requests sent again because the server could not parse them (diagnostics; tests prove the case happened).</summary>
+    public long UnparsedResends => Interlocked.Read(ref _unparsedResends);
+
+    /// <summary>
+    /// RGW answers an upload it refuses before reading the body (a bad signature, a denied key) without draining that
+    /// body, and keeps the connection. The pooled connection's next request — any request, from any store sharing the
+    /// SDK's HTTP client — is then parsed after the leftover bytes, fails as "bad method", and comes back as a bare 400
+    /// with no S3 error and no request id, after which RGW closes the connection. The server never processed that
+    /// request, so sending it again, on a fresh connection, is safe for every operation, create-only puts included.
+    /// A few sends cover several such connections in the pool; this is not the retry layer (no waiting, no other errors).
+    /// </summary>
+    private async Task<T> ResendUnparsedAsync<T>(Func<Task<T>> send)
+    {
+        for (int sends = 1; ; sends++)
+        {
+            try
+            {
+                return await send().ConfigureAwait(false);
+            }
+            catch (AmazonS3Exception e) when (sends < UnparsedRequestSends && S3Errors.IsUnparsedRequest(e))
+            {
+                Interlocked.Increment(ref _unparsedResends);
+            }
+        }
+    }
 
     private string? StorageClassFor(string name) =>
         _options.StorageClass is { } storageClass && _options.UseStorageClass(name) ? storageClass : null;
