@@ -118,7 +118,7 @@ public static class Repair
                     Tags = snapshot.Info.Tags.Append("repaired").Distinct().ToArray(),
                 };
                 // Signed by the admin's key, in the original's domain: its trees are blobs of that domain.
-                replacement = (await repo.Snapshots.SaveAsync(info, snapshot.Domain, ct).ConfigureAwait(false)).ToString();
+                replacement = (await repo.Snapshots.SaveAsync(info, snapshot.Domain, ct: ct).ConfigureAwait(false)).ToString();
                 if (forgetOriginals) await storage.DeleteAsync(Layout.Snapshot(snapshot.Id), ct).ConfigureAwait(false);
             }
             results.Add(new RepairedSnapshot(snapshot.Id.ToString(), replacement, lost));

@@ -235,6 +235,34 @@ public sealed class Repository : IAsyncDisposable
         throw new WrongPasswordException();
     }
 
+    /// <summary>
+    /// Opens a repository from a host's enrolment (<see cref="PutOnly.Enrollment"/>), without reading anything: the
+    /// config and key file come from the enrolment, the key file's config hash is checked against the config as when
+    /// opening from the store, and the store is wrapped so that any read fails (<see cref="PutOnlyStorage"/>). Only a
+    /// write-only key can be enrolled: a full key reads, and deduplicates against, the whole repository.
+    /// </summary>
+    public static Repository OpenEnrolled(IStorage storage, PutOnly.Enrollment enrollment, ReadOnlySpan<byte> password, TimeProvider? clock = null,
+        Argon2Parameters? kdfCeiling = null)
+    {
+        var config = RepositoryConfig.Parse(enrollment.Config);
+        var configHash = ObjectId.HashOf(enrollment.Config).ToArray();
+        var name = Layout.Key(enrollment.KeyId);
+        var keys = KeyFile.Parse(enrollment.KeyFile, name).TryOpen(password, config, configHash, name, kdfCeiling ?? Argon2Parameters.Ceiling)
+                   ?? throw new WrongPasswordException();
+        if (keys.Kind != KeyKind.WriteOnly)
+        {
+            keys.Dispose();
+            throw new RepositoryException("Only a write-only key can be enrolled: a full key reads the repository. Use 'dedup key add --write-only --enroll FILE'.");
+        }
+        return new Repository(new PutOnlyStorage(storage), config, configHash, keys, enrollment.KeyId, clock ?? TimeProvider.System)
+        {
+            _graveyard = Task.FromResult(Graveyard.Empty), IsPutOnly = true,
+        };
+    }
+
+    /// <summary>True when opened from an enrolment: the store is never read (see <see cref="OpenEnrolled"/>).</summary>
+    public bool IsPutOnly { get; private init; }
+
     /// <summary>How many key files opening reads at most (their envelopes are small; only <see cref="OpenOptions.MaxKeyFiles"/> are tried).</summary>
     public const int MaxKeyFilesRead = 256;
 
@@ -397,9 +425,13 @@ public sealed class Repository : IAsyncDisposable
     /// <summary>
     /// Starts storing blobs of <paramref name="domain"/> (default: this key's own; only a full key may name another, as
     /// prune's repacking does). Dispose without Flush abandons the session; what was stored stays reusable.
+    /// <paramref name="dedupSource"/> is what it may leave out; default: the loaded index of that domain.
     /// </summary>
-    public RepositoryWriter StartWriting(DomainId? domain = null, int uploadConcurrency = 4, int indexEveryPacks = 4) =>
-        new(this, Keys.For(domain ?? Keys.Own.Id), uploadConcurrency, indexEveryPacks);
+    public RepositoryWriter StartWriting(DomainId? domain = null, int uploadConcurrency = 4, int indexEveryPacks = 4, IDedupSource? dedupSource = null)
+    {
+        var keys = Keys.For(domain ?? Keys.Own.Id);
+        return new(this, keys, dedupSource ?? new IndexDedupSource(this, keys.Id), uploadConcurrency, indexEveryPacks);
+    }
 
     public ValueTask DisposeAsync()
     {

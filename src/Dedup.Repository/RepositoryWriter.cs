@@ -43,11 +43,13 @@ public sealed class RepositoryWriter : IAsyncDisposable
     private bool _completed;
 
     private readonly Keys.DomainKeys _domain;
+    private readonly IDedupSource _stored;
 
-    internal RepositoryWriter(Repository repo, Keys.DomainKeys domain, int uploadConcurrency, int indexEveryPacks)
+    internal RepositoryWriter(Repository repo, Keys.DomainKeys domain, IDedupSource stored, int uploadConcurrency, int indexEveryPacks)
     {
         _repo = repo;
         _domain = domain;
+        _stored = stored;
         _indexEvery = indexEveryPacks;
         _lastIndexWrite = repo.Clock.GetUtcNow();
         // One finished pack waits while the uploaders work: memory stays bounded by (open packs + 1 + uploaders) packs
@@ -64,11 +66,11 @@ public sealed class RepositoryWriter : IAsyncDisposable
     /// <summary>The dedup domain this writer stores blobs of.</summary>
     public Keys.DomainKeys Domain => _domain;
 
-    /// <summary>True when the blob is neither stored (in this domain, in an unmarked pack) nor being stored: the caller must now add it (and only this caller).</summary>
-    public bool Reserve(in ObjectId id) => !_repo.Index.Contains(id, _domain.Id) && _inFlight.TryAdd(id, 0);
+    /// <summary>True when the blob is neither stored (as the dedup source says) nor being stored: the caller must now add it (and only this caller).</summary>
+    public bool Reserve(in ObjectId id) => !_stored.Contains(id) && _inFlight.TryAdd(id, 0);
 
-    /// <summary>True when the blob is stored in this domain in a pack no mark lists (dedup may rely on it).</summary>
-    public bool IsStored(in ObjectId id) => _repo.Index.Contains(id, _domain.Id);
+    /// <summary>True when the dedup source says the blob is stored where this writer may rely on it.</summary>
+    public bool IsStored(in ObjectId id) => _stored.Contains(id);
 
     /// <summary>Hashes a blob and stores it unless the repository has it. Returns its ID.</summary>
     public async ValueTask<ObjectId> SaveAsync(BlobType type, ReadOnlyMemory<byte> plaintext, CancellationToken ct = default)

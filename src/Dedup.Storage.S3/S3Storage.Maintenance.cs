@@ -11,9 +11,16 @@ public sealed partial class S3Storage
     private async Task<PutOutcome> PutMultipartAsync(string name, string key, ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
     {
         // CompleteMultipartUpload ignores If-None-Match on RGW, so check first. A race with another
-        // writer can still overwrite; names are content hashes, so the bytes would be the same.
-        if (await StatAsync(name, cancellationToken).ConfigureAwait(false) is not null)
-            return PutOutcome.AlreadyExists;
+        // writer can still overwrite; names are content hashes, so the bytes would be the same. Credentials that may
+        // only put (put-only hosts) cannot ask: they upload, and the name being the content hash makes that harmless.
+        try
+        {
+            if (await StatAsync(name, cancellationToken).ConfigureAwait(false) is not null)
+                return PutOutcome.AlreadyExists;
+        }
+        catch (StorageAccessDeniedException)
+        {
+        }
         var initiate = new InitiateMultipartUploadRequest
         {
             BucketName = _location.Bucket,

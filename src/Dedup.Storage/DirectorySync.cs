@@ -6,7 +6,7 @@ namespace Dedup.Storage;
 /// fsync of a directory, so a rename survives a power cut. .NET refuses to open a directory
 /// (File.OpenHandle throws UnauthorizedAccessException on Linux), so this calls libc directly.
 /// </summary>
-internal static class DirectorySync
+public static class DirectorySync
 {
     // O_RDONLY: its value is 0 on Linux and macOS, and a directory may be opened read-only.
     private const int ORdOnly = 0;

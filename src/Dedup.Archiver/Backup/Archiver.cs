@@ -4,6 +4,8 @@ using Dedup.Archiver.Platform;
 using Dedup.Archiver.Trees;
 using Dedup.Chunking;
 using Dedup.Format;
+using Dedup.Repository;
+using Dedup.Repository.PutOnly;
 using Dedup.Repository.Snapshots;
 using Repo = Dedup.Repository.Repository;
 
@@ -34,20 +36,34 @@ public static class Archiver
         // Announce the backup before reading the index: prune then knows this run may refer to any pack it saw.
         // A dry run writes nothing at all, so it announces nothing either.
         var session = options.DryRun ? ObjectId.Empty : await repo.WriteBackupMarkerAsync(options.Host, ct).ConfigureAwait(false);
-        await repo.LoadIndexAsync(ct).ConfigureAwait(false);
-        if (options.CacheDirectory is not null && !options.DryRun) await PendingIndexJournal.RecoverAsync(repo, options.CacheDirectory, ct).ConfigureAwait(false);
+        // A put-only host reads nothing: it deduplicates against what its local state says its newest snapshot holds.
+        LocalState? state = null;
+        IDedupSource? dedup = null;
+        if (repo.IsPutOnly)
+        {
+            state = options.StateDirectory is null ? null : LocalState.Open(options.StateDirectory, repo.Keys.RepositoryId, options.Host, paths);
+            var newest = state?.LoadNewest(out _) ?? [];
+            if (options.CacheDirectory is not null && !options.DryRun) await PendingIndexJournal.RecoverPutOnlyAsync(repo, options.CacheDirectory, ct).ConfigureAwait(false);
+            dedup = new KnownBlobs(repo, newest);
+        }
+        else
+        {
+            await repo.LoadIndexAsync(ct).ConfigureAwait(false);
+            if (options.CacheDirectory is not null && !options.DryRun) await PendingIndexJournal.RecoverAsync(repo, options.CacheDirectory, ct).ConfigureAwait(false);
+        }
         using var cache = options.CacheDirectory is null ? null
             : TreeCache.Open(options.CacheDirectory, repo.Keys.RepositoryId, options.Host, paths, repo.Keys.Own.BlobId, readOnly: options.DryRun);
         var parent = await FindParentAsync(repo, options, paths, cache, ct).ConfigureAwait(false);
 
         var chunker = new Chunker(new ChunkerParameters(repo.Config.ChunkerMin, repo.Config.ChunkerAverage, repo.Config.ChunkerMax), repo.Keys.Own.ChunkerSecret.Span);
-        await using var writer = options.DryRun ? null : repo.StartWriting(uploadConcurrency: options.UploadConcurrency);
-        IBlobSink sink = writer is null ? new DryRunSink(repo) : new WriterSink(writer);
-        var journal = options.CacheDirectory is null || writer is null ? null : PendingIndexJournal.Create(options.CacheDirectory, repo.Keys.RepositoryId, repo.Keys.Own.Id, session);
+        await using var writer = options.DryRun ? null : repo.StartWriting(uploadConcurrency: options.UploadConcurrency, dedupSource: dedup);
+        IBlobSink sink = writer is null ? new DryRunSink(repo, dedup ?? new IndexDedupSource(repo, repo.Keys.Own.Id)) : new WriterSink(writer);
+        var journal = options.CacheDirectory is null || writer is null ? null
+            : PendingIndexJournal.Create(options.CacheDirectory, repo.Keys.RepositoryId, repo.Keys.Own.Id, session, started);
         if (journal is not null) writer!.PackStored = journal.Append;
         var saver = new FileSaver(sink, chunker, repo.Keys.Own.BlobId, progress, Math.Max(2, options.Workers));
         IEnumerable<string> targets = options.OneFileSystem ? given.Select(Absolute) : [];
-        var walk = new BackupSession(repo, sink, saver, options, exclusions, targets, progress, cache, ct);
+        var walk = new BackupSession(repo, sink, saver, options, exclusions, targets, progress, cache, ct) { RecordsBlobs = state is not null };
         var parentRoot = parent is null ? null : new TreeNode { Name = "/", Type = NodeType.Directory, Content = parent.Tree.Select(ObjectId.Parse).ToArray() };
 
         IReadOnlyList<ObjectId> rootTree;
@@ -81,7 +97,9 @@ public static class Archiver
             Summary = walk.Summary(progress.BytesRead, clock.Elapsed.TotalSeconds),
         };
         if (options.DryRun) return new BackupResult(ObjectId.Empty, info, walk.Failures) { DryRun = true, Warnings = warnings };
-        var id = await repo.Snapshots.SaveAsync(info, ct: ct).ConfigureAwait(false);
+        // Put-only: the snapshot's blobs are recorded before its PUT and confirmed after (spec "Put-only writers").
+        var id = await repo.Snapshots.SaveAsync(info, beforePut: state is null ? null : _ => state.BeginCommit(walk.ReferencedBlobs), ct: ct).ConfigureAwait(false);
+        state?.EndCommit(new LocalSnapshot(id.ToString(), info.Time, info.Host, info.Paths, info.Tags, info.Summary.FilesChanged, info.Summary.FilesNew, info.Summary.BytesAdded));
         cache?.Commit(new CachedParent(id.ToString(), info.Tree, info.Time));
         return new BackupResult(id, info, walk.Failures) { Warnings = warnings };
     }

@@ -53,6 +53,11 @@ public sealed record BackupOptions
     public int UploadConcurrency { get; init; } = 2;
     /// <summary>Where to keep the local tree cache (see <see cref="Cache.TreeCache"/>); null disables it.</summary>
     public string? CacheDirectory { get; init; }
+    /// <summary>
+    /// Where a put-only host (a repository opened from its enrolment) keeps what it deduplicates against (see
+    /// <see cref="Dedup.Repository.PutOnly.LocalState"/>); null: it keeps nothing, and every run uploads all content.
+    /// </summary>
+    public string? StateDirectory { get; init; }
 }
 
 /// <summary>A path that could not be backed up, and why. The snapshot is still written, marked incomplete.</summary>

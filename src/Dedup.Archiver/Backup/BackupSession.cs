@@ -33,6 +33,13 @@ internal sealed class BackupSession
     private long _filesNew, _filesChanged, _filesUnmodified, _dirsNew, _dirsChanged, _dirsUnmodified, _bytesTotal, _warningCount;
 
     private readonly TreeCache? _cache;
+    private readonly ConcurrentDictionary<ObjectId, byte> _referenced = new();
+
+    /// <summary>Whether to collect <see cref="ReferencedBlobs"/> (a put-only host's local state needs them).</summary>
+    public bool RecordsBlobs { get; init; }
+
+    /// <summary>Every blob the snapshot refers to: its trees and its files' content.</summary>
+    public IReadOnlyCollection<ObjectId> ReferencedBlobs => (IReadOnlyCollection<ObjectId>)_referenced.Keys;
 
     public BackupSession(Repo repo, IBlobSink writer, FileSaver saver, BackupOptions options, BackupExclusions exclusions,
         IEnumerable<string> targets, BackupProgress progress, TreeCache? cache, CancellationToken ct)
@@ -97,6 +104,14 @@ internal sealed class BackupSession
     public async Task<IReadOnlyList<ObjectId>> SaveDirectoryAsync(IReadOnlyList<TreeNode> entries, TreeNode? previous)
     {
         var ids = await TreeWriter.SaveAsync(_writer, entries, _ct, _cache).ConfigureAwait(false);
+        if (RecordsBlobs)
+        {
+            // Exactly what the snapshot refers to: these trees and their files' content (subtrees recorded themselves).
+            foreach (var id in ids) _referenced.TryAdd(id, 0);
+            foreach (var e in entries)
+                if (e.Type == NodeType.File)
+                    foreach (var id in e.Content) _referenced.TryAdd(id, 0);
+        }
         if (previous is null || previous.Type != NodeType.Directory) Interlocked.Increment(ref _dirsNew);
         else if (previous.Content.SequenceEqual(ids)) Interlocked.Increment(ref _dirsUnmodified);
         else Interlocked.Increment(ref _dirsChanged);

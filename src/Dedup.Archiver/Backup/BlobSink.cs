@@ -46,17 +46,17 @@ internal sealed class WriterSink(RepositoryWriter writer) : IBlobSink
 }
 
 /// <summary>
-/// A dry run's sink: a blob counts as added when neither the index nor this run has it, and nothing is written.
+/// A dry run's sink: a blob counts as added when neither the dedup source nor this run has it, and nothing is written.
 /// It remembers the IDs it counted (32 bytes each, as the real writer's in-flight set does) so that a blob met
 /// twice in one run counts once.
 /// </summary>
-internal sealed class DryRunSink(Dedup.Repository.Repository repo) : IBlobSink
+internal sealed class DryRunSink(Dedup.Repository.Repository repo, IDedupSource stored) : IBlobSink
 {
     private readonly ConcurrentDictionary<ObjectId, byte> _counted = new();
     private long _blobs, _raw;
 
-    public bool Reserve(in ObjectId id) => !repo.Index.Contains(id, repo.Keys.Own.Id) && _counted.TryAdd(id, 0);
-    public bool IsStored(in ObjectId id) => repo.Index.Contains(id, repo.Keys.Own.Id);
+    public bool Reserve(in ObjectId id) => !stored.Contains(id) && _counted.TryAdd(id, 0);
+    public bool IsStored(in ObjectId id) => stored.Contains(id);
     public DomainId Domain => repo.Keys.Own.Id;
 
     public ValueTask AddAsync(BlobType type, ObjectId id, ReadOnlyMemory<byte> plaintext, CancellationToken ct)

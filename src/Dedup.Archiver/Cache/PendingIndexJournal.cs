@@ -1,5 +1,6 @@
 using Dedup.Format;
 using Dedup.Repository.Index;
+using Dedup.Repository.PutOnly;
 using Repo = Dedup.Repository.Repository;
 
 namespace Dedup.Archiver.Cache;
@@ -23,12 +24,15 @@ public sealed class PendingIndexJournal
     /// <summary>One folder per repository and dedup domain: a pack recovered into the index must be claimed in the domain it holds.</summary>
     private static string Folder(string baseDir, ObjectId repositoryId, DomainId domain) => Path.Join(baseDir, repositoryId.ToString(), "pending-" + domain);
 
-    public static PendingIndexJournal? Create(string baseDir, ObjectId repositoryId, DomainId domain, ObjectId session)
+    /// <param name="started">When the run started (before its first pack): a put-only host reuses the packs of a killed
+    /// run only within <see cref="PutOnlyRules.ResumeWindow"/> of it, so it is kept beside the journal.</param>
+    public static PendingIndexJournal? Create(string baseDir, ObjectId repositoryId, DomainId domain, ObjectId session, DateTimeOffset started)
     {
         try
         {
             var dir = Folder(baseDir, repositoryId, domain);
             Directory.CreateDirectory(dir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+            File.WriteAllText(Path.Join(dir, session + ".started"), started.ToUnixTimeMilliseconds().ToString(System.Globalization.CultureInfo.InvariantCulture));
             return new PendingIndexJournal(Path.Join(dir, session + ".journal"));
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
@@ -64,7 +68,12 @@ public sealed class PendingIndexJournal
     /// <summary>The backup finished and indexed everything: nothing to recover.</summary>
     public void Complete()
     {
-        try { File.Delete(_file); } catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
+        try
+        {
+            File.Delete(_file);
+            File.Delete(Path.ChangeExtension(_file, ".started"));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
     }
 
     /// <summary>
@@ -93,9 +102,56 @@ public sealed class PendingIndexJournal
             await repo.Storage.PutAsync(Layout.Index(ObjectId.HashOf(bytes)), bytes, ct).ConfigureAwait(false);
             foreach (var p in recovered) repo.Index.AddPack(p, domain.Id);
         }
-        foreach (var file in files)
-            try { File.Delete(file); } catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
+        Remove(dir);
         return recovered.Count;
+    }
+
+    /// <summary>
+    /// A put-only host's recovery (spec prune-protocol "Put-only writers"): it cannot stat packs, so it reuses the
+    /// packs of killed runs that started less than <see cref="PutOnlyRules.ResumeWindow"/> ago (no mark listing them can
+    /// expire before this run stores its snapshot) and forgets older ones (their content is uploaded again). Reused
+    /// packs are claimed in a new index file and count as stored in this run. Returns how many packs it reused.
+    /// </summary>
+    public static async Task<int> RecoverPutOnlyAsync(Repo repo, string baseDir, CancellationToken ct)
+    {
+        var domain = repo.Keys.Own;
+        var dir = Folder(baseDir, repo.Keys.RepositoryId, domain.Id);
+        if (!Directory.Exists(dir)) return 0;
+        var now = repo.Clock.GetUtcNow();
+        var recovered = new Dictionary<ObjectId, IndexPack>();
+        foreach (var file in Directory.GetFiles(dir, "*.journal"))
+        {
+            if (StartedAt(file) is not { } started || now - started >= PutOnlyRules.ResumeWindow || started > now) continue;
+            foreach (var pack in ReadJournal(file)) recovered.TryAdd(pack.PackId, pack);
+        }
+        if (recovered.Count > 0)
+        {
+            var packs = recovered.Values.ToList();
+            var bytes = IndexFile.Seal(packs, domain, repo.Keys);
+            await repo.Storage.PutAsync(Layout.Index(ObjectId.HashOf(bytes)), bytes, ct).ConfigureAwait(false);
+            foreach (var p in packs) repo.Index.AddPack(p, domain.Id);
+        }
+        Remove(dir);
+        return recovered.Count;
+    }
+
+    private static DateTimeOffset? StartedAt(string journal)
+    {
+        try
+        {
+            return long.TryParse(File.ReadAllText(Path.ChangeExtension(journal, ".started")), System.Globalization.NumberStyles.None,
+                System.Globalization.CultureInfo.InvariantCulture, out var ms) ? DateTimeOffset.FromUnixTimeMilliseconds(ms) : null;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentOutOfRangeException)
+        {
+            return null; // unknown start: not reused
+        }
+    }
+
+    private static void Remove(string dir)
+    {
+        foreach (var file in Directory.GetFiles(dir).Where(f => f.EndsWith(".journal", StringComparison.Ordinal) || f.EndsWith(".started", StringComparison.Ordinal)))
+            try { File.Delete(file); } catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
     }
 
     private static List<IndexPack> ReadJournal(string file)

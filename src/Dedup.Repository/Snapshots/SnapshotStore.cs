@@ -45,10 +45,12 @@ public sealed class SnapshotStore(Repository repo)
     private const int MaxSnapshotBytes = Limits.MaxSnapshotSize;
 
     /// <summary>Seals, signs and stores a snapshot whose trees are blobs of <paramref name="domain"/> (default: the key's own); the last write of a backup.</summary>
-    public async Task<ObjectId> SaveAsync(SnapshotInfo info, DomainId? domain = null, CancellationToken ct = default)
+    /// <param name="beforePut">Called with the snapshot's ID just before its PUT (a put-only host records it first).</param>
+    public async Task<ObjectId> SaveAsync(SnapshotInfo info, DomainId? domain = null, Action<ObjectId>? beforePut = null, CancellationToken ct = default)
     {
         var bytes = SnapshotEnvelope.Seal(info, domain ?? repo.Keys.Own.Id, repo.Keys);
         var id = ObjectId.HashOf(bytes);
+        beforePut?.Invoke(id);
         await repo.Storage.PutAsync(Layout.Snapshot(id), bytes, ct).ConfigureAwait(false);
         return id;
     }

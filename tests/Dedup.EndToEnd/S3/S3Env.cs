@@ -116,6 +116,19 @@ public static class S3Env
         Assert.True(code == 0 || RadosgwAdmin("user", "info", "--uid=" + WriteOnlyUser) == 0, "could not create the write-only test user");
     }
 
+    /// <summary>A user for put-only hosts (issue 13); like <see cref="WriteOnly"/>, it has rights only through a bucket policy.</summary>
+    public static readonly S3Credentials PutOnly = new("DEDUPTESTPUTONLY0000", "dedup-test-putonly-secret-not-a-real-secret");
+    public const string PutOnlyUser = "putonly";
+
+    public static void EnsurePutOnlyUser()
+    {
+        _ = Endpoint;
+        if (RadosgwAdmin("user", "info", "--uid=" + PutOnlyUser) == 0) return;
+        var code = RadosgwAdmin("user", "create", "--uid=" + PutOnlyUser, "--display-name=dedup test put-only host",
+            "--access-key=" + PutOnly.Key, "--secret-key=" + PutOnly.Secret);
+        Assert.True(code == 0 || RadosgwAdmin("user", "info", "--uid=" + PutOnlyUser) == 0, "could not create the put-only test user");
+    }
+
     public static string RepositoryRoot
     {
         get

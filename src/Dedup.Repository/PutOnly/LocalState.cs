@@ -1,0 +1,174 @@
+using System.Buffers.Binary;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using Dedup.Format;
+
+namespace Dedup.Repository.PutOnly;
+
+/// <summary>A snapshot a put-only host stored, as its local state remembers it ('snapshots' on that host).</summary>
+public sealed record LocalSnapshot(string Id, DateTimeOffset Time, string Host, IReadOnlyList<string> Paths, IReadOnlyList<string> Tags,
+    long FilesChanged, long FilesNew, long BytesAdded);
+
+/// <summary>
+/// A put-only host's memory of what it stored, kept where state belongs rather than in the cache (a cache may be
+/// wiped by any tool; losing this costs a full upload, losing the enrolment stops backups):
+/// BASE = DEDUP_STATE_DIR, else $XDG_STATE_HOME/dedup, else ~/.local/state/dedup. Folders are 0700.
+/// <list type="bullet">
+/// <item>BASE/enrolled/&lt;sha256(repository URL)&gt;.json: installed enrolments.</item>
+/// <item>BASE/&lt;repository id&gt;/snapshots.jsonl: one line per snapshot this host stored.</item>
+/// <item>BASE/&lt;repository id&gt;/&lt;sha256(host, paths)&gt;/newest.ids: blob IDs of this writer's newest snapshot of
+/// that path set (every ID in it is referenced by whichever snapshot of the set is newest in the repository);
+/// pending.ids: those of a snapshot whose PUT is in progress or whose outcome is unknown.</item>
+/// </list>
+/// ID files: "DDPS", u8 version 1, u32 count, count × 32-byte IDs, SHA-256 of everything before. A damaged file
+/// counts as absent (a full upload, never a wrong dedup).
+/// </summary>
+public sealed class LocalState
+{
+    private static readonly byte[] Magic = "DDPS"u8.ToArray();
+    private readonly string _dir, _repoDir;
+
+    private LocalState(string repoDir, string dir) => (_repoDir, _dir) = (repoDir, dir);
+
+    public static string DefaultBase() =>
+        Environment.GetEnvironmentVariable("DEDUP_STATE_DIR") is { Length: > 0 } d ? d
+        : Path.Join(Environment.GetEnvironmentVariable("XDG_STATE_HOME") is { Length: > 0 } x ? x
+            : Path.Join(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".local", "state"), "dedup");
+
+    private static string Hash(string text) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text)));
+
+    private static void CreatePrivate(string dir) =>
+        Directory.CreateDirectory(dir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+
+    /// <summary>Installs an enrolment for <paramref name="url"/> (the -r given on this host). Returns the file written.</summary>
+    public static string Install(string baseDir, string url, Enrollment enrollment)
+    {
+        var dir = Path.Join(baseDir, "enrolled");
+        CreatePrivate(dir);
+        var file = Path.Join(dir, Hash(url) + ".json");
+        WriteAtomically(file, (enrollment with { RepositoryUrl = url }).Serialize());
+        return file;
+    }
+
+    /// <summary>The enrolment installed for <paramref name="url"/>, or null.</summary>
+    public static Enrollment? FindEnrollment(string baseDir, string url)
+    {
+        var file = Path.Join(baseDir, "enrolled", Hash(url) + ".json");
+        return File.Exists(file) ? Enrollment.Parse(File.ReadAllBytes(file), file) : null;
+    }
+
+    public static LocalState Open(string baseDir, ObjectId repositoryId, string host, IReadOnlyList<string> paths)
+    {
+        var repoDir = Path.Join(baseDir, repositoryId.ToString());
+        var dir = Path.Join(repoDir, Hash(host + "\0" + string.Join("\0", paths)));
+        CreatePrivate(dir);
+        return new LocalState(repoDir, dir);
+    }
+
+    private string Newest => Path.Join(_dir, "newest.ids");
+    private string Pending => Path.Join(_dir, "pending.ids");
+
+    /// <summary>
+    /// The blobs this run may deduplicate against from local state. If the last commit's outcome is unknown (a
+    /// pending file is left: killed between recording and confirming the snapshot PUT), it is settled first: the
+    /// newest snapshot in the repository is the old one or the pending one, so only their intersection is safe, and
+    /// that is what newest.ids holds from now on.
+    /// </summary>
+    public HashSet<ObjectId> LoadNewest(out bool settledUnknownCommit)
+    {
+        var newest = ReadIds(Newest) ?? [];
+        settledUnknownCommit = File.Exists(Pending);
+        if (settledUnknownCommit)
+        {
+            newest.IntersectWith(ReadIds(Pending) ?? []);
+            WriteIds(Newest, newest);
+            File.Delete(Pending);
+        }
+        return newest;
+    }
+
+    /// <summary>Records the blobs of a snapshot about to be PUT. Throws when it cannot: the snapshot must not be stored unrecorded.</summary>
+    public void BeginCommit(IReadOnlyCollection<ObjectId> blobs) => WriteIds(Pending, blobs);
+
+    /// <summary>The snapshot PUT succeeded: its blobs are now the newest, and it joins this host's list.</summary>
+    public void EndCommit(LocalSnapshot snapshot)
+    {
+        try
+        {
+            File.Move(Pending, Newest, overwrite: true);
+            SyncDirectory(_dir);
+            File.AppendAllText(Path.Join(_repoDir, "snapshots.jsonl"), JsonSerializer.Serialize(snapshot) + "\n");
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // pending.ids stays: the next run settles it as an unknown outcome (the intersection), which is safe.
+        }
+    }
+
+    /// <summary>The snapshots this host stored in the repository, oldest first, as recorded locally.</summary>
+    public static List<LocalSnapshot> ListSnapshots(string baseDir, ObjectId repositoryId)
+    {
+        var file = Path.Join(baseDir, repositoryId.ToString(), "snapshots.jsonl");
+        var list = new List<LocalSnapshot>();
+        if (!File.Exists(file)) return list;
+        foreach (var line in File.ReadLines(file))
+        {
+            try
+            {
+                if (JsonSerializer.Deserialize<LocalSnapshot>(line) is { } s) list.Add(s);
+            }
+            catch (JsonException)
+            {
+                // A torn last line from a crash: skip it.
+            }
+        }
+        return list;
+    }
+
+    internal static HashSet<ObjectId>? ReadIds(string file)
+    {
+        if (!File.Exists(file)) return null;
+        var bytes = File.ReadAllBytes(file);
+        const int head = 9;
+        if (bytes.Length < head + 32 || !bytes.AsSpan(0, 4).SequenceEqual(Magic) || bytes[4] != 1) return null;
+        uint count = BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(5));
+        if ((long)count * ObjectId.Size + head + 32 != bytes.Length) return null;
+        int body = bytes.Length - 32;
+        if (!SHA256.HashData(bytes.AsSpan(0, body)).AsSpan().SequenceEqual(bytes.AsSpan(body))) return null;
+        var set = new HashSet<ObjectId>((int)count);
+        for (int at = head; at < body; at += ObjectId.Size) set.Add(new ObjectId(bytes.AsSpan(at, ObjectId.Size)));
+        return set;
+    }
+
+    private static void WriteIds(string file, IReadOnlyCollection<ObjectId> ids)
+    {
+        var bytes = new byte[9 + ids.Count * ObjectId.Size + 32];
+        Magic.CopyTo(bytes, 0);
+        bytes[4] = 1;
+        BinaryPrimitives.WriteUInt32LittleEndian(bytes.AsSpan(5), (uint)ids.Count);
+        int at = 9;
+        foreach (var id in ids)
+        {
+            id.WriteTo(bytes.AsSpan(at));
+            at += ObjectId.Size;
+        }
+        SHA256.HashData(bytes.AsSpan(0, at), bytes.AsSpan(at));
+        WriteAtomically(file, bytes);
+    }
+
+    /// <summary>Temp file, fsync, rename, fsync of the folder: after a crash the file is the old or the new one, whole.</summary>
+    private static void WriteAtomically(string file, byte[] bytes)
+    {
+        var temp = file + ".tmp";
+        using (var f = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None))
+        {
+            f.Write(bytes);
+            f.Flush(flushToDisk: true);
+        }
+        File.Move(temp, file, overwrite: true);
+        SyncDirectory(Path.GetDirectoryName(file)!);
+    }
+
+    private static void SyncDirectory(string dir) => Dedup.Storage.DirectorySync.Flush(dir);
+}

@@ -1,0 +1,333 @@
+using System.Text;
+using System.Text.Json.Nodes;
+using Amazon.Runtime;
+using Amazon.S3;
+using Amazon.S3.Model;
+using Dedup.Archiver.Backup;
+using Dedup.Archiver.Check;
+using Dedup.Archiver.Restore;
+using Dedup.Maintenance;
+using Dedup.Maintenance.Prune;
+using Dedup.Repository.Keys;
+using Dedup.Repository.PutOnly;
+using Dedup.Storage;
+using Dedup.Storage.S3;
+using Dedup.TestKit;
+using Xunit;
+using Repo = Dedup.Repository.Repository;
+
+namespace Dedup.EndToEnd.S3;
+
+/// <summary>
+/// Issue 13 on the real server, through the library: a host whose S3 user may only PutObject (then List+Put, then
+/// List+Put+multipart) on the repository prefix backs up a tree and a stream from its enrolment, deduplicates against
+/// its newest snapshot from local state, is killed mid-way and resumes, while the admin forgets and prunes; the admin
+/// then restores everything byte-identical and check --read-data finds nothing wrong.
+/// </summary>
+[Collection("S3")]
+public sealed class S3PutOnlyTests : S3TestBase
+{
+    private readonly string _bucket = $"dedup-e2e-po-{Guid.NewGuid():N}"[..30];
+    private const string Prefix = "fleet";
+    private static readonly byte[] AdminPassword = "admin password"u8.ToArray();
+    private static readonly byte[] HostPassword = "db1 password"u8.ToArray();
+
+    [Fact]
+    public Task PutObjectOnly() => RunAsync(withList: false, withMultipart: false);
+
+    [Fact]
+    public Task ListAndPut() => RunAsync(withList: true, withMultipart: false);
+
+    [Fact]
+    public Task ListPutAndMultipart() => RunAsync(withList: true, withMultipart: true);
+
+    private async Task RunAsync(bool withList, bool withMultipart)
+    {
+        S3Env.EnsurePutOnlyUser();
+        await CreateBucketAsync(withList, withMultipart);
+        await AssertReadsRefusedAsync(withList);
+        var url = $"s3:{S3Env.Endpoint}/{_bucket}/{Prefix}";
+
+        // The admin: a repository, a write-only key for db1, and its enrolment file.
+        var adminStorage = Storage(S3Env.Admin, url);
+        await Repo.InitAsync(adminStorage, AdminPassword, TestRepo.Options);
+        byte[] enrolment;
+        await using (var admin = await Repo.OpenAsync(adminStorage, AdminPassword))
+        {
+            var keyId = await KeyManager.AddAsync(admin, HostPassword, KeyKind.WriteOnly, "db1", "svc", TestRepo.CheapKdf);
+            enrolment = (await Enrollment.CreateAsync(admin, keyId, url)).Serialize();
+        }
+
+        // The host installs it; from here on it opens the repository from local state only.
+        var stateDir = Cli.Dir.Combine("state");
+        var cacheDir = Cli.Dir.Combine("cache");
+        LocalState.Install(stateDir, url, Enrollment.Parse(enrolment, "db1.enrol"));
+        var wire = new HostWire(Storage(S3Env.PutOnly, url,
+            withMultipart ? new S3StorageOptions { MultipartThreshold = 512 * 1024, PartSize = 5 << 20 } : null));
+        Repo OpenHost() => Repo.OpenEnrolled(wire, LocalState.FindEnrollment(stateDir, url)!, HostPassword);
+        async Task<BackupResult> Backup(BackupOptions options)
+        {
+            await using var host = OpenHost();
+            return await Archiver.Backup.Archiver.RunAsync(host, options with { Host = "db1", CacheDirectory = cacheDir, StateDirectory = stateDir }, new BackupProgress());
+        }
+        var src = Cli.Dir.Combine("src");
+        long size = TreeFixture.Build(src, seed: 13);
+        BackupOptions Tree() => new() { Paths = [src] };
+        var dumpBytes = RandomBytes(2 << 20, 7);
+        BackupOptions Dump(byte[] bytes) => new() { Stdin = new MemoryStream(bytes), StdinFileName = "db.sql" };
+
+        // 1. First backups: everything is new.
+        wire.Reset();
+        var first = await Backup(Tree());
+        Assert.True(wire.BytesPut >= size, $"the first backup sent {wire.BytesPut} bytes of a {size}-byte tree");
+        await Backup(Dump(dumpBytes));
+
+        // 2. Small edits: only they are uploaded (bytes on the wire, counted below the S3 client).
+        File.AppendAllText(Path.Join(src, "small", "script.sh"), "echo changed\n");
+        File.WriteAllBytes(Path.Join(src, "new.bin"), RandomBytes(100_000, 8));
+        wire.Reset();
+        var edited = await Backup(Tree());
+        Assert.Equal(1, edited.Snapshot.Summary.FilesChanged);
+        Assert.Equal(1, edited.Snapshot.Summary.FilesNew);
+        Assert.True(wire.BytesPut < 100_000 + 64 * 1024, $"an edit of ~100 KB sent {wire.BytesPut} bytes");
+        wire.Reset();
+        var sameDump = await Backup(Dump(dumpBytes));
+        Assert.True(wire.BytesPut < 64 * 1024, $"the same stream again sent {wire.BytesPut} bytes");
+        Assert.True(sameDump.Snapshot.Summary.BytesAdded < 4096, $"the same stream added {sameDump.Snapshot.Summary.BytesAdded} bytes");
+
+        // 3. Killed after two packs of a big new file were stored, then resumed: those packs are reused.
+        var bigPath = Path.Join(src, "big.bin");
+        var big = RandomBytes(6 << 20, 9);
+        File.WriteAllBytes(bigPath, big);
+        wire.Reset();
+        wire.KillAfterDataPuts = 2;
+        await Assert.ThrowsAnyAsync<Exception>(() => Backup(Tree()));
+        Assert.True(wire.Killed, "the kill never fired");
+        long storedBeforeKill = wire.DataBytesPut;
+        Assert.True(storedBeforeKill >= 2 * 900 * 1024, $"only {storedBeforeKill} bytes of packs were stored before the kill");
+        wire.Revive();
+        var resumed = await Backup(Tree());
+        Assert.True(wire.DataBytesPut <= big.Length - storedBeforeKill + 256 * 1024,
+            $"the resumed run sent {wire.DataBytesPut} bytes of packs; the killed one had stored {storedBeforeKill} of {big.Length}");
+        await AssertRestoresAsync(url, resumed, src);
+
+        // 4. The admin forgets and prunes while the host keeps backing up. The big file leaves the tree, the admin
+        // forgets the snapshots that had it, prune marks its packs and, once the mark expired, deletes them; then the
+        // file comes back: the host must upload it again (it is not in the host's newest snapshot), or its snapshot
+        // would refer to deleted packs.
+        File.Move(bigPath, Cli.Dir.Combine("big.away"));
+        await Backup(Tree());
+        await using (var admin = await Repo.OpenAsync(adminStorage, AdminPassword))
+        {
+            var forgot = await Forget.RunAsync(admin, adminStorage, new ForgetOptions { Policy = new RetentionPolicy { Last = 1 } });
+            Assert.Equal(4, forgot.Removed); // first, edited and resumed (the tree), and the first dump
+            var marked = await Pruner.RunAsync(admin, adminStorage, new PruneOptions());
+            Assert.True(marked.PacksMarked >= 4, $"prune marked {marked.PacksMarked} packs");
+        }
+        wire.Reset();
+        var during = await Backup(Tree()); // between prune's mark and its delete
+        Assert.True(wire.BytesPut < 64 * 1024, $"an unchanged tree sent {wire.BytesPut} bytes");
+        await using (var later = await Repo.OpenAsync(adminStorage, AdminPassword, new OffsetClock(TimeSpan.FromHours(49))))
+        {
+            var deleted = await Pruner.RunAsync(later, adminStorage, new PruneOptions());
+            Assert.True(deleted.PacksDeleted >= 4, $"prune 49 h later deleted {deleted.PacksDeleted} packs");
+        }
+        File.Move(Cli.Dir.Combine("big.away"), bigPath);
+        wire.Reset();
+        var back = await Backup(Tree());
+        Assert.True(wire.DataBytesPut >= big.Length, $"the file that came back sent only {wire.DataBytesPut} bytes: it was deduplicated against deleted packs");
+        wire.Reset();
+        var unchanged = await Backup(Tree());
+        Assert.True(wire.BytesPut < 64 * 1024, $"an unchanged tree sent {wire.BytesPut} bytes");
+
+        if (withMultipart) // the packs really went up in parts (a multipart ETag ends in -<part count>)
+            Assert.Contains((await S3Env.ListAsync(_bucket, Prefix)).Where(o => o.Key.Contains("/data/", StringComparison.Ordinal)), o => o.Value.ETag.Contains('-'));
+
+        // 5. Nothing the host wrote and the admin kept is lost.
+        await AssertRestoresAsync(url, back, src);
+        await AssertRestoresAsync(url, unchanged, src);
+        await using (var admin = await Repo.OpenAsync(adminStorage, AdminPassword))
+        {
+            await admin.LoadIndexAsync();
+            var target = Cli.Dir.Combine("dump-" + sameDump.SnapshotId.ToShortString());
+            await Restorer.RunAsync(admin, await admin.Snapshots.LoadAsync(sameDump.SnapshotId), new RestoreOptions { Target = target }, new RestoreProgress());
+            Assert.Equal(dumpBytes, File.ReadAllBytes(Path.Join(target, "db.sql")));
+            var check = await Checker.RunAsync(admin, new CheckOptions { ReadData = true });
+            Assert.Empty(check.Errors);
+            Assert.True(check.SnapshotsChecked >= 4);
+        }
+        // The host's own list, from local state.
+        var mine = LocalState.ListSnapshots(stateDir, Enrollment.Parse(enrolment, "db1.enrol").RepositoryId);
+        Assert.Equal(9, mine.Count); // every backup that finished, the killed one not
+        Assert.Equal([first.SnapshotId.ToString(), during.SnapshotId.ToString(), unchanged.SnapshotId.ToString()],
+            mine.Select(m => m.Id).Where(id => id == first.SnapshotId.ToString() || id == during.SnapshotId.ToString() || id == unchanged.SnapshotId.ToString()));
+        Assert.Equal(0, wire.ReadsAttempted);
+    }
+
+    private async Task AssertRestoresAsync(string url, BackupResult backup, string src)
+    {
+        await using var admin = await Repo.OpenAsync(Storage(S3Env.Admin, url), AdminPassword);
+        await admin.LoadIndexAsync();
+        var target = Cli.Dir.Combine("restore-" + backup.SnapshotId.ToShortString());
+        await Restorer.RunAsync(admin, await admin.Snapshots.LoadAsync(backup.SnapshotId), new RestoreOptions { Target = target }, new RestoreProgress());
+        TreeFixture.AssertSame(src, Path.Join(target, Path.GetFullPath(src)));
+    }
+
+    private static S3Storage Storage(S3Credentials who, string url, S3StorageOptions? options = null) =>
+        new(Dedup.Storage.S3.S3Location.Parse(url), options ?? new S3StorageOptions(), new BasicAWSCredentials(who.Key, who.Secret));
+
+    /// <summary>GET, HEAD, DELETE (and LIST, unless granted) of the prefix are refused to the put-only user.</summary>
+    private async Task AssertReadsRefusedAsync(bool withList)
+    {
+        using var admin = S3Env.Sdk(S3Env.Admin);
+        using var host = S3Env.Sdk(S3Env.PutOnly);
+        var canary = Prefix + "/canary";
+        await admin.PutObjectAsync(new PutObjectRequest { BucketName = _bucket, Key = canary, ContentBody = "canary" });
+        await AssertForbiddenAsync(() => host.GetObjectAsync(_bucket, canary));
+        await AssertForbiddenAsync(() => host.GetObjectMetadataAsync(_bucket, canary));
+        await AssertForbiddenAsync(() => host.DeleteObjectAsync(_bucket, canary));
+        var list = new ListObjectsV2Request { BucketName = _bucket, Prefix = Prefix + "/" };
+        if (withList) Assert.Contains((await host.ListObjectsV2Async(list)).S3Objects ?? [], o => o.Key == canary);
+        else await AssertForbiddenAsync(() => host.ListObjectsV2Async(list));
+        // The delete was refused for real: the canary is still there.
+        using (var still = await admin.GetObjectAsync(_bucket, canary)) Assert.Equal("canary", await new StreamReader(still.ResponseStream).ReadToEndAsync());
+        await admin.DeleteObjectAsync(_bucket, canary);
+    }
+
+    private static async Task AssertForbiddenAsync(Func<Task> call)
+    {
+        var e = await Assert.ThrowsAsync<AmazonS3Exception>(call);
+        Assert.Equal(System.Net.HttpStatusCode.Forbidden, e.StatusCode);
+    }
+
+    private async Task CreateBucketAsync(bool withList, bool withMultipart)
+    {
+        using var s3 = S3Env.Sdk(S3Env.Admin);
+        await s3.PutBucketAsync(_bucket);
+        var policy = PolicyFor(_bucket, Prefix, withList, withMultipart);
+        foreach (var statement in policy["Statement"]!.AsArray())
+            statement!["Principal"] = new JsonObject { ["AWS"] = new JsonArray("arn:aws:iam:::user/" + S3Env.PutOnlyUser) };
+        policy["Statement"]!.AsArray().Add(new JsonObject
+        {
+            ["Sid"] = "Admin", ["Effect"] = "Allow", ["Principal"] = new JsonObject { ["AWS"] = new JsonArray("arn:aws:iam:::user/admin") },
+            ["Action"] = new JsonArray("s3:*"), ["Resource"] = new JsonArray($"arn:aws:s3:::{_bucket}", $"arn:aws:s3:::{_bucket}/*"),
+        });
+        await s3.PutBucketPolicyAsync(_bucket, policy.ToJsonString());
+    }
+
+    /// <summary>The put-only policy of issue 13 (to be replaced by what 'dedup policy --role put-only' prints).</summary>
+    private static JsonObject PolicyFor(string bucket, string prefix, bool withList, bool withMultipart)
+    {
+        var objects = $"arn:aws:s3:::{bucket}/{prefix}/*";
+        var statements = new JsonArray
+        {
+            new JsonObject { ["Sid"] = "CreateObjects", ["Effect"] = "Allow", ["Action"] = new JsonArray("s3:PutObject"), ["Resource"] = new JsonArray(objects) },
+            new JsonObject
+            {
+                ["Sid"] = "CreateOnlyNoOverwrite", ["Effect"] = "Deny", ["Action"] = new JsonArray("s3:PutObject"), ["Resource"] = new JsonArray(objects),
+                ["Condition"] = new JsonObject
+                {
+                    ["Null"] = new JsonObject { ["s3:if-none-match"] = "true" }, ["Bool"] = new JsonObject { ["s3:ObjectCreationOperation"] = "true" },
+                },
+            },
+        };
+        if (withList)
+            statements.Add(new JsonObject
+            {
+                ["Sid"] = "ListRepository", ["Effect"] = "Allow", ["Action"] = new JsonArray("s3:ListBucket"), ["Resource"] = new JsonArray($"arn:aws:s3:::{bucket}"),
+                ["Condition"] = new JsonObject { ["StringLike"] = new JsonObject { ["s3:prefix"] = new JsonArray(prefix, prefix + "/*") } },
+            });
+        if (withMultipart)
+        {
+            statements.Add(new JsonObject
+            {
+                ["Sid"] = "ListUploads", ["Effect"] = "Allow", ["Action"] = new JsonArray("s3:ListBucketMultipartUploads"), ["Resource"] = new JsonArray($"arn:aws:s3:::{bucket}"),
+            });
+            statements.Add(new JsonObject
+            {
+                ["Sid"] = "MultipartParts", ["Effect"] = "Allow", ["Action"] = new JsonArray("s3:ListMultipartUploadParts", "s3:AbortMultipartUpload"),
+                ["Resource"] = new JsonArray(objects),
+            });
+        }
+        return new JsonObject { ["Version"] = "2012-10-17", ["Statement"] = statements };
+    }
+
+    public override void Dispose()
+    {
+        try
+        {
+            S3Env.CleanUpAsync(_bucket, Prefix).GetAwaiter().GetResult();
+            using var s3 = S3Env.Sdk(S3Env.Admin);
+            s3.DeleteBucketAsync(_bucket).GetAwaiter().GetResult();
+        }
+        catch (AmazonS3Exception)
+        {
+        }
+        base.Dispose();
+    }
+
+    private sealed class OffsetClock(TimeSpan offset) : TimeProvider
+    {
+        public override DateTimeOffset GetUtcNow() => System.GetUtcNow() + offset;
+    }
+
+    /// <summary>
+    /// The host's side of the wire: counts the bytes it PUTs, and can "kill" the host after N packs were stored (every
+    /// later call fails, as nothing runs after a kill; the library cannot be killed half way through a call).
+    /// </summary>
+    private sealed class HostWire(IStorage inner) : IStorage
+    {
+        private long _bytes, _dataBytes, _reads;
+        private int _dataPuts;
+        public int? KillAfterDataPuts { get; set; }
+        public bool Killed { get; private set; }
+        public long BytesPut => Interlocked.Read(ref _bytes);
+        public long DataBytesPut => Interlocked.Read(ref _dataBytes);
+        public long ReadsAttempted => Interlocked.Read(ref _reads);
+        public string Location => inner.Location;
+
+        public void Reset()
+        {
+            _bytes = _dataBytes = 0;
+            _dataPuts = 0;
+        }
+
+        public void Revive()
+        {
+            Killed = false;
+            KillAfterDataPuts = null;
+            Reset();
+        }
+
+        public async Task<PutOutcome> PutAsync(string name, ReadOnlyMemory<byte> data, CancellationToken cancellationToken = default)
+        {
+            if (Killed) throw new StorageUnavailableException("killed");
+            var outcome = await inner.PutAsync(name, data, cancellationToken);
+            Interlocked.Add(ref _bytes, data.Length);
+            if (name.StartsWith("data/", StringComparison.Ordinal))
+            {
+                Interlocked.Add(ref _dataBytes, data.Length);
+                if (Interlocked.Increment(ref _dataPuts) >= KillAfterDataPuts) Killed = true;
+            }
+            return outcome;
+        }
+
+        public Task<Stream> OpenReadAsync(string name, long offset = 0, long length = -1, CancellationToken cancellationToken = default)
+        {
+            Interlocked.Increment(ref _reads);
+            return inner.OpenReadAsync(name, offset, length, cancellationToken);
+        }
+
+        public Task<StoredObject?> StatAsync(string name, CancellationToken cancellationToken = default)
+        {
+            Interlocked.Increment(ref _reads);
+            return inner.StatAsync(name, cancellationToken);
+        }
+
+        public IAsyncEnumerable<StoredObject> ListAsync(string prefix, CancellationToken cancellationToken = default)
+        {
+            Interlocked.Increment(ref _reads);
+            return inner.ListAsync(prefix, cancellationToken);
+        }
+    }
+}
