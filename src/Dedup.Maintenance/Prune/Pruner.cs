@@ -90,6 +90,9 @@ public sealed class Pruner
         if (!_options.DryRun) await DeleteExpiredAsync(used, markers, snapshots, ct).ConfigureAwait(false);
         if (_options.Grace == TimeSpan.Zero)
             _report.Notes.Add("grace 0: packs were deleted without waiting; this is safe only if no backup was running.");
+        else if (_options.Grace - _options.MaxBackupAge < Dedup.Repository.PutOnly.PutOnlyRules.ResumeWindow)
+            _report.Notes.Add($"grace {_options.Grace.TotalHours:0.#} h with max backup age {_options.MaxBackupAge.TotalHours:0.#} h is unsafe with put-only hosts: "
+                              + $"they resume killed backups for {Dedup.Repository.PutOnly.PutOnlyRules.ResumeWindow.TotalHours:0} h on the defaults (48 h and 24 h); see spec prune-protocol 'Put-only writers'.");
         return _report;
     }
 

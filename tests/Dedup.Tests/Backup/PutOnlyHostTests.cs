@@ -75,6 +75,16 @@ public sealed class PutOnlyHostTests : IDisposable
     }
 
     [Fact]
+    public async Task Prune_says_a_short_grace_is_unsafe_with_put_only_hosts()
+    {
+        await using var t = await TestRepo.InMemoryAsync();
+        var shortGrace = await Pruner.RunAsync(t.Repo, t.Storage, new PruneOptions { Grace = TimeSpan.FromHours(12), DryRun = true });
+        Assert.Contains(shortGrace.Notes, n => n.Contains("unsafe with put-only hosts", StringComparison.Ordinal));
+        var defaults = await Pruner.RunAsync(t.Repo, t.Storage, new PruneOptions { DryRun = true });
+        Assert.DoesNotContain(defaults.Notes, n => n.Contains("put-only", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task Enrollment_RoundTrips_AndRefusesTamperingAndFullKeys()
     {
         await using var t = await TestRepo.InMemoryAsync();
