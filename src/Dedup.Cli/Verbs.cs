@@ -13,6 +13,6 @@ public static class Verbs
     [
         new InitCommand(), new BackupCommand(), new SnapshotsCommand(), new RestoreCommand(), new LsCommand(), new DumpCommand(), new MountCommand(),
         new CheckCommand(), new ForgetCommand(), new PruneCommand(), new CopyCommand(), RepairCommands.Create(), KeyCommands.Create(),
-        CatCommands.Create(), new PolicyCommand(), new DoctorCommand(), ScheduleCommands.Create(), CompletionCommands.Create(), new VersionCommand(), new HelpCommand(),
+        CatCommands.Create(), new PolicyCommand(), new DoctorCommand(), new EnrollCommand(), new StatusCommand(), ScheduleCommands.Create(), CompletionCommands.Create(), new VersionCommand(), new HelpCommand(),
     ];
 }

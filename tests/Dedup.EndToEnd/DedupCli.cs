@@ -60,6 +60,7 @@ public sealed class DedupCli : IDisposable
         if (withPassword) psi.Environment["DEDUP_PASSWORD_FILE"] = PasswordFile;
         // Each test has its own cache, as each test host would: the user's ~/.cache is never touched.
         psi.Environment["DEDUP_CACHE_DIR"] = _dir.Combine("cache");
+        psi.Environment["DEDUP_STATE_DIR"] = _dir.Combine("state");
         if (env is not null)
             foreach (var (k, v) in env)
                 if (v is null) psi.Environment.Remove(k);

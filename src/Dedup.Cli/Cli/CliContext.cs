@@ -90,6 +90,23 @@ public sealed class CliContext(ParseResult parse, Profile? profile, Cancellation
     /// <summary>The key file to try first: --key, DEDUP_KEY, the profile's key; null for the one this machine remembers.</summary>
     public string? KeyId => Get(GlobalOptions.Key) ?? Env("DEDUP_KEY") ?? Profile?.Key;
 
+    /// <summary>The verb being run ('key add'), for messages that send the user elsewhere.</summary>
+    public string VerbName
+    {
+        get
+        {
+            var names = new List<string>();
+            for (var r = Parse.CommandResult; r is not null && r.Command is not RootCommand; r = r.Parent as System.CommandLine.Parsing.CommandResult)
+                names.Insert(0, r.Command.Name);
+            return names.Count > 0 ? string.Join(' ', names) : "it";
+        }
+    }
+
+    /// <summary>The host's enrolment: --enrollment FILE, else the one 'dedup enroll' installed for this URL, else none.</summary>
+    public Dedup.Repository.PutOnly.Enrollment? Enrollment() =>
+        Get(GlobalOptions.Enrollment) is { } file ? Dedup.Repository.PutOnly.Enrollment.Parse(File.ReadAllBytes(file), file)
+        : Dedup.Repository.PutOnly.LocalState.FindEnrollment(Dedup.Repository.PutOnly.LocalState.DefaultBase(), RepositoryUrl);
+
     public StorageHandle OpenStorage() => _storage ??= StorageFactory.Open(RepositoryUrl, S3, Bandwidth);
 
     /// <summary>Says (on stdout) who signed a snapshot about to be used, so a restore never hands out data without saying whose.</summary>
@@ -116,10 +133,17 @@ public sealed class CliContext(ParseResult parse, Profile? profile, Cancellation
         {
             var storage = OpenStorage().Storage;
             using var password = RepositoryPassword(confirm: false);
-            var hints = new KeyHints(KeyId, CacheDir, RepositoryUrl, rememberKey);
-            _repo = await Repo.OpenAsync((IStorage)storage, password.Memory, ct: Cancellation, options: hints.OpenOptions()).ConfigureAwait(false);
-            hints.Remember(_repo.KeyId);
+            if (Enrollment() is { } enrolled)
+                _repo = Repo.OpenEnrolled(storage, enrolled, password.Memory.Span); // reads nothing (spec 21.1)
+            else
+            {
+                var hints = new KeyHints(KeyId, CacheDir, RepositoryUrl, rememberKey);
+                _repo = await Repo.OpenAsync((IStorage)storage, password.Memory, ct: Cancellation, options: hints.OpenOptions()).ConfigureAwait(false);
+                hints.Remember(_repo.KeyId);
+            }
         }
+        if (_repo.IsPutOnly && (reads is not null || loadIndex))
+            throw new Dedup.Repository.RepositoryException($"this host's credentials can only upload; run '{VerbName}' on the admin host");
         if (reads is not null) _repo.Keys.RequireReadKey(reads);
         if (loadIndex)
         {

@@ -20,6 +20,7 @@ public static class ErrorReport
         CorruptObjectException => (ExitCodes.Damaged, $"{e.Message}; run 'dedup check --read-data' to see what is affected"),
         BlobMissingException => (ExitCodes.Damaged, e.Message),
         RepositoryException => (ExitCodes.Error, e.Message),
+        PutOnlyHostException => (ExitCodes.Error, e.Message),
         StorageAccessDeniedException { Operation: "delete" } =>
             (ExitCodes.Error, "these credentials cannot delete: run this on the admin host with admin credentials"),
         StorageAccessDeniedException => (ExitCodes.Error, $"{e.Message}; check the credentials' permissions ('dedup policy' prints what they need)"),

@@ -18,6 +18,8 @@ public static class ExitCodes
     public const int WrongPassword = 11;
     /// <summary>Damaged or missing repository data was found.</summary>
     public const int Damaged = 12;
+    /// <summary>'status': a writer is silent or its last backup changed far more than usual.</summary>
+    public const int Attention = 13;
     /// <summary>128 + SIGINT, as shells report it.</summary>
     public const int Interrupted = 130;
 
@@ -34,6 +36,7 @@ public static class ExitCodes
           10   there is no repository at the given location
           11   wrong password: no key of the repository opens with it
           12   damaged or missing data was found (check, or any verb that met it)
+          13   status: a writer is silent (--stale) or its last backup changed far more than its usual
           130  interrupted (Ctrl-C or SIGTERM); a new backup reuses what was already stored
         """;
 }

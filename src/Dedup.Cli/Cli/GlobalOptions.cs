@@ -35,6 +35,9 @@ public static class GlobalOptions
     public static readonly Option<string> Key = Global(Opt.Text("key", "ID",
         "open with this key file first (its full ID; env DEDUP_KEY); by default the key this machine opened last"));
 
+    public static readonly Option<string> Enrollment = Global(Opt.Text("enrollment", "FILE",
+        "open from this enrolment file, reading nothing from the repository (a put-only host; see 'dedup enroll')"));
+
     public static readonly Option<long?> LimitUpload = Global(Opt.Rate("limit-upload", "limit uploads to RATE KiB/s across all connections (as restic)"));
 
     public static readonly Option<long?> LimitDownload = Global(Opt.Rate("limit-download", "limit downloads to RATE KiB/s across all connections (as restic)"));
@@ -42,7 +45,7 @@ public static class GlobalOptions
     /// <summary>"-h, --help" only: System.CommandLine's default also takes "-?" and "/?".</summary>
     public static readonly HelpOption Help = new("--help", "-h") { Description = "show this help", Recursive = true };
 
-    public static readonly IReadOnlyList<Option> All = [Repo, PasswordFile, Profile, Json, Quiet, S3Region, S3Connections, S3StorageClass, CacheDir, Key, LimitUpload, LimitDownload];
+    public static readonly IReadOnlyList<Option> All = [Repo, PasswordFile, Profile, Json, Quiet, S3Region, S3Connections, S3StorageClass, CacheDir, Key, Enrollment, LimitUpload, LimitDownload];
 
     public const string Environment = """
         Environment:
@@ -58,6 +61,7 @@ public static class GlobalOptions
           DEDUP_S3_RETRIES      attempts per S3 request before giving up (default 6, with backoff)
           DEDUP_PROGRESS_FPS    status lines per second with --json (default 1)
           DEDUP_KEY             the key file to try first (full ID), when --key is not given
+          DEDUP_STATE_DIR       a put-only host's enrolments and local state (default $XDG_STATE_HOME/dedup or ~/.local/state/dedup)
           DEDUP_KDF_CEILING     MiB:passes:lanes, the most Argon2 work to do for one key file (default 1024:16:16)
           AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_PROFILE, AWS_REGION
                                 S3 credentials and region, from the standard AWS chain (never from the command line)

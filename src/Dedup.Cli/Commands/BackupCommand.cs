@@ -106,6 +106,7 @@ public sealed class BackupCommand : Verb
             // The cache is what lets a write-only key (which cannot read its parent snapshot) skip unchanged files,
             // and it saves a full key from downloading the parent's trees, so it is on unless asked otherwise.
             CacheDirectory = ctx.Get(_noCache) ? null : ctx.CacheDir ?? TreeCache.DefaultBase(),
+            StateDirectory = Dedup.Repository.PutOnly.LocalState.DefaultBase(), // used only by a put-only host
         };
         if (!stdin) foreach (var p in options.Paths) CheckExists(p);
 

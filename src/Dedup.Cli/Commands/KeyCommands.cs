@@ -53,6 +53,8 @@ public sealed class KeyAddCommand : Verb
     private readonly Option<string> _group = Opt.Text("group", "NAME",
         "with --write-only: share deduplication with the other keys of this group (they can then confirm each other's content)");
     private readonly Option<string> _user = Opt.Text("user", "NAME", "the user name recorded in the key");
+    private readonly Option<string> _enroll = Opt.Text("enroll", "FILE",
+        "with --write-only: also write FILE, the enrolment a put-only host backs up from ('dedup enroll FILE' there)");
     private readonly KdfOptions _kdf = new();
 
     public KeyAddCommand() : base("add", "Add a key with a new password (asked twice, or --new-password-file).", """
@@ -60,10 +62,13 @@ public sealed class KeyAddCommand : Verb
         own, or with --group NAME in the domain of that group.
         With --json the result names the new key's full ID: give it to the host as --key ID (or DEDUP_KEY), and to
         'dedup policy --role write-only --key-id ID' so that its credentials may read that one key file.
+        --enroll FILE also writes the enrolment of a put-only host (config and the new key file, no secret in clear):
+        copy it to the host and run 'dedup enroll FILE' there; its credentials then need only 'dedup policy --role put-only'.
         """)
     {
-        foreach (var o in new Option[] { _newPasswordFile, _writeOnly, _host, _group, _user }.Concat(_kdf.All)) Add(o);
+        foreach (var o in new Option[] { _newPasswordFile, _writeOnly, _host, _group, _user, _enroll }.Concat(_kdf.All)) Add(o);
         OnlyWith(_group, _writeOnly, "--group is for write-only keys (--write-only): full keys share everything already");
+        OnlyWith(_enroll, _writeOnly, "--enroll is for write-only keys (--write-only): a put-only host gets a write-only key");
     }
 
     public override async Task<int> RunAsync(CliContext ctx)
@@ -75,6 +80,12 @@ public sealed class KeyAddCommand : Verb
         using var password = Passwords.ForNewKey(ctx.Get(_newPasswordFile));
         var id = await KeyManager.AddAsync(repo, password.Memory, kind, ctx.Get(_host) ?? Environment.MachineName,
             ctx.Get(_user) ?? Environment.UserName, kdf, ctx.Get(_group), ctx.Cancellation).ConfigureAwait(false);
+        if (ctx.Get(_enroll) is { } enrolFile)
+        {
+            var enrolment = await Dedup.Repository.PutOnly.Enrollment.CreateAsync(repo, id, ctx.RepositoryUrl, ctx.Cancellation).ConfigureAwait(false);
+            using var f = new FileStream(enrolFile, new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write, UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite });
+            f.Write(enrolment.Serialize());
+        }
         if (ctx.Json) ctx.WriteJson(new KeyAdded(id.ToString(), KeyFile.KindName(kind)), CliJson.Default.KeyAdded);
         else ctx.Say($"added {KeyFile.KindName(kind)} key {id.ToShortString()}");
         return ExitCodes.Ok;

@@ -10,7 +10,9 @@ public sealed class PolicyCommand : Verb
 {
     private readonly Option<string> _bucket = Opt.Text("bucket", "B", "the bucket");
     private readonly Option<string> _prefix = Opt.Text("prefix", "P", "the repository's key prefix inside the bucket");
-    private readonly Option<string> _role = Opt.OneOf("role", "whose policy to print", "client", "write-only", "admin");
+    private readonly Option<string> _role = Opt.OneOf("role", "whose policy to print", "client", "write-only", "put-only", "admin");
+    private readonly Option<bool> _withList = Opt.Flag("with-list", "put-only: also allow listing the prefix");
+    private readonly Option<bool> _withMultipart = Opt.Flag("with-multipart", "put-only: also allow the multipart list and abort actions");
     private readonly Option<string[]> _principal = Opt.List("principal", "ARN", "print a bucket policy for this principal");
     private readonly Option<string[]> _keyId = Opt.List("key-id", "ID", "write-only: a host's own key file, the only key file it may read");
 
@@ -24,6 +26,9 @@ public sealed class PolicyCommand : Verb
                 offline guessing of other passwords); the host opens its own key by ID (dedup --key ID, or the ID
                 it remembers). Reading data/, snapshots/ and inflight/ is denied outright, even for objects the
                 host uploaded itself (S3 lets an object's owner read it unless a policy denies it).
+        put-only  for hosts that back up from an enrolment ('dedup enroll') and read nothing: s3:PutObject on the
+                prefix, create-only, and nothing else; --with-list adds listing the prefix, --with-multipart the
+                multipart actions (ListBucketMultipartUploads, ListMultipartUploadParts, AbortMultipartUpload).
         admin   everything on the bucket and prefix: what prune, forget and 'key remove' need.
         Without --principal the output is an IAM identity policy (attach it to the user or role). With
         --principal it is a bucket policy naming that principal (for Ceph RGW: arn:aws:iam:::user/NAME).
@@ -33,7 +38,7 @@ public sealed class PolicyCommand : Verb
     {
         _bucket.Required = true;
         _role.Required = true;
-        foreach (var o in new Option[] { _bucket, _prefix, _role, _principal, _keyId }) Add(o);
+        foreach (var o in new Option[] { _bucket, _prefix, _role, _withList, _withMultipart, _principal, _keyId }) Add(o);
     }
 
     public override Task<int> RunAsync(CliContext ctx)
@@ -43,10 +48,14 @@ public sealed class PolicyCommand : Verb
         if (bucket.Contains('/') || bucket.Length == 0) throw new UsageException($"'{bucket}' is not a bucket name");
         if (ctx.Get(_keyId) is { Length: > 0 } && ctx.Get(_role) != "write-only")
             throw new UsageException("--key-id only goes with --role write-only: client and admin credentials read every key file");
+        // Depends on --role's value, which a declared rule (OnlyWith) cannot express.
+        if ((ctx.Get(_withList) || ctx.Get(_withMultipart)) && ctx.Get(_role) != "put-only")
+            throw new UsageException("--with-list and --with-multipart only go with --role put-only");
         var policy = ctx.Get(_role) switch
         {
             "client" => Client(bucket, prefix),
             "write-only" => WriteOnly(bucket, prefix, ctx.Get(_keyId) ?? []),
+            "put-only" => PutOnly(bucket, prefix, ctx.Get(_withList), ctx.Get(_withMultipart)),
             _ => Admin(bucket, prefix),
         };
         if (ctx.Get(_principal) is { Length: > 0 } principals)
@@ -100,6 +109,27 @@ public sealed class PolicyCommand : Verb
             new("CreateOnlyNoOverwrite", "Deny", ["s3:PutObject"], created, CreateOnly()),
             new("NeverReadContent", "Deny", ["s3:GetObject"], Arns(bucket, prefix, "data/*", "snapshots/*", "inflight/*")),
         ]);
+    }
+
+    /// <summary>
+    /// A put-only host (issue 13): create-only puts of the objects a backup writes, and nothing else; with --with-list
+    /// listing the prefix, with --with-multipart the multipart bookkeeping. No GetObject at all: not even ciphertext.
+    /// </summary>
+    public static IamPolicy PutOnly(string bucket, string prefix, bool withList, bool withMultipart)
+    {
+        var created = Arns(bucket, prefix, "data/*", "index/*", "snapshots/*", "inflight/*");
+        var statements = new List<PolicyStatement>
+        {
+            new("CreateBackupObjects", "Allow", ["s3:PutObject"], created),
+            new("CreateOnlyNoOverwrite", "Deny", ["s3:PutObject"], created.DeepClone(), CreateOnly()),
+        };
+        if (withList) statements.Add(new("ListRepository", "Allow", ["s3:ListBucket"], BucketArn(bucket), PrefixCondition(prefix)));
+        if (withMultipart)
+        {
+            statements.Add(new("ListUploads", "Allow", ["s3:ListBucketMultipartUploads"], BucketArn(bucket)));
+            statements.Add(new("MultipartParts", "Allow", ["s3:ListMultipartUploadParts", "s3:AbortMultipartUpload"], created.DeepClone()));
+        }
+        return new IamPolicy(statements);
     }
 
     public static IamPolicy Admin(string bucket, string prefix) => new([

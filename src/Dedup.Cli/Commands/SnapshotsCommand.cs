@@ -26,6 +26,7 @@ public sealed class SnapshotsCommand : Verb
     public override async Task<int> RunAsync(CliContext ctx)
     {
         var repo = await ctx.OpenRepositoryAsync().ConfigureAwait(false);
+        if (repo.IsPutOnly) return EnrollCommand.ListLocal(ctx, repo);
         if (repo.Keys.ReadKey is null) return await ListOwnAsync(ctx, repo).ConfigureAwait(false);
         int damaged = 0;
         var all = await repo.Snapshots.LoadAllAsync((id, e) =>

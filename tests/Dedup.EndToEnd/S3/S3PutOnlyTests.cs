@@ -215,41 +215,56 @@ public sealed class S3PutOnlyTests : S3TestBase
         await s3.PutBucketPolicyAsync(_bucket, policy.ToJsonString());
     }
 
-    /// <summary>The put-only policy of issue 13 (to be replaced by what 'dedup policy --role put-only' prints).</summary>
+    /// <summary>
+    /// The README's fleet section as a new user follows it, with the CLI: the admin adds a key with --enroll and prints the
+    /// put-only policy; the host enrolls, backs up a tree and a stream, lists its snapshots, is refused a restore in one
+    /// line; the admin restores and sees the fleet.
+    /// </summary>
+    [Fact]
+    public async Task ReadmeFlow_WithTheCli()
+    {
+        S3Env.EnsurePutOnlyUser();
+        await CreateBucketAsync(withList: false, withMultipart: false);
+        var url = $"s3:{S3Env.Endpoint}/{_bucket}/{Prefix}";
+        var admin = S3Env.Admin;
+        Init(admin, url);
+        var pass = Cli.Dir.Combine("db1.pass");
+        File.WriteAllText(pass, "db1 password");
+        var enrol = Cli.Dir.Combine("db1.enrol");
+        Ok(admin, url, ["key", "add", "--write-only", "--host", "db1", "--new-password-file", pass, "--enroll", enrol, .. DedupCli.FastKdf]);
+        var host = new Dictionary<string, string?>
+        {
+            ["DEDUP_PASSWORD_FILE"] = pass, ["DEDUP_STATE_DIR"] = Cli.Dir.Combine("db1-state"), ["DEDUP_CACHE_DIR"] = Cli.Dir.Combine("db1-cache"),
+        };
+        Ok(S3Env.PutOnly, url, ["enroll", enrol], host);
+        var src = Cli.Dir.Combine("src");
+        TreeFixture.Build(src, seed: 5);
+        var first = System.Text.Json.JsonDocument.Parse(Ok(S3Env.PutOnly, url, ["backup", src, "--json"], host).Stdout).RootElement;
+        var stream = RandomBytes(300_000, 3);
+        var piped = Cli.Run(["-r", url, "backup", "--stdin", "--stdin-filename", "db.sql", "--json"], S3Env.PutOnly.Env(host), stdin: stream);
+        Assert.True(piped.ExitCode == 0, piped.ToString());
+        var second = System.Text.Json.JsonDocument.Parse(Ok(S3Env.PutOnly, url, ["backup", src, "--json"], host).Stdout).RootElement;
+        Assert.True(second.GetProperty("bytes_added").GetInt64() < 4096, second.ToString());
+        var listed = Ok(S3Env.PutOnly, url, ["snapshots"], host).Stdout;
+        Assert.Contains(first.GetProperty("snapshot_id").GetString()![..8], listed);
+        Assert.Contains("3 snapshots this host stored", listed);
+        AssertOneLineError(Run(S3Env.PutOnly, url, ["restore", "latest", "--target", Cli.Dir.Combine("no")], host), "can only upload", "admin host");
+        AssertOneLineError(Run(S3Env.PutOnly, url, ["check"], host), "can only upload");
+
+        var target = Cli.Dir.Combine("restored");
+        Ok(admin, url, ["restore", second.GetProperty("snapshot_id").GetString()!, "--target", target]);
+        TreeFixture.AssertSame(src, Path.Join(target, Path.GetFullPath(src)));
+        var status = Run(admin, url, ["status", "--json"]);
+        Assert.True(status.ExitCode == 0, status.ToString());
+        var rows = System.Text.Json.JsonDocument.Parse(status.Stdout).RootElement;
+        Assert.False(rows.GetProperty("attention").GetBoolean());
+        Assert.Equal(2, rows.GetProperty("writers").GetArrayLength()); // the tree and the stream of db1
+    }
+
+    /// <summary>What 'dedup policy --role put-only' prints (the CLI's own builder, so the test checks the printed policy).</summary>
     private static JsonObject PolicyFor(string bucket, string prefix, bool withList, bool withMultipart)
     {
-        var objects = $"arn:aws:s3:::{bucket}/{prefix}/*";
-        var statements = new JsonArray
-        {
-            new JsonObject { ["Sid"] = "CreateObjects", ["Effect"] = "Allow", ["Action"] = new JsonArray("s3:PutObject"), ["Resource"] = new JsonArray(objects) },
-            new JsonObject
-            {
-                ["Sid"] = "CreateOnlyNoOverwrite", ["Effect"] = "Deny", ["Action"] = new JsonArray("s3:PutObject"), ["Resource"] = new JsonArray(objects),
-                ["Condition"] = new JsonObject
-                {
-                    ["Null"] = new JsonObject { ["s3:if-none-match"] = "true" }, ["Bool"] = new JsonObject { ["s3:ObjectCreationOperation"] = "true" },
-                },
-            },
-        };
-        if (withList)
-            statements.Add(new JsonObject
-            {
-                ["Sid"] = "ListRepository", ["Effect"] = "Allow", ["Action"] = new JsonArray("s3:ListBucket"), ["Resource"] = new JsonArray($"arn:aws:s3:::{bucket}"),
-                ["Condition"] = new JsonObject { ["StringLike"] = new JsonObject { ["s3:prefix"] = new JsonArray(prefix, prefix + "/*") } },
-            });
-        if (withMultipart)
-        {
-            statements.Add(new JsonObject
-            {
-                ["Sid"] = "ListUploads", ["Effect"] = "Allow", ["Action"] = new JsonArray("s3:ListBucketMultipartUploads"), ["Resource"] = new JsonArray($"arn:aws:s3:::{bucket}"),
-            });
-            statements.Add(new JsonObject
-            {
-                ["Sid"] = "MultipartParts", ["Effect"] = "Allow", ["Action"] = new JsonArray("s3:ListMultipartUploadParts", "s3:AbortMultipartUpload"),
-                ["Resource"] = new JsonArray(objects),
-            });
-        }
-        return new JsonObject { ["Version"] = "2012-10-17", ["Statement"] = statements };
+        return Dedup.Cli.Commands.PolicyCommand.PutOnly(bucket, prefix, withList, withMultipart);
     }
 
     public override void Dispose()

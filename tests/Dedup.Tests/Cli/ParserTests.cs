@@ -113,6 +113,10 @@ public sealed class ParserTests
     [InlineData("backup --stdin --files-from list", "give either --stdin or --files-from lists, not both")]
     [InlineData("doctor --expect root", "Argument 'root' not recognized. Must be one of")]
     [InlineData("key add --group web", "--group is for write-only keys (--write-only)")]
+    [InlineData("key add --enroll web1.enrol", "--enroll is for write-only keys (--write-only)")]
+    [InlineData("status --churn-factor 1", "--churn-factor takes a number above 1, not '1'")]
+    [InlineData("status --churn-factor many", "--churn-factor takes a number above 1, not 'many'")]
+    [InlineData("status --stale soon", "--stale: ")]
     public void CommandLineMistakes_AreUsageErrors_ThatSayWhatIsWrong(string line, string message)
     {
         var args = line.Split(' ');
@@ -163,6 +167,34 @@ public sealed class ParserTests
         Assert.True(parse.GetValue((Option<bool>)verb.Options.Single(o => o.Name == "--one-file-system")));
         Assert.Equal(2L << 20, parse.GetValue((Option<long?>)verb.Options.Single(o => o.Name == "--exclude-larger-than")));
         Assert.Equal(512L * 1024, parse.GetValue(GlobalOptions.LimitUpload)); // KiB/s, as restic
+    }
+
+    [Fact]
+    public void PutOnlyOptions_ParseToTheirTypedValues()
+    {
+        string[] enroll = ["--enrollment", "/etc/dedup/web1.enrol", "backup", "/srv"];
+        var parse = CommandLine.Parse(enroll);
+        Assert.Equal("backup", CommandLine.VerbToRun(parse, enroll)!.Name);
+        Assert.Equal("/etc/dedup/web1.enrol", parse.GetValue(GlobalOptions.Enrollment));
+
+        string[] status = ["status", "--stale", "2d", "--churn-factor", "4.5", "--prometheus", "/var/lib/node/dedup.prom", "--json"];
+        parse = CommandLine.Parse(status);
+        var verb = CommandLine.VerbToRun(parse, status)!;
+        Assert.Equal(TimeSpan.FromDays(2), parse.GetValue((Option<TimeSpan?>)verb.Options.Single(o => o.Name == "--stale")));
+        Assert.Equal(4.5, parse.GetValue((Option<double?>)verb.Options.Single(o => o.Name == "--churn-factor")));
+        Assert.Equal("/var/lib/node/dedup.prom", parse.GetValue((Option<string>)verb.Options.Single(o => o.Name == "--prometheus")));
+        Assert.True(parse.GetValue(GlobalOptions.Json));
+
+        string[] policy = ["policy", "--bucket", "b", "--role", "put-only", "--with-list", "--with-multipart"];
+        parse = CommandLine.Parse(policy);
+        verb = CommandLine.VerbToRun(parse, policy)!;
+        Assert.True(parse.GetValue((Option<bool>)verb.Options.Single(o => o.Name == "--with-list")));
+        Assert.True(parse.GetValue((Option<bool>)verb.Options.Single(o => o.Name == "--with-multipart")));
+
+        string[] key = ["key", "add", "--write-only", "--host", "web1", "--enroll", "web1.enrol"];
+        parse = CommandLine.Parse(key);
+        verb = CommandLine.VerbToRun(parse, key)!;
+        Assert.Equal("web1.enrol", parse.GetValue((Option<string>)verb.Options.Single(o => o.Name == "--enroll")));
     }
 
     [Fact]
