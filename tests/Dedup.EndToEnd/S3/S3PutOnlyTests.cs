@@ -262,9 +262,12 @@ public sealed class S3PutOnlyTests : S3TestBase
     }
 
     /// <summary>What 'dedup policy --role put-only' prints (the CLI's own builder, so the test checks the printed policy).</summary>
-    private static JsonObject PolicyFor(string bucket, string prefix, bool withList, bool withMultipart)
+    private JsonObject PolicyFor(string bucket, string prefix, bool withList, bool withMultipart)
     {
-        return Dedup.Cli.Commands.PolicyCommand.PutOnly(bucket, prefix, withList, withMultipart);
+        var printed = Cli.Run(["policy", "--bucket", bucket, "--prefix", prefix, "--role", "put-only",
+            .. withList ? new[] { "--with-list" } : [], .. withMultipart ? new[] { "--with-multipart" } : []], withPassword: false);
+        Assert.True(printed.ExitCode == 0, printed.ToString());
+        return JsonNode.Parse(printed.Stdout)!.AsObject();
     }
 
     public override void Dispose()
