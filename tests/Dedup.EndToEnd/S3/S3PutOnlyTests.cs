@@ -120,7 +120,9 @@ public sealed class S3PutOnlyTests : S3TestBase
         await using (var admin = await Repo.OpenAsync(adminStorage, AdminPassword))
         {
             var forgot = await Forget.RunAsync(admin, adminStorage, new ForgetOptions { Policy = new RetentionPolicy { Last = 1 } });
-            Assert.Equal(4, forgot.Removed); // first, edited and resumed (the tree), and the first dump
+            // first, edited and resumed (the tree), and the first dump; forget keeps a snapshot stored within the storage
+            // clock's 1 s of its writer's newest (main 9cebb7d), which the two dumps of this fast run may be.
+            Assert.InRange(forgot.Removed, 3, 4);
             var marked = await Pruner.RunAsync(admin, adminStorage, new PruneOptions());
             Assert.True(marked.PacksMarked >= 4, $"prune marked {marked.PacksMarked} packs");
         }
@@ -239,11 +241,11 @@ public sealed class S3PutOnlyTests : S3TestBase
         Ok(S3Env.PutOnly, url, ["enroll", enrol], host);
         var src = Cli.Dir.Combine("src");
         TreeFixture.Build(src, seed: 5);
-        var first = System.Text.Json.JsonDocument.Parse(Ok(S3Env.PutOnly, url, ["backup", src, "--json"], host).Stdout).RootElement;
+        var first = System.Text.Json.JsonDocument.Parse(LastLine(Ok(S3Env.PutOnly, url, ["backup", src, "--json"], host).Stdout)).RootElement;
         var stream = RandomBytes(300_000, 3);
         var piped = Cli.Run(["-r", url, "backup", "--stdin", "--stdin-filename", "db.sql", "--json"], S3Env.PutOnly.Env(host), stdin: stream);
         Assert.True(piped.ExitCode == 0, piped.ToString());
-        var second = System.Text.Json.JsonDocument.Parse(Ok(S3Env.PutOnly, url, ["backup", src, "--json"], host).Stdout).RootElement;
+        var second = System.Text.Json.JsonDocument.Parse(LastLine(Ok(S3Env.PutOnly, url, ["backup", src, "--json"], host).Stdout)).RootElement;
         Assert.True(second.GetProperty("bytes_added").GetInt64() < 4096, second.ToString());
         var listed = Ok(S3Env.PutOnly, url, ["snapshots"], host).Stdout;
         Assert.Contains(first.GetProperty("snapshot_id").GetString()![..8], listed);
@@ -262,6 +264,9 @@ public sealed class S3PutOnlyTests : S3TestBase
     }
 
     /// <summary>What 'dedup policy --role put-only' prints (the CLI's own builder, so the test checks the printed policy).</summary>
+    /// <summary>backup --json streams status lines before its summary, which is the last line.</summary>
+    private static string LastLine(string stdout) => stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries)[^1];
+
     private JsonObject PolicyFor(string bucket, string prefix, bool withList, bool withMultipart)
     {
         var printed = Cli.Run(["policy", "--bucket", bucket, "--prefix", prefix, "--role", "put-only",
