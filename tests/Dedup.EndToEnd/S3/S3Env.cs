@@ -4,6 +4,7 @@ using Amazon.Runtime;
 using Amazon.S3;
 using Amazon.S3.Model;
 using Dedup.Storage.S3;
+using Dedup.TestKit;
 using Xunit;
 
 namespace Dedup.EndToEnd.S3;
@@ -94,39 +95,23 @@ public static class S3Env
     }
 
     /// <summary>Runs radosgw-admin against the test cluster; returns its exit code.</summary>
-    public static int RadosgwAdmin(params string[] args)
-    {
-        var psi = new ProcessStartInfo("radosgw-admin") { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        psi.Environment["CEPH_CONF"] = Path.Combine(Environment.GetEnvironmentVariable("DEDUP_S3_STATE") ?? Path.Combine(RepositoryRoot, ".state", "s3"), "ceph.conf");
-        using var p = Process.Start(psi)!;
-        p.StandardOutput.ReadToEndAsync();
-        p.StandardError.ReadToEndAsync();
-        Assert.True(p.WaitForExit(TimeSpan.FromMinutes(1)), "radosgw-admin hung");
-        return p.ExitCode;
-    }
+    public static int RadosgwAdmin(params string[] args) => S3Users.RadosgwAdmin(args);
 
     /// <summary>Creates the write-only test user if it does not exist yet (idempotent, like the server script).</summary>
     public static void EnsureWriteOnlyUser()
     {
         _ = Endpoint;
-        if (RadosgwAdmin("user", "info", "--uid=" + WriteOnlyUser) == 0) return;
-        var code = RadosgwAdmin("user", "create", "--uid=" + WriteOnlyUser, "--display-name=dedup test write-only host",
-            "--access-key=" + WriteOnly.Key, "--secret-key=" + WriteOnly.Secret);
-        Assert.True(code == 0 || RadosgwAdmin("user", "info", "--uid=" + WriteOnlyUser) == 0, "could not create the write-only test user");
+        S3Users.Ensure(WriteOnlyUser, "dedup test write-only host", WriteOnly.Key, WriteOnly.Secret);
     }
 
     /// <summary>A user for put-only hosts (issue 13); like <see cref="WriteOnly"/>, it has rights only through a bucket policy.</summary>
-    public static readonly S3Credentials PutOnly = new("DEDUPTESTPUTONLY0000", "dedup-test-putonly-secret-not-a-real-secret");
-    public const string PutOnlyUser = "putonly";
+    public static readonly S3Credentials PutOnly = new(S3Users.PutOnlyKey, S3Users.PutOnlySecret);
+    public const string PutOnlyUser = S3Users.PutOnlyUser;
 
     public static void EnsurePutOnlyUser()
     {
         _ = Endpoint;
-        if (RadosgwAdmin("user", "info", "--uid=" + PutOnlyUser) == 0) return;
-        var code = RadosgwAdmin("user", "create", "--uid=" + PutOnlyUser, "--display-name=dedup test put-only host",
-            "--access-key=" + PutOnly.Key, "--secret-key=" + PutOnly.Secret);
-        Assert.True(code == 0 || RadosgwAdmin("user", "info", "--uid=" + PutOnlyUser) == 0, "could not create the put-only test user");
+        S3Users.EnsurePutOnly();
     }
 
     public static string RepositoryRoot

@@ -205,16 +205,7 @@ public sealed class S3PutOnlyTests : S3TestBase
     private async Task CreateBucketAsync(bool withList, bool withMultipart)
     {
         using var s3 = S3Env.Sdk(S3Env.Admin);
-        await s3.PutBucketAsync(_bucket);
-        var policy = PolicyFor(_bucket, Prefix, withList, withMultipart);
-        foreach (var statement in policy["Statement"]!.AsArray())
-            statement!["Principal"] = new JsonObject { ["AWS"] = new JsonArray("arn:aws:iam:::user/" + S3Env.PutOnlyUser) };
-        policy["Statement"]!.AsArray().Add(new JsonObject
-        {
-            ["Sid"] = "Admin", ["Effect"] = "Allow", ["Principal"] = new JsonObject { ["AWS"] = new JsonArray("arn:aws:iam:::user/admin") },
-            ["Action"] = new JsonArray("s3:*"), ["Resource"] = new JsonArray($"arn:aws:s3:::{_bucket}", $"arn:aws:s3:::{_bucket}/*"),
-        });
-        await s3.PutBucketPolicyAsync(_bucket, policy.ToJsonString());
+        await S3Users.CreateBucketAsync(s3, _bucket, PolicyFor(_bucket, Prefix, withList, withMultipart), S3Env.PutOnlyUser);
     }
 
     /// <summary>

@@ -109,13 +109,37 @@ public sealed class S3Backend : Backend
 {
     private readonly AmazonS3Client _s3;
 
-    public S3Backend(string purpose)
+    private readonly bool _ownBucket;
+
+    /// <param name="bucket">A bucket of the test's own (removed at the end), e.g. one whose policy grants a put-only
+    /// user; default: the shared test bucket.</param>
+    /// <param name="client">The backup host's credential; default: the shared client user, which cannot delete.</param>
+    public S3Backend(string purpose, string? bucket = null, (string Key, string Secret)? client = null)
     {
         Prefix = $"rel-{purpose}-{Guid.NewGuid():N}"[..(purpose.Length + 16)];
-        Url = $"s3:{S3Env.Endpoint}/{S3Env.Bucket}/{Prefix}";
-        ClientEnv = S3Env.Env(S3Env.Client);
+        Bucket = bucket ?? S3Env.Bucket;
+        _ownBucket = bucket is not null;
+        Url = $"s3:{S3Env.Endpoint}/{Bucket}/{Prefix}";
+        ClientEnv = S3Env.Env(client ?? S3Env.Client);
         AdminEnv = S3Env.Env(S3Env.Admin);
         _s3 = S3Env.Sdk();
+    }
+
+    public string Bucket { get; }
+
+    /// <summary>Every object of one kind with its size, as the admin lists it (what a run stored: the difference of two listings).</summary>
+    public async Task<Dictionary<string, long>> SizesAsync(string kind)
+    {
+        var sizes = new Dictionary<string, long>(StringComparer.Ordinal);
+        var request = new ListObjectsV2Request { BucketName = Bucket, Prefix = $"{Prefix}/{kind}/" };
+        ListObjectsV2Response page;
+        do
+        {
+            page = await _s3.ListObjectsV2Async(request).ConfigureAwait(false);
+            foreach (var o in page.S3Objects ?? []) sizes[o.Key[(o.Key.LastIndexOf('/') + 1)..]] = o.Size ?? 0;
+            request.ContinuationToken = page.NextContinuationToken;
+        } while (page.IsTruncated == true);
+        return sizes;
     }
 
     public string Prefix { get; }
@@ -125,7 +149,7 @@ public sealed class S3Backend : Backend
     public override IReadOnlyDictionary<string, string?> AdminEnv { get; }
 
     /// <summary>The same repository seen through another endpoint (the fault proxy).</summary>
-    public string UrlVia(int port) => $"s3:http://127.0.0.1:{port}/{S3Env.Bucket}/{Prefix}";
+    public string UrlVia(int port) => $"s3:http://127.0.0.1:{port}/{Bucket}/{Prefix}";
 
     public override async Task<HashSet<string>> ListAsync(string kind)
     {
@@ -137,7 +161,7 @@ public sealed class S3Backend : Backend
     private async Task<List<string>> KeysAsync(string prefix)
     {
         var keys = new List<string>();
-        var request = new ListObjectsV2Request { BucketName = S3Env.Bucket, Prefix = prefix };
+        var request = new ListObjectsV2Request { BucketName = Bucket, Prefix = prefix };
         ListObjectsV2Response page;
         do
         {
@@ -157,10 +181,11 @@ public sealed class S3Backend : Backend
             {
                 await _s3.DeleteObjectsAsync(new DeleteObjectsRequest
                 {
-                    BucketName = S3Env.Bucket,
+                    BucketName = Bucket,
                     Objects = keys.Skip(i).Take(500).Select(k => new KeyVersion { Key = k }).ToList(),
                 }).ConfigureAwait(false);
             }
+            if (_ownBucket) await _s3.DeleteBucketAsync(Bucket).ConfigureAwait(false);
         }
         catch (Exception e) when (e is AmazonServiceException or HttpRequestException or WebException or IOException or OperationCanceledException)
         {

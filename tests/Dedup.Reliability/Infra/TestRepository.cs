@@ -47,6 +47,9 @@ public sealed class TestRepository : IAsyncDisposable
         return repo;
     }
 
+    /// <summary>A repository on a backend the test made itself (e.g. an S3 bucket of its own with a put-only policy); no init.</summary>
+    public static TestRepository Create(TempDir dir, Backend backend, int seed) => new(dir, backend, seed);
+
     public DataSet NewDataSet(string name, long bytes, int seedOffset = 0) => new(_dir.Combine(name), Seed + seedOffset, bytes);
 
     /// <summary>Starts `dedup -r URL args` with the client's credentials (admin: the admin's).</summary>
