@@ -247,6 +247,14 @@ public sealed class S3PutOnlyTests : S3TestBase
         var target = Cli.Dir.Combine("restored");
         Ok(admin, url, ["restore", second.GetProperty("snapshot_id").GetString()!, "--target", target]);
         TreeFixture.AssertSame(src, Path.Join(target, Path.GetFullPath(src)));
+        // The admin dumps what the host stored, byte for byte: the stream, and the tree's largest file. The host cannot.
+        var pipedId = System.Text.Json.JsonDocument.Parse(LastLine(piped.Stdout)).RootElement.GetProperty("snapshot_id").GetString()!;
+        Assert.Equal(stream, Ok(admin, url, ["dump", pipedId, "/db.sql"]).StdoutBytes);
+        var large = Path.Join(Path.GetFullPath(src), "large", "random.bin");
+        var dumped = Ok(admin, url, ["dump", second.GetProperty("snapshot_id").GetString()!, large]).StdoutBytes;
+        Assert.Equal(3 * 1024 * 1024 + 17, dumped.Length);
+        Assert.Equal(File.ReadAllBytes(large), dumped);
+        AssertOneLineError(Run(S3Env.PutOnly, url, ["dump", "latest", large], host), "can only upload");
         var status = Run(admin, url, ["status", "--json"]);
         Assert.True(status.ExitCode == 0, status.ToString());
         var rows = System.Text.Json.JsonDocument.Parse(status.Stdout).RootElement;
