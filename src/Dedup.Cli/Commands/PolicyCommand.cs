@@ -113,7 +113,9 @@ public sealed class PolicyCommand : Verb
 
     /// <summary>
     /// A put-only host (issue 13): create-only puts of the objects a backup writes, and nothing else; with --with-list
-    /// listing the prefix, with --with-multipart the multipart bookkeeping. No GetObject at all: not even ciphertext.
+    /// listing the prefix, with --with-multipart the multipart bookkeeping. No GetObject at all: not even ciphertext. The
+    /// explicit Deny matters: S3 servers that keep object ACLs (Ceph RGW, AWS buckets with ACLs enabled) let an object's
+    /// uploader read it back, so without it a stolen credential would yield every pack the host stored.
     /// </summary>
     public static IamPolicy PutOnly(string bucket, string prefix, bool withList, bool withMultipart)
     {
@@ -122,6 +124,7 @@ public sealed class PolicyCommand : Verb
         {
             new("CreateBackupObjects", "Allow", ["s3:PutObject"], created),
             new("CreateOnlyNoOverwrite", "Deny", ["s3:PutObject"], created.DeepClone(), CreateOnly()),
+            new("NeverRead", "Deny", ["s3:GetObject"], ObjectsArn(bucket, prefix)),
         };
         if (withList) statements.Add(new("ListRepository", "Allow", ["s3:ListBucket"], BucketArn(bucket), PrefixCondition(prefix)));
         if (withMultipart)
