@@ -260,6 +260,37 @@ public sealed class Repository : IAsyncDisposable
         };
     }
 
+    /// <summary>
+    /// A put-only host whose local state for a path set is missing (spec prune-protocol P5), and whose credentials
+    /// may read its own index files, loads the marks and every index file its key can read and whose signer is trusted
+    /// for its domain (its own files, signatures verified), as a reading writer does: its backup marker is already
+    /// stored (P1), so client rule 1 holds. Returns false, with nothing loaded, when the store refused any read (a
+    /// listing, a mark, a revocation or an index file): then the run uploads everything (P5).
+    /// </summary>
+    public async Task<bool> TryLoadOwnIndexAsync(CancellationToken ct = default)
+    {
+        if (Storage is not PutOnlyStorage putOnly) throw new InvalidOperationException("only a host opened from its enrolment rebuilds its state from its index");
+        int refusedBefore = putOnly.RefusedReads;
+        using (putOnly.AllowReads())
+        {
+            try
+            {
+                await LoadIndexAsync(ct).ConfigureAwait(false);
+            }
+            catch (StorageAccessDeniedException)
+            {
+            }
+        }
+        if (putOnly.RefusedReads == refusedBefore) return true;
+        // Some read was refused, though the loaders may have skipped it like a damaged object: a mark not seen could
+        // let this run rely on a pack about to be deleted. Nothing loaded counts.
+        Index = new IndexTable();
+        Marks = [];
+        IndexReport = IndexLoadReport.Empty;
+        _trust = null;
+        return false;
+    }
+
     /// <summary>True when opened from an enrolment: the store is never read (see <see cref="OpenEnrolled"/>).</summary>
     public bool IsPutOnly { get; private init; }
 

@@ -46,6 +46,12 @@ public static class S3Users
     public static async Task CreateBucketAsync(AmazonS3Client admin, string bucket, JsonObject policy, string user)
     {
         await admin.PutBucketAsync(bucket);
+        await admin.PutBucketPolicyAsync(bucket, Grant(policy, bucket, user).ToJsonString());
+    }
+
+    /// <summary>The bucket policy that grants <paramref name="policy"/>'s statements to <paramref name="user"/> and everything to the admin.</summary>
+    public static JsonObject Grant(JsonObject policy, string bucket, string user)
+    {
         foreach (var statement in policy["Statement"]!.AsArray())
             statement!["Principal"] = new JsonObject { ["AWS"] = new JsonArray("arn:aws:iam:::user/" + user) };
         policy["Statement"]!.AsArray().Add(new JsonObject
@@ -53,6 +59,6 @@ public static class S3Users
             ["Sid"] = "Admin", ["Effect"] = "Allow", ["Principal"] = new JsonObject { ["AWS"] = new JsonArray("arn:aws:iam:::user/admin") },
             ["Action"] = new JsonArray("s3:*"), ["Resource"] = new JsonArray($"arn:aws:s3:::{bucket}", $"arn:aws:s3:::{bucket}/*"),
         });
-        await admin.PutBucketPolicyAsync(bucket, policy.ToJsonString());
+        return policy;
     }
 }

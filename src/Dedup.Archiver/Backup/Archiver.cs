@@ -39,10 +39,14 @@ public static class Archiver
         // A put-only host reads nothing: it deduplicates against what its local state says its newest snapshot holds.
         LocalState? state = null;
         IDedupSource? dedup = null;
+        bool? stateRebuiltFromIndex = null;
         if (repo.IsPutOnly)
         {
             state = options.StateDirectory is null ? null : LocalState.Open(options.StateDirectory, repo.Keys.RepositoryId, options.Host, paths);
             var newest = state?.LoadNewest(out _) ?? [];
+            // Lost state (P5): where the credentials may read this host's own index files, dedup against them instead.
+            if (options.StateFromIndex && !options.DryRun && state is { HasNewest: false })
+                stateRebuiltFromIndex = await repo.TryLoadOwnIndexAsync(ct).ConfigureAwait(false);
             if (options.CacheDirectory is not null && !options.DryRun) await PendingIndexJournal.RecoverPutOnlyAsync(repo, options.CacheDirectory, ct).ConfigureAwait(false);
             dedup = new KnownBlobs(repo, newest);
         }
@@ -101,7 +105,7 @@ public static class Archiver
         var id = await repo.Snapshots.SaveAsync(info, beforePut: state is null ? null : _ => state.BeginCommit(walk.ReferencedBlobs), ct: ct).ConfigureAwait(false);
         state?.EndCommit(new LocalSnapshot(id.ToString(), info.Time, info.Host, info.Paths, info.Tags, info.Summary.FilesChanged, info.Summary.FilesNew, info.Summary.BytesAdded));
         cache?.Commit(new CachedParent(id.ToString(), info.Tree, info.Time));
-        return new BackupResult(id, info, walk.Failures) { Warnings = warnings };
+        return new BackupResult(id, info, walk.Failures) { Warnings = warnings, StateRebuiltFromIndex = stateRebuiltFromIndex };
     }
 
     private static string Absolute(string path)

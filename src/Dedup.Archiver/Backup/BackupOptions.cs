@@ -58,6 +58,12 @@ public sealed record BackupOptions
     /// <see cref="Dedup.Repository.PutOnly.LocalState"/>); null: it keeps nothing, and every run uploads all content.
     /// </summary>
     public string? StateDirectory { get; init; }
+    /// <summary>
+    /// A put-only host whose credentials may read its own index files: when its local state for the path set is missing,
+    /// deduplicate against those files (marks applied) instead of uploading everything (--state-from-index). Off by
+    /// default, so that a host granted nothing but PutObject sends no read its credentials would refuse.
+    /// </summary>
+    public bool StateFromIndex { get; init; }
 }
 
 /// <summary>A path that could not be backed up, and why. The snapshot is still written, marked incomplete.</summary>
@@ -72,6 +78,9 @@ public sealed record BackupResult(ObjectId SnapshotId, SnapshotInfo Snapshot, IR
     /// <summary>Things worth telling that did not make the snapshot incomplete: a --files-from pattern that matched
     /// nothing, an extended attribute that could not be read or stored.</summary>
     public IReadOnlyList<string> Warnings { get; init; } = [];
+    /// <summary>A put-only host's run with --state-from-index that found no local state: true when it deduplicated
+    /// against its own index files, false when the store refused to let it read them (everything was uploaded); else null.</summary>
+    public bool? StateRebuiltFromIndex { get; init; }
 }
 
 /// <summary>Live counters for progress display; read from another thread.</summary>

@@ -32,6 +32,8 @@ public sealed class BackupCommand : Verb
     private readonly Option<bool> _stdin = Opt.Flag("stdin", "back up standard input as one file");
     private readonly Option<string> _stdinFilename = Opt.Text("stdin-filename", "NAME", "the file name for --stdin (default 'stdin')");
     private readonly Option<string> _parent = Opt.Text("parent", "SNAPSHOT", "compare with this snapshot (default: the latest of the same host and paths)");
+    private readonly Option<bool> _stateFromIndex = Opt.Flag("state-from-index",
+        "on a put-only host whose credentials may read its own index files: when the local state is lost, dedup against them");
     private readonly Option<bool> _noCache = Opt.Flag("no-cache", "do not use the local cache, nor remember the key (its default place: see 'dedup help environment')");
 
     public BackupCommand() : base("backup", "Back up files and directories, or standard input, into a new snapshot.", """
@@ -49,6 +51,9 @@ public sealed class BackupCommand : Verb
         the profile's, and its hooks run around the backup ('dedup help profiles'); an option replaces the
         profile's value.
         With --json, status lines ("message_type": "status") come first and the summary is the last line.
+        On a put-only host (enrolled) that lost its local state, everything is uploaded again; with --state-from-index,
+        a host whose credentials may list and read the repository's index/, marks/ and keys/ deduplicates against its
+        own index files instead (left off by default: a PutObject-only host then sends no read at all).
         Example: mysqldump db | dedup backup --stdin --stdin-filename db.sql
         """)
     {
@@ -56,7 +61,7 @@ public sealed class BackupCommand : Verb
         foreach (var o in new Option[]
                  {
                      _tag, _host, _exclude, _excludeFile, _iexclude, _iexcludeFile, _excludeCaches, _excludeIfPresent, _excludeLargerThan,
-                     _filesFrom, _filesFromVerbatim, _filesFromRaw, _oneFileSystem, _stdin, _stdinFilename, _parent, _noCache, _dryRun,
+                     _filesFrom, _filesFromVerbatim, _filesFromRaw, _oneFileSystem, _stdin, _stdinFilename, _parent, _noCache, _dryRun, _stateFromIndex,
                  })
             Add(o);
         NotTogether(_stdin, _paths, "give either --stdin or paths, not both");
@@ -107,6 +112,7 @@ public sealed class BackupCommand : Verb
             // and it saves a full key from downloading the parent's trees, so it is on unless asked otherwise.
             CacheDirectory = ctx.Get(_noCache) ? null : ctx.CacheDir ?? TreeCache.DefaultBase(),
             StateDirectory = Dedup.Repository.PutOnly.LocalState.DefaultBase(), // used only by a put-only host
+            StateFromIndex = ctx.Get(_stateFromIndex),
         };
         if (!stdin) foreach (var p in options.Paths) CheckExists(p);
 
@@ -138,6 +144,8 @@ public sealed class BackupCommand : Verb
 
         foreach (var f in result.Failures) ctx.Warn($"could not back up {f.Path}: {f.Reason}");
         foreach (var w in result.Warnings) ctx.Warn("warning: " + w);
+        if (result.StateRebuiltFromIndex is false)
+            ctx.Warn("note: no local state for these paths and the store refused to let this host read its index files; everything was uploaded again");
         Report(ctx, result);
         var id = result.DryRun ? "" : result.SnapshotId.ToString();
         if (!result.Incomplete) return new HookedOutcome(ExitCodes.Ok, id);

@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
+using System.Text.Json.Serialization;
 using Dedup.Format;
 
 namespace Dedup.Repository.PutOnly;
@@ -88,6 +89,9 @@ public sealed class LocalState
         return newest;
     }
 
+    /// <summary>False when this path set has no newest record (never backed up from here, or the state was lost): P5.</summary>
+    public bool HasNewest => File.Exists(Newest);
+
     /// <summary>Records the blobs of a snapshot about to be PUT. Throws when it cannot: the snapshot must not be stored unrecorded.</summary>
     public void BeginCommit(IReadOnlyCollection<ObjectId> blobs) => WriteIds(Pending, blobs);
 
@@ -98,7 +102,7 @@ public sealed class LocalState
         {
             File.Move(Pending, Newest, overwrite: true);
             SyncDirectory(_dir);
-            File.AppendAllText(Path.Join(_repoDir, "snapshots.jsonl"), JsonSerializer.Serialize(snapshot) + "\n");
+            File.AppendAllText(Path.Join(_repoDir, "snapshots.jsonl"), JsonSerializer.Serialize(snapshot, PutOnlyJson.Default.LocalSnapshot) + "\n");
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -110,38 +114,45 @@ public sealed class LocalState
     public static List<LocalSnapshot> ListSnapshots(string baseDir, ObjectId repositoryId)
     {
         var file = Path.Join(baseDir, repositoryId.ToString(), "snapshots.jsonl");
+        return File.Exists(file) ? ParseSnapshotLines(File.ReadLines(file)) : [];
+    }
+
+    /// <summary>snapshots.jsonl's lines; a line that is not a snapshot (a torn last line from a crash) is skipped.</summary>
+    internal static List<LocalSnapshot> ParseSnapshotLines(IEnumerable<string> lines)
+    {
         var list = new List<LocalSnapshot>();
-        if (!File.Exists(file)) return list;
-        foreach (var line in File.ReadLines(file))
+        foreach (var line in lines)
         {
             try
             {
-                if (JsonSerializer.Deserialize<LocalSnapshot>(line) is { } s) list.Add(s);
+                if (JsonSerializer.Deserialize(line, PutOnlyJson.Default.LocalSnapshot) is { Id: not null, Host: not null, Paths: not null, Tags: not null } s) list.Add(s);
             }
             catch (JsonException)
             {
-                // A torn last line from a crash: skip it.
             }
         }
         return list;
     }
 
-    internal static HashSet<ObjectId>? ReadIds(string file)
+    internal static HashSet<ObjectId>? ReadIds(string file) => File.Exists(file) ? ParseIds(File.ReadAllBytes(file)) : null;
+
+    /// <summary>An ID file's blob IDs, or null when it is damaged in any way (then it counts as absent: P5).</summary>
+    internal static HashSet<ObjectId>? ParseIds(ReadOnlySpan<byte> bytes)
     {
-        if (!File.Exists(file)) return null;
-        var bytes = File.ReadAllBytes(file);
         const int head = 9;
-        if (bytes.Length < head + 32 || !bytes.AsSpan(0, 4).SequenceEqual(Magic) || bytes[4] != 1) return null;
-        uint count = BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(5));
+        if (bytes.Length < head + 32 || !bytes[..4].SequenceEqual(Magic) || bytes[4] != 1) return null;
+        uint count = BinaryPrimitives.ReadUInt32LittleEndian(bytes[5..]);
         if ((long)count * ObjectId.Size + head + 32 != bytes.Length) return null;
         int body = bytes.Length - 32;
-        if (!SHA256.HashData(bytes.AsSpan(0, body)).AsSpan().SequenceEqual(bytes.AsSpan(body))) return null;
+        if (!SHA256.HashData(bytes[..body]).AsSpan().SequenceEqual(bytes[body..])) return null;
         var set = new HashSet<ObjectId>((int)count);
-        for (int at = head; at < body; at += ObjectId.Size) set.Add(new ObjectId(bytes.AsSpan(at, ObjectId.Size)));
+        for (int at = head; at < body; at += ObjectId.Size) set.Add(new ObjectId(bytes.Slice(at, ObjectId.Size)));
         return set;
     }
 
-    private static void WriteIds(string file, IReadOnlyCollection<ObjectId> ids)
+    private static void WriteIds(string file, IReadOnlyCollection<ObjectId> ids) => WriteAtomically(file, EncodeIds(ids));
+
+    internal static byte[] EncodeIds(IReadOnlyCollection<ObjectId> ids)
     {
         var bytes = new byte[9 + ids.Count * ObjectId.Size + 32];
         Magic.CopyTo(bytes, 0);
@@ -154,7 +165,7 @@ public sealed class LocalState
             at += ObjectId.Size;
         }
         SHA256.HashData(bytes.AsSpan(0, at), bytes.AsSpan(at));
-        WriteAtomically(file, bytes);
+        return bytes;
     }
 
     /// <summary>Temp file, fsync, rename, fsync of the folder: after a crash the file is the old or the new one, whole.</summary>
@@ -172,3 +183,8 @@ public sealed class LocalState
 
     private static void SyncDirectory(string dir) => Dedup.Storage.DirectorySync.Flush(dir);
 }
+
+/// <summary>Local-state JSON, source-generated (the native binary has no reflection-based serializer).</summary>
+[JsonSerializable(typeof(LocalSnapshot))]
+[JsonSerializable(typeof(EnrollmentJson))]
+internal sealed partial class PutOnlyJson : JsonSerializerContext;

@@ -50,13 +50,7 @@ public sealed class S3PutOnlyTests : S3TestBase
 
         // The admin: a repository, a write-only key for db1, and its enrolment file.
         var adminStorage = Storage(S3Env.Admin, url);
-        await Repo.InitAsync(adminStorage, AdminPassword, TestRepo.Options);
-        byte[] enrolment;
-        await using (var admin = await Repo.OpenAsync(adminStorage, AdminPassword))
-        {
-            var keyId = await KeyManager.AddAsync(admin, HostPassword, KeyKind.WriteOnly, "db1", "svc", TestRepo.CheapKdf);
-            enrolment = (await Enrollment.CreateAsync(admin, keyId, url)).Serialize();
-        }
+        var enrolment = await InitAndEnrolAsync(adminStorage, url);
 
         // The host installs it; from here on it opens the repository from local state only.
         var stateDir = Cli.Dir.Combine("state");
@@ -80,7 +74,10 @@ public sealed class S3PutOnlyTests : S3TestBase
         wire.Reset();
         var first = await Backup(Tree());
         Assert.True(wire.BytesPut >= size, $"the first backup sent {wire.BytesPut} bytes of a {size}-byte tree");
-        await Backup(Dump(dumpBytes));
+        var firstDump = await Backup(Dump(dumpBytes));
+        // Not even what it stored itself can the host read back (S3 lets an object's uploader read it unless a Deny says no).
+        var ownPack = (await S3Env.ListAsync(_bucket, Prefix)).Keys.First(k => k.Contains("/data/", StringComparison.Ordinal));
+        using (var hostSdk = S3Env.Sdk(S3Env.PutOnly)) await AssertForbiddenAsync(() => hostSdk.GetObjectAsync(_bucket, ownPack));
 
         // 2. Small edits: only they are uploaded (bytes on the wire, counted below the S3 client).
         File.AppendAllText(Path.Join(src, "small", "script.sh"), "echo changed\n");
@@ -115,14 +112,41 @@ public sealed class S3PutOnlyTests : S3TestBase
         // forgets the snapshots that had it, prune marks its packs and, once the mark expired, deletes them; then the
         // file comes back: the host must upload it again (it is not in the host's newest snapshot), or its snapshot
         // would refer to deleted packs.
+        // The host backs up until the store recorded a snapshot without the file 1 s or more after the last with it (a
+        // fast run stores several in one second; forget rule 4 keeps every snapshot within 1 s of the newest, and then
+        // prune would rightly keep the file's packs). Real backups, not a sleep: usually one or two.
         File.Move(bigPath, Cli.Dir.Combine("big.away"));
-        await Backup(Tree());
+        var aways = new List<BackupResult>();
+        do aways.Add(await Backup(Tree()));
+        while (aways.Count < 30 && await StoredApartAsync(resumed, aways[^1]) < TimeSpan.FromSeconds(1));
+        var away = aways[^1];
+        Assert.True(await StoredApartAsync(resumed, away) >= TimeSpan.FromSeconds(1), "30 backups were stored within 1 s");
         await using (var admin = await Repo.OpenAsync(adminStorage, AdminPassword))
         {
+            var stored = await SnapshotStorageTimesAsync(); // before forget removes any
             var forgot = await Forget.RunAsync(admin, adminStorage, new ForgetOptions { Policy = new RetentionPolicy { Last = 1 } });
-            // first, edited and resumed (the tree), and the first dump; forget keeps a snapshot stored within the storage
-            // clock's 1 s of its writer's newest (main 9cebb7d), which the two dumps of this fast run may be.
-            Assert.InRange(forgot.Removed, 3, 4);
+            // Pinned by ID. The tree's group is first, edited, resumed and the aways; the stream's is the two dumps. --keep-last 1
+            // keeps away and the second dump; forget also keeps whatever the store recorded within its 1 s resolution of a
+            // writer's newest (spec prune-protocol, forget rule 4: the host deduplicates against the snapshot it knows it
+            // stored last, which the store cannot tell apart from one of the same second). This fast run may put the
+            // resumed tree and away, or the two dumps, in one second: which of them are, the S3 listing says.
+            bool SameSecondAsNewest(BackupResult b, BackupResult newest) => stored[newest.SnapshotId.ToString()] - stored[b.SnapshotId.ToString()] < TimeSpan.FromSeconds(1);
+            var expectKept = new[] { away, sameDump }.Concat(new[] { first, edited, resumed }.Concat(aways.SkipLast(1)).Where(b => SameSecondAsNewest(b, away)))
+                .Concat(new[] { firstDump }.Where(b => SameSecondAsNewest(b, sameDump))).Select(b => b.SnapshotId.ToString()).ToHashSet();
+            var items = forgot.Groups.SelectMany(g => g.Items).ToList();
+            Assert.Equal(5 + aways.Count, items.Count);
+            Assert.DoesNotContain(resumed.SnapshotId.ToString(), expectKept); // the file's last snapshot goes: prune can reclaim it
+            Assert.Equal(expectKept.Order(), items.Where(i => i.Keep).Select(i => i.Id).Order());
+            Assert.Equal(new[] { first, edited, resumed, firstDump }.Concat(aways).Select(b => b.SnapshotId.ToString()).Where(id => !expectKept.Contains(id)).Order(),
+                items.Where(i => !i.Keep).Select(i => i.Id).Order());
+            Assert.Equal(5 + aways.Count - expectKept.Count, forgot.Removed);
+            Assert.Equal(["last"], items.Single(i => i.Id == away.SnapshotId.ToString()).Reasons);
+            Assert.Equal(["last"], items.Single(i => i.Id == sameDump.SnapshotId.ToString()).Reasons);
+            foreach (var kept in items.Where(i => i.Keep && i.Id != away.SnapshotId.ToString() && i.Id != sameDump.SnapshotId.ToString()))
+                Assert.Equal(["newest of writer"], kept.Reasons);
+            // Removed for real: their objects are gone, the kept ones are there.
+            var left = await SnapshotStorageTimesAsync();
+            Assert.Equal(expectKept.Order(), left.Keys.Order());
             var marked = await Pruner.RunAsync(admin, adminStorage, new PruneOptions());
             Assert.True(marked.PacksMarked >= 4, $"prune marked {marked.PacksMarked} packs");
         }
@@ -160,10 +184,123 @@ public sealed class S3PutOnlyTests : S3TestBase
         }
         // The host's own list, from local state.
         var mine = LocalState.ListSnapshots(stateDir, Enrollment.Parse(enrolment, "db1.enrol").RepositoryId);
-        Assert.Equal(9, mine.Count); // every backup that finished, the killed one not
+        Assert.Equal(8 + aways.Count, mine.Count); // every backup that finished, the killed one not
         Assert.Equal([first.SnapshotId.ToString(), during.SnapshotId.ToString(), unchanged.SnapshotId.ToString()],
             mine.Select(m => m.Id).Where(id => id == first.SnapshotId.ToString() || id == during.SnapshotId.ToString() || id == unchanged.SnapshotId.ToString()));
         Assert.Equal(0, wire.ReadsAttempted);
+    }
+
+    /// <summary>How much later the store recorded <paramref name="later"/>'s snapshot than <paramref name="earlier"/>'s.</summary>
+    private async Task<TimeSpan> StoredApartAsync(BackupResult earlier, BackupResult later)
+    {
+        var stored = await SnapshotStorageTimesAsync();
+        return stored[later.SnapshotId.ToString()] - stored[earlier.SnapshotId.ToString()];
+    }
+
+    /// <summary>The time the S3 server recorded for each snapshot object (whole seconds), by snapshot ID, as the admin lists them.</summary>
+    private async Task<Dictionary<string, DateTime>> SnapshotStorageTimesAsync()
+    {
+        using var s3 = S3Env.Sdk(S3Env.Admin);
+        var listed = await s3.ListObjectsV2Async(new ListObjectsV2Request { BucketName = _bucket, Prefix = Prefix + "/snapshots/" });
+        Assert.False(listed.IsTruncated == true);
+        return (listed.S3Objects ?? []).ToDictionary(o => o.Key[(o.Key.LastIndexOf('/') + 1)..], o => o.LastModified!.Value.ToUniversalTime());
+    }
+
+    /// <summary>The admin's side: a repository, a write-only key for db1, and its enrolment file's bytes.</summary>
+    private static async Task<byte[]> InitAndEnrolAsync(S3Storage adminStorage, string url)
+    {
+        await Repo.InitAsync(adminStorage, AdminPassword, TestRepo.Options);
+        await using var admin = await Repo.OpenAsync(adminStorage, AdminPassword);
+        var keyId = await KeyManager.AddAsync(admin, HostPassword, KeyKind.WriteOnly, "db1", "svc", TestRepo.CheapKdf);
+        return (await Enrollment.CreateAsync(admin, keyId, url)).Serialize();
+    }
+
+    /// <summary>
+    /// "A lost local state means a full upload of the content, not a failure. Where the credential may list or read the
+    /// host's own index files, the state is rebuilt from them instead." The put-only user first holds the policy
+    /// 'dedup policy --role write-only' prints (list; get of config, index, marks, revocations; put): with
+    /// --state-from-index, the backup after its state was lost sends next to nothing (it read its own index), and the
+    /// state is whole again for the next run, which reads nothing. Without the flag it sends no read at all. Then the
+    /// bucket's policy becomes 'put-only --with-list': the host loses its state again, the store refuses the reads,
+    /// and the run uploads everything, without failing; the admin restores each snapshot.
+    /// </summary>
+    [Fact]
+    public async Task LostState_RebuiltFromOwnIndex_WhereTheCredentialMayRead()
+    {
+        S3Env.EnsurePutOnlyUser();
+        using var s3 = S3Env.Sdk(S3Env.Admin);
+        await S3Users.CreateBucketAsync(s3, _bucket, Printed(["--role", "write-only"]), S3Env.PutOnlyUser);
+        var url = $"s3:{S3Env.Endpoint}/{_bucket}/{Prefix}";
+        var enrolment = Enrollment.Parse(await InitAndEnrolAsync(Storage(S3Env.Admin, url), url), "db1.enrol");
+        var stateDir = Cli.Dir.Combine("state");
+        var cacheDir = Cli.Dir.Combine("cache");
+        LocalState.Install(stateDir, url, enrolment);
+        var wire = new HostWire(Storage(S3Env.PutOnly, url));
+        var src = Cli.Dir.Combine("src");
+        long size = TreeFixture.Build(src, seed: 21);
+        async Task<BackupResult> Backup(bool stateFromIndex)
+        {
+            wire.Reset();
+            await using var host = Repo.OpenEnrolled(wire, LocalState.FindEnrollment(stateDir, url)!, HostPassword);
+            return await Archiver.Backup.Archiver.RunAsync(host, new BackupOptions
+            {
+                Paths = [src], Host = "db1", CacheDirectory = cacheDir, StateDirectory = stateDir, StateFromIndex = stateFromIndex,
+            }, new BackupProgress());
+        }
+        void LoseState()
+        {
+            Directory.Delete(Path.Join(stateDir, enrolment.RepositoryId.ToString()), recursive: true);
+            Directory.Delete(cacheDir, recursive: true); // the tree cache too: every file is read and chunked again
+        }
+
+        var first = await Backup(stateFromIndex: true);
+        Assert.True(wire.DataBytesPut >= size, $"the first backup sent {wire.DataBytesPut} bytes of packs for a {size}-byte tree");
+        Assert.True(first.StateRebuiltFromIndex, "with no state yet and a credential that may read, the first run read its (empty) index");
+        var readsBefore = wire.ReadsAttempted;
+        Assert.True(readsBefore > 0);
+
+        LoseState();
+        var rebuilt = await Backup(stateFromIndex: true);
+        Assert.True(rebuilt.StateRebuiltFromIndex);
+        Assert.True(wire.ReadsAttempted > readsBefore, "the run that rebuilt its state read nothing");
+        Assert.True(wire.DataBytesPut < 64 * 1024, $"after a lost state, a host that may read its index sent {wire.DataBytesPut} bytes of packs for an unchanged tree");
+        Assert.True(rebuilt.Snapshot.Summary.BytesAdded < 4096, $"it added {rebuilt.Snapshot.Summary.BytesAdded} bytes");
+        Assert.True(File.Exists(Path.Join(stateDir, enrolment.RepositoryId.ToString(), "snapshots.jsonl")));
+        await AssertRestoresAsync(url, rebuilt, src); // what it left out is really there
+
+        // The state is whole again: the next run deduplicates from it and reads nothing, flag or not.
+        File.WriteAllBytes(Path.Join(src, "new.bin"), RandomBytes(200_000, 22));
+        readsBefore = wire.ReadsAttempted;
+        var next = await Backup(stateFromIndex: true);
+        Assert.Null(next.StateRebuiltFromIndex);
+        Assert.Equal(readsBefore, wire.ReadsAttempted);
+        Assert.True(wire.DataBytesPut < 200_000 + 64 * 1024, $"one new 200 KB file sent {wire.DataBytesPut} bytes of packs");
+
+        // Without the flag a lost state reads nothing and uploads everything (P5).
+        LoseState();
+        var plain = await Backup(stateFromIndex: false);
+        Assert.Null(plain.StateRebuiltFromIndex);
+        Assert.Equal(readsBefore, wire.ReadsAttempted);
+        Assert.True(wire.DataBytesPut >= size, $"a lost state without --state-from-index sent only {wire.DataBytesPut} bytes");
+
+        // List and put only: the index cannot be read; the run says so and uploads everything, and does not fail.
+        await s3.PutBucketPolicyAsync(_bucket, Printed(["--role", "put-only", "--with-list"], grantTo: S3Env.PutOnlyUser).ToJsonString());
+        LoseState();
+        var refused = await Backup(stateFromIndex: true);
+        Assert.False(refused.StateRebuiltFromIndex, "the store refused the reads, yet the run says it rebuilt its state");
+        Assert.True(wire.ReadsAttempted > readsBefore);
+        Assert.True(wire.DataBytesPut >= size, $"a refused rebuild sent only {wire.DataBytesPut} bytes");
+
+        foreach (var b in new[] { next, plain, refused }) await AssertRestoresAsync(url, b, src);
+    }
+
+    /// <summary>'dedup policy --bucket B --prefix P ARGS' as printed; with <paramref name="grantTo"/>, granted to that user plus the admin.</summary>
+    private JsonObject Printed(string[] args, string? grantTo = null)
+    {
+        var printed = Cli.Run(["policy", "--bucket", _bucket, "--prefix", Prefix, .. args], withPassword: false);
+        Assert.True(printed.ExitCode == 0, printed.ToString());
+        var policy = JsonNode.Parse(printed.Stdout)!.AsObject();
+        return grantTo is null ? policy : S3Users.Grant(policy, _bucket, grantTo);
     }
 
     private async Task AssertRestoresAsync(string url, BackupResult backup, string src)
@@ -205,7 +342,7 @@ public sealed class S3PutOnlyTests : S3TestBase
     private async Task CreateBucketAsync(bool withList, bool withMultipart)
     {
         using var s3 = S3Env.Sdk(S3Env.Admin);
-        await S3Users.CreateBucketAsync(s3, _bucket, PolicyFor(_bucket, Prefix, withList, withMultipart), S3Env.PutOnlyUser);
+        await S3Users.CreateBucketAsync(s3, _bucket, Printed(["--role", "put-only", .. withList ? new[] { "--with-list" } : [], .. withMultipart ? new[] { "--with-multipart" } : []]), S3Env.PutOnlyUser);
     }
 
     /// <summary>
@@ -262,17 +399,8 @@ public sealed class S3PutOnlyTests : S3TestBase
         Assert.Equal(2, rows.GetProperty("writers").GetArrayLength()); // the tree and the stream of db1
     }
 
-    /// <summary>What 'dedup policy --role put-only' prints (the CLI's own builder, so the test checks the printed policy).</summary>
     /// <summary>backup --json streams status lines before its summary, which is the last line.</summary>
     private static string LastLine(string stdout) => stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries)[^1];
-
-    private JsonObject PolicyFor(string bucket, string prefix, bool withList, bool withMultipart)
-    {
-        var printed = Cli.Run(["policy", "--bucket", bucket, "--prefix", prefix, "--role", "put-only",
-            .. withList ? new[] { "--with-list" } : [], .. withMultipart ? new[] { "--with-multipart" } : []], withPassword: false);
-        Assert.True(printed.ExitCode == 0, printed.ToString());
-        return JsonNode.Parse(printed.Stdout)!.AsObject();
-    }
 
     public override void Dispose()
     {
