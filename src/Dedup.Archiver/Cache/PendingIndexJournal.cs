@@ -44,11 +44,7 @@ public sealed class PendingIndexJournal
     /// <summary>Records a stored pack. Called from upload threads.</summary>
     public void Append(IndexPack pack)
     {
-        using var w = new PooledBufferWriter();
-        w.WriteUInt32(0);
-        IndexCodec.Write(w, [pack]);
-        var bytes = w.ToArray();
-        BitConverter.TryWriteBytes(bytes.AsSpan(0, 4), bytes.Length - 4);
+        var bytes = EncodeRecord(pack);
         lock (_gate)
         {
             if (_broken) return;
@@ -154,23 +150,49 @@ public sealed class PendingIndexJournal
             try { File.Delete(file); } catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
     }
 
+    /// <summary>One journal record: u32 length (little-endian), then the index plaintext of one pack.</summary>
+    internal static byte[] EncodeRecord(IndexPack pack)
+    {
+        using var w = new PooledBufferWriter();
+        w.WriteUInt32(0);
+        IndexCodec.Write(w, [pack]);
+        var bytes = w.ToArray();
+        BitConverter.TryWriteBytes(bytes.AsSpan(0, 4), bytes.Length - 4);
+        return bytes;
+    }
+
     private static List<IndexPack> ReadJournal(string file)
     {
-        var packs = new List<IndexPack>();
         try
         {
-            var bytes = File.ReadAllBytes(file);
-            int pos = 0;
-            while (pos + 4 <= bytes.Length)
-            {
-                int length = BitConverter.ToInt32(bytes, pos);
-                if (length <= 0 || pos + 4 + length > bytes.Length) break; // a torn last record
-                IndexCodec.Read(bytes.AsSpan(pos + 4, length), file, packs.Add);
-                pos += 4 + length;
-            }
+            return ParseJournal(File.ReadAllBytes(file), file);
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or CorruptObjectException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
+            return [];
+        }
+    }
+
+    /// <summary>The packs of a journal's whole records, up to the first damaged or torn one (damage only costs re-uploading).</summary>
+    internal static List<IndexPack> ParseJournal(ReadOnlySpan<byte> bytes, string source)
+    {
+        var packs = new List<IndexPack>();
+        int pos = 0;
+        while (bytes.Length - pos >= 4)
+        {
+            int length = BitConverter.ToInt32(bytes[pos..]);
+            if (length <= 0 || length > bytes.Length - pos - 4) break; // a torn last record (compared without overflow)
+            var record = new List<IndexPack>();
+            try
+            {
+                IndexCodec.Read(bytes.Slice(pos + 4, length), source, record.Add);
+            }
+            catch (CorruptObjectException)
+            {
+                break;
+            }
+            packs.AddRange(record);
+            pos += 4 + length;
         }
         return packs;
     }

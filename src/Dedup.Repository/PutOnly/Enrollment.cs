@@ -20,13 +20,6 @@ public sealed record Enrollment(byte[] Config, byte[] KeyFile, ObjectId KeyId, s
     /// <summary>Config (≤ 1 MiB) and key file (≤ 64 KiB) in base64, with room for the rest.</summary>
     public const int MaxSize = 2 * 1024 * 1024;
 
-    private sealed record Json(
-        [property: JsonPropertyName("version")] int Version,
-        [property: JsonPropertyName("repository")] string? Repository,
-        [property: JsonPropertyName("config")] string Config,
-        [property: JsonPropertyName("key_id")] string KeyId,
-        [property: JsonPropertyName("key_file")] string KeyFile);
-
     /// <summary>The enrolment of key file <paramref name="keyId"/>, read by the admin (who may read config and keys).</summary>
     public static async Task<Enrollment> CreateAsync(Repository admin, ObjectId keyId, string? repositoryUrl, CancellationToken ct = default)
     {
@@ -38,20 +31,18 @@ public sealed record Enrollment(byte[] Config, byte[] KeyFile, ObjectId KeyId, s
     }
 
     public byte[] Serialize() => JsonSerializer.SerializeToUtf8Bytes(
-        new Json(CurrentVersion, RepositoryUrl, Convert.ToBase64String(Config), KeyId.ToString(), Convert.ToBase64String(KeyFile)),
-        Indented);
-
-    private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
+        new EnrollmentJson(CurrentVersion, RepositoryUrl, Convert.ToBase64String(Config), KeyId.ToString(), Convert.ToBase64String(KeyFile)),
+        PutOnlyJson.Default.EnrollmentJson);
 
     /// <summary>Parses and checks an enrolment file: the key file must hash to its ID, and both must parse.</summary>
     public static Enrollment Parse(ReadOnlySpan<byte> bytes, string source)
     {
         RepositoryException Bad(string why) => new($"{source} is not a usable enrolment file: {why}. Ask the admin for a new one ('dedup key add --write-only --enroll FILE').");
         if (bytes.Length > MaxSize) throw Bad("it is too large");
-        Json? json;
+        EnrollmentJson? json;
         try
         {
-            json = JsonSerializer.Deserialize<Json>(bytes);
+            json = JsonSerializer.Deserialize(bytes, PutOnlyJson.Default.EnrollmentJson);
         }
         catch (JsonException)
         {
@@ -83,3 +74,11 @@ public sealed record Enrollment(byte[] Config, byte[] KeyFile, ObjectId KeyId, s
         return new Enrollment(config, key, keyId, json.Repository);
     }
 }
+
+/// <summary>An enrolment file's JSON (see <see cref="Enrollment"/>).</summary>
+internal sealed record EnrollmentJson(
+    [property: JsonPropertyName("version")] int Version,
+    [property: JsonPropertyName("repository")] string? Repository,
+    [property: JsonPropertyName("config")] string Config,
+    [property: JsonPropertyName("key_id")] string KeyId,
+    [property: JsonPropertyName("key_file")] string KeyFile);
