@@ -76,6 +76,9 @@ public sealed class DedupCli : IDisposable
         return new RunningCli(p, string.Join(' ', args));
     }
 
+    /// <summary>Starts a command and leaves its standard input open: the test decides when the command may read on.</summary>
+    public Process StartWithInput(string[] args, Dictionary<string, string?>? env = null) => Process.Start(StartInfo(args, env, withPassword: true))!;
+
     public CliResult Run(string[] args, Dictionary<string, string?>? env = null, byte[]? stdin = null, bool withPassword = true)
     {
         var psi = StartInfo(args, env, withPassword);

@@ -35,14 +35,17 @@ public static class Archiver
             throw new Dedup.Repository.RepositoryException($"This write-only key may only back up as host '{certified}', not '{options.Host}'. Leave out --host, or use --host {certified}.");
         // Announce the backup before reading the index: prune then knows this run may refer to any pack it saw.
         // A dry run writes nothing at all, so it announces nothing either.
+        // A put-only host runs one backup of a path set at a time (spec prune-protocol, "Put-only writers"): the lock is
+        // taken before anything is written, and held until the run ends.
+        using var state = repo.IsPutOnly && options.StateDirectory is not null
+            ? LocalState.Open(options.StateDirectory, repo.Keys.RepositoryId, options.Host, paths).Lock()
+            : null;
         var session = options.DryRun ? ObjectId.Empty : await repo.WriteBackupMarkerAsync(options.Host, ct).ConfigureAwait(false);
         // A put-only host reads nothing: it deduplicates against what its local state says its newest snapshot holds.
-        LocalState? state = null;
         IDedupSource? dedup = null;
         bool? stateRebuiltFromIndex = null;
         if (repo.IsPutOnly)
         {
-            state = options.StateDirectory is null ? null : LocalState.Open(options.StateDirectory, repo.Keys.RepositoryId, options.Host, paths);
             var newest = state?.LoadNewest(out _) ?? [];
             // Lost state (P5): where the credentials may read this host's own index files, dedup against them instead.
             if (options.StateFromIndex && !options.DryRun && state is { HasNewest: false })

@@ -25,10 +25,11 @@ public sealed record LocalSnapshot(string Id, DateTimeOffset Time, string Host, 
 /// ID files: "DDPS", u8 version 1, u32 count, count × 32-byte IDs, SHA-256 of everything before. A damaged file
 /// counts as absent (a full upload, never a wrong dedup).
 /// </summary>
-public sealed class LocalState
+public sealed class LocalState : IDisposable
 {
     private static readonly byte[] Magic = "DDPS"u8.ToArray();
     private readonly string _dir, _repoDir;
+    private FileStream? _lock;
 
     private LocalState(string repoDir, string dir) => (_repoDir, _dir) = (repoDir, dir);
 
@@ -65,6 +66,49 @@ public sealed class LocalState
         var dir = Path.Join(repoDir, Hash(host + "\0" + string.Join("\0", paths)));
         CreatePrivate(dir);
         return new LocalState(repoDir, dir);
+    }
+
+    /// <summary>
+    /// Takes this path set's lock (BASE/&lt;repository id&gt;/&lt;path set&gt;/lock, an exclusive flock held while the
+    /// file is open (<see cref="Dedup.Storage.FileLock"/>); the kernel drops it when the process dies, so a killed run leaves nothing to clean up). Two runs
+    /// of one path set at once would interleave their journals and each record its snapshot as the newest. The holder
+    /// writes its process ID beside it (lock.pid) for the refusal's message. Throws <see cref="RepositoryException"/>.
+    /// </summary>
+    public LocalState Lock()
+    {
+        var file = Path.Join(_dir, "lock");
+        FileStream? stream = null;
+        try
+        {
+            stream = new FileStream(file, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.ReadWrite);
+        }
+        catch (IOException)
+        {
+            // Where .NET's own file locking is on (not in the CLI), its shared lock on open fails against our exclusive one.
+        }
+        if (stream is not null && Dedup.Storage.FileLock.TryLockExclusive(stream.SafeFileHandle)) _lock = stream;
+        else
+        {
+            stream?.Dispose();
+            string? holder = null;
+            try
+            {
+                holder = File.ReadAllText(Path.Join(_dir, "lock.pid")).Trim();
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+            }
+            throw new RepositoryException($"another backup of these paths is running on this host{(holder is { Length: > 0 } ? $" (process {holder})" : "")}; "
+                                          + "let it finish, then run this one (one backup of a path set at a time)");
+        }
+        File.WriteAllText(Path.Join(_dir, "lock.pid"), Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        return this;
+    }
+
+    public void Dispose()
+    {
+        _lock?.Dispose();
+        _lock = null;
     }
 
     private string Newest => Path.Join(_dir, "newest.ids");
