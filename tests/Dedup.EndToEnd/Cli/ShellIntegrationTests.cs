@@ -75,7 +75,7 @@ public sealed class ShellIntegrationTests : IDisposable
     [InlineData("backup --one", "--one-file-system")]
     [InlineData("forget --keep-d", "--keep-daily")]
     [InlineData("key ", "add list passwd remove")]
-    [InlineData("policy --role ", "admin client write-only")]
+    [InlineData("policy --role ", "admin client put-only write-only")]
     [InlineData("-r /x snap", "snapshots")]
     public void BashCompletion_SuggestsVerbsOptionsAndValues(string typed, string expected)
     {
