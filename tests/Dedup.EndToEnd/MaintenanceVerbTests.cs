@@ -56,7 +56,7 @@ public sealed class MaintenanceVerbTests : IDisposable
     {
         _cli.Init();
         foreach (var args in new[] { new[] { "forget" }, ["forget", "--keep-last", "x"], ["forget", "--keep-within", "3q"], ["forget", "--keep-last", "1", "--grace", "1h"],
-                     ["forget", "--keep-last", "1", "--group-by", "color"], ["prune", "--grace", "soon"], ["prune", "--repack-threshold", "150"] })
+                     ["forget", "--keep-last", "1", "--group-by", "color"], ["prune", "--grace", "soon"], ["prune", "--max-unused", "150%"], ["prune", "--max-repack-size", "lots"] })
         {
             var r = _cli.Run(["-r", _cli.Repo, .. args]);
             Assert.True(r.ExitCode == 2, $"{string.Join(' ', args)}: {r}");

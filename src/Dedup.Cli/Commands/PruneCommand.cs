@@ -13,27 +13,36 @@ public sealed class PruneOptionSet
 {
     public readonly Option<TimeSpan?> Grace = Opt.Duration("grace", "delete marked packs only after this long, e.g. 48h (default), 7d; 0 deletes at once (idle repository only)");
     public readonly Option<TimeSpan?> MaxBackupAge = Opt.Duration("max-backup-age", "a backup marker older than this, with no snapshot, is a dead backup (default 24h)");
-    public readonly Option<double?> RepackThreshold = new("--repack-threshold")
+    public readonly Option<UnusedBudget?> MaxUnused = new("--max-unused")
     {
-        Description = "repack packs with at least this much unused (default 50)",
-        HelpName = "PERCENT",
+        Description = "leave at most this much unused space: a share of the repository (5%, the default, as restic), a size (100M, 1GiB) or 'unlimited'; the emptiest packs are repacked first",
+        HelpName = "LIMIT",
         CustomParser = r =>
         {
             var text = r.Tokens.Count > 0 ? r.Tokens[0].Value : "";
-            if (double.TryParse(text.TrimEnd('%'), NumberStyles.Float, CultureInfo.InvariantCulture, out var percent) && percent is > 0 and <= 100) return percent;
-            r.AddError($"--repack-threshold takes a percentage above 0 and up to 100, not '{text}'");
-            return null;
+            try
+            {
+                return UnusedBudget.Parse(text);
+            }
+            catch (ArgumentException e)
+            {
+                r.AddError($"--max-unused: {e.Message.TrimEnd('.')}");
+                return null;
+            }
         },
     };
 
-    public IEnumerable<Option> All => [Grace, MaxBackupAge, RepackThreshold];
+    public readonly Option<long?> MaxRepackSize = Opt.Size("max-repack-size", "SIZE", "repack packs of at most this many bytes in one run (500M, 2G); the rest waits for the next run");
+
+    public IEnumerable<Option> All => [Grace, MaxBackupAge, MaxUnused, MaxRepackSize];
 
     public PruneOptions Read(CliContext ctx, bool dryRun)
     {
         var options = new PruneOptions { DryRun = dryRun };
         if (ctx.Get(Grace) is { } grace) options = options with { Grace = grace };
         if (ctx.Get(MaxBackupAge) is { } age) options = options with { MaxBackupAge = age };
-        if (ctx.Get(RepackThreshold) is { } percent) options = options with { RepackUnusedFraction = percent / 100 };
+        if (ctx.Get(MaxUnused) is { } budget) options = options with { MaxUnused = budget };
+        if (ctx.Get(MaxRepackSize) is { } cap) options = options with { MaxRepackSize = cap };
         return options;
     }
 }
@@ -41,12 +50,15 @@ public sealed class PruneOptionSet
 public sealed class PruneCommand : Verb
 {
     private readonly PruneOptionSet _prune = new();
-    private readonly Option<bool> _dryRun = Opt.Flag("dry-run", "only report what would be marked and deleted", 'n');
+    private readonly Option<bool> _dryRun = Opt.Flag("dry-run", "print the plan, pack by pack: what would be repacked, marked and deleted, and why; change nothing", 'n');
 
     public PruneCommand() : base("prune", "Reclaim space: mark packs no snapshot needs, and delete packs marked longer ago than the grace period.", """
         Prune never takes a lock. It works in two phases, so backups may run at the same time: a run marks what is
         unused, and a later run deletes what was marked before the grace period began, unless a snapshot written
         since needs it. Run it regularly (for example daily) on the admin host; it needs credentials that can delete.
+        Each run first makes a plan (see it with --dry-run): packs no snapshot uses are marked; packs partly unused are
+        repacked, emptiest first, until at most --max-unused of the repository is unused space (pack headers are not
+        unused); marks older than the grace period have their packs deleted. The plan says what it downloads and uploads.
         Durations: 30s, 48h, 7d, 2w, 6m (months of 30 days), 1y, or combined as 1d12h.
         With --json, status lines ("message_type": "status") come first and the report is the last line.
         """)
@@ -86,13 +98,16 @@ public sealed class PruneCommand : Verb
 
     public static void Print(CliContext ctx, PruneReport r, PruneOptions o)
     {
+        if (r.Plan is { } plan) PrintPlan(ctx, plan, table: o.DryRun);
         var would = o.DryRun ? "would be " : "";
         ctx.Say($"found:    {r.Snapshots} snapshots using {r.BlobsUsed} of {r.BlobsTotal} blobs; {r.PacksTotal} packs");
         ctx.Say($"unused:   {r.PacksUnused} packs unused, {r.PacksToRepack} to repack, {r.OrphanPacks} not in the index; {Text.Bytes(r.BytesUnused)} unused"
                 + (r.BytesRepacked > 0 ? $", {Text.Bytes(r.BytesRepacked)} {would}repacked" : ""));
-        if (o.DryRun)
+        if (o.DryRun && r.Plan is { } p)
         {
-            ctx.Say($"marked:   {r.PacksUnused + r.PacksToRepack + r.OrphanPacks} packs would be marked (dry run: nothing was written or deleted)");
+            ctx.Say($"marked:   {p.Count(PackAction.Mark) + p.Count(PackAction.Repack)} packs would be marked; {p.PacksToDelete} packs, {Text.Bytes(p.BytesToDelete)}, would be deleted"
+                    + (p.Count(PackAction.Recover) > 0 ? $"; {p.Count(PackAction.Recover)} marked packs would be kept because newer snapshots need them" : "")
+                    + " (dry run: nothing was written or deleted)");
         }
         else
         {
@@ -111,6 +126,28 @@ public sealed class PruneCommand : Verb
                     + $"(a pack claimed in another dedup domain than its header records), {r.CopiesVerified} writer copies verified");
         foreach (var note in r.Notes) ctx.Say("note:     " + note);
     }
+
+    /// <summary>The plan's totals; with <paramref name="table"/>, every pack it lists, one row each.</summary>
+    public static void PrintPlan(CliContext ctx, PrunePlan p, bool table)
+    {
+        ctx.Say($"stored:   {p.PacksStored} packs, {Text.Bytes(p.BytesStored)}: {Text.Bytes(p.BytesUsed)} used, {Text.Bytes(p.BytesUnused)} unused, "
+                + $"{Text.Bytes(p.BytesOverhead)} pack headers, {Text.Bytes(p.BytesOrphaned)} in packs no index lists");
+        ctx.Say($"budget:   --max-unused {p.Options.MaxUnused} allows {Text.Bytes(p.UnusedLimit)}; {Text.Bytes(p.BytesUnusedAfter)} unused would stay");
+        ctx.Say($"plan:     repack {p.Count(PackAction.Repack)} packs ({Text.Bytes(p.BytesToRepack)} to copy), mark {p.Count(PackAction.Mark)} ({Text.Bytes(p.Bytes(PackAction.Mark))}), "
+                + $"delete {p.PacksToDelete} ({Text.Bytes(p.BytesToDelete)}), recover {p.Count(PackAction.Recover)}, {p.Count(PackAction.Pending)} waiting for their grace period");
+        ctx.Say($"transfer: {Text.Bytes(p.BytesToDownload)} to download, {Text.Bytes(p.BytesToUpload)} to upload");
+        if (!table || p.Packs.Count == 0) return;
+        var rows = new List<string[]> { new[] { "action", "pack", "size", "used", "unused", "reason" } };
+        rows.AddRange(p.Packs.Select(x => new[]
+        {
+            ActionName(x), x.Pack.ToShortString(), Text.Bytes(x.Size), Text.Bytes(x.Used), Text.Bytes(x.Unused), x.Reason,
+        }));
+        foreach (var line in Text.Table(rows)) ctx.Say(line);
+    }
+
+    /// <summary>The action as printed: a pack marked and deleted in the same run (grace 0) says both.</summary>
+    public static string ActionName(PackPlan p) =>
+        p.Action.ToString().ToLowerInvariant() + (p.DeletedThisRun && p.Action != PackAction.Delete ? "+delete" : "");
 }
 
 /// <summary>Prune reports no counters while it runs: the status says it is alive and for how long.</summary>
@@ -124,7 +161,7 @@ public sealed record PruneSummary(
     int OrphanPacks, long BytesUnused, long BytesRepacked, int PacksMarked, int PacksDeleted, long BytesFreed, int PacksRecovered,
     int MarksPending, int MarksCompleted, int IndexFilesWritten, int IndexFilesDeleted, int MarkersRemoved, int UploadsAborted,
     int SnapshotsIgnored, int DanglingSnapshots, int IndexFilesIgnored, int ForeignClaimsIgnored, int CopiesVerified,
-    IReadOnlyList<string> Notes)
+    IReadOnlyList<string> Notes, PrunePlanJson? Plan)
 {
     [JsonPropertyOrder(-1)] public string MessageType => "prune";
 
@@ -132,5 +169,21 @@ public sealed record PruneSummary(
         o.DryRun, o.Grace.TotalSeconds, r.Snapshots, r.BlobsUsed, r.BlobsTotal, r.PacksTotal, r.PacksUnused, r.PacksToRepack, r.OrphanPacks,
         r.BytesUnused, r.BytesRepacked, r.PacksMarked, r.PacksDeleted, r.BytesFreed, r.PacksRecovered, r.MarksPending, r.MarksCompleted,
         r.IndexFilesWritten, r.IndexFilesDeleted, r.MarkersRemoved, r.UploadsAborted,
-        r.SnapshotsIgnored, r.DanglingSnapshots, r.IndexFilesIgnored, r.ForeignClaimsIgnored, r.CopiesVerified, r.Notes.ToList());
+        r.SnapshotsIgnored, r.DanglingSnapshots, r.IndexFilesIgnored, r.ForeignClaimsIgnored, r.CopiesVerified, r.Notes.ToList(),
+        r.Plan is null ? null : PrunePlanJson.From(r.Plan));
 }
+
+/// <summary>The plan as --json prints it: totals, then one entry per pack it lists.</summary>
+public sealed record PrunePlanJson(
+    string MaxUnused, long? MaxRepackSize, int PacksStored, long BytesStored, long BytesUsed, long BytesUnused, long BytesUnusedAfter, long UnusedLimit,
+    long BytesOverhead, long BytesOrphaned, long BytesToRepack, int PacksToDelete, long BytesToDelete, long BytesToDownload, long BytesToUpload,
+    int MarksPending, int MarksExpired, IReadOnlyList<PackPlanJson> Packs)
+{
+    public static PrunePlanJson From(PrunePlan p) => new(
+        p.Options.MaxUnused.ToString(), p.Options.MaxRepackSize, p.PacksStored, p.BytesStored, p.BytesUsed, p.BytesUnused, p.BytesUnusedAfter, p.UnusedLimit,
+        p.BytesOverhead, p.BytesOrphaned, p.BytesToRepack, p.PacksToDelete, p.BytesToDelete, p.BytesToDownload, p.BytesToUpload,
+        p.MarksPending, p.MarksExpired,
+        p.Packs.Select(x => new PackPlanJson(x.Pack.ToString(), x.Action.ToString().ToLowerInvariant(), x.Size, x.Used, x.Unused, x.DeletedThisRun, x.Reason)).ToList());
+}
+
+public sealed record PackPlanJson(string Pack, string Action, long Size, long Used, long Unused, bool DeletedThisRun, string Reason);

@@ -14,8 +14,17 @@ public sealed record PruneOptions
     /// <summary>A backup marker older than this with no snapshot naming it is taken to be a dead (killed) backup.</summary>
     public TimeSpan MaxBackupAge { get; init; } = TimeSpan.FromHours(24);
 
-    /// <summary>Repack a pack when at least this fraction of its bytes is unused.</summary>
-    public double RepackUnusedFraction { get; init; } = 0.5;
+    /// <summary>
+    /// How much unused space may stay in the repository: packs are repacked, emptiest first, until the unused bytes
+    /// left in unmarked packs are within this budget. 5 % by default, as restic's --max-unused.
+    /// </summary>
+    public UnusedBudget MaxUnused { get; init; } = UnusedBudget.Percent(5);
+
+    /// <summary>The most stored bytes of packs one run repacks (null: no cap).</summary>
+    public long? MaxRepackSize { get; init; }
+
+    /// <summary>Packs repacked at once: each reads its used blobs while the others' are sealed and uploaded.</summary>
+    public int RepackParallelism { get; init; } = 4;
 
     /// <summary>Packs per compacted index file.</summary>
     public int PacksPerIndexFile { get; init; } = 4096;
@@ -58,4 +67,46 @@ public sealed class PruneReport
     /// <summary>Writer-claimed copies read and verified before another copy was deleted.</summary>
     public int CopiesVerified { get; set; }
     public List<string> Notes { get; } = [];
+    /// <summary>The plan this run made (and, unless a dry run, executed).</summary>
+    public PrunePlan? Plan { get; set; }
+}
+
+/// <summary>
+/// The unused space prune tolerates: a share of the repository (unused / (used + unused), as restic computes it),
+/// or a size.
+/// </summary>
+public readonly record struct UnusedBudget(double? Percentage, long? Size)
+{
+    public static UnusedBudget Percent(double percent) => new(percent, null);
+    public static UnusedBudget Bytes(long bytes) => new(null, bytes);
+
+    /// <summary>The limit in bytes when <paramref name="used"/> bytes stay used.</summary>
+    public long LimitFor(long used) => Size ?? (Percentage >= 100 ? long.MaxValue : (long)(Percentage!.Value / (100 - Percentage.Value) * used));
+
+    public override string ToString() => Size is { } s ? s.ToString(System.Globalization.CultureInfo.InvariantCulture) + " bytes"
+        : Percentage!.Value.ToString("0.##", System.Globalization.CultureInfo.InvariantCulture) + "%";
+
+    /// <summary>
+    /// "5%", "0.5%", "unlimited", or a size ("100M", "100MiB", "2G", "1048576"). Throws <see cref="ArgumentException"/>
+    /// with one line naming the text when it is none of these.
+    /// </summary>
+    public static UnusedBudget Parse(string text)
+    {
+        var t = text.Trim();
+        if (t.Equals("unlimited", StringComparison.OrdinalIgnoreCase)) return Percent(100);
+        if (t.EndsWith('%'))
+        {
+            if (double.TryParse(t[..^1], System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var p) && p is >= 0 and <= 100)
+                return Percent(p);
+            throw new ArgumentException($"'{text}' is not a budget: a percentage takes a number from 0 to 100 (for example 5%).");
+        }
+        try
+        {
+            return Bytes(Archiver.Backup.ByteSize.Parse(t));
+        }
+        catch (ArgumentException)
+        {
+            throw new ArgumentException($"'{text}' is not a budget: give a percentage (5%), a size (100M, 100MiB, 2G) or 'unlimited'.");
+        }
+    }
 }
