@@ -131,7 +131,7 @@ public sealed class PruneCommand : Verb
     public static void PrintPlan(CliContext ctx, PrunePlan p, bool table)
     {
         ctx.Say($"stored:   {p.PacksStored} packs, {Text.Bytes(p.BytesStored)}: {Text.Bytes(p.BytesUsed)} used, {Text.Bytes(p.BytesUnused)} unused, "
-                + $"{Text.Bytes(p.BytesOverhead)} pack headers, {Text.Bytes(p.BytesOrphaned)} in packs no index lists");
+                + $"{Text.Bytes(p.BytesOverhead)} pack headers, {Text.Bytes(p.BytesMarked)} in marked packs, {Text.Bytes(p.BytesOrphaned)} in packs no index lists");
         ctx.Say($"budget:   --max-unused {p.Options.MaxUnused} allows {Text.Bytes(p.UnusedLimit)}; {Text.Bytes(p.BytesUnusedAfter)} unused would stay");
         ctx.Say($"plan:     repack {p.Count(PackAction.Repack)} packs ({Text.Bytes(p.BytesToRepack)} to copy), mark {p.Count(PackAction.Mark)} ({Text.Bytes(p.Bytes(PackAction.Mark))}), "
                 + $"delete {p.PacksToDelete} ({Text.Bytes(p.BytesToDelete)}), recover {p.Count(PackAction.Recover)}, {p.Count(PackAction.Pending)} waiting for their grace period");
@@ -176,12 +176,12 @@ public sealed record PruneSummary(
 /// <summary>The plan as --json prints it: totals, then one entry per pack it lists.</summary>
 public sealed record PrunePlanJson(
     string MaxUnused, long? MaxRepackSize, int PacksStored, long BytesStored, long BytesUsed, long BytesUnused, long BytesUnusedAfter, long UnusedLimit,
-    long BytesOverhead, long BytesOrphaned, long BytesToRepack, int PacksToDelete, long BytesToDelete, long BytesToDownload, long BytesToUpload,
+    long BytesOverhead, long BytesMarked, long BytesOrphaned, long BytesToRepack, int PacksToDelete, long BytesToDelete, long BytesToDownload, long BytesToUpload,
     int MarksPending, int MarksExpired, IReadOnlyList<PackPlanJson> Packs)
 {
     public static PrunePlanJson From(PrunePlan p) => new(
         p.Options.MaxUnused.ToString(), p.Options.MaxRepackSize, p.PacksStored, p.BytesStored, p.BytesUsed, p.BytesUnused, p.BytesUnusedAfter, p.UnusedLimit,
-        p.BytesOverhead, p.BytesOrphaned, p.BytesToRepack, p.PacksToDelete, p.BytesToDelete, p.BytesToDownload, p.BytesToUpload,
+        p.BytesOverhead, p.BytesMarked, p.BytesOrphaned, p.BytesToRepack, p.PacksToDelete, p.BytesToDelete, p.BytesToDownload, p.BytesToUpload,
         p.MarksPending, p.MarksExpired,
         p.Packs.Select(x => new PackPlanJson(x.Pack.ToString(), x.Action.ToString().ToLowerInvariant(), x.Size, x.Used, x.Unused, x.DeletedThisRun, x.Reason)).ToList());
 }

@@ -44,7 +44,7 @@ public sealed class PrunePlan
     public long BytesStored { get; init; }
     /// <summary>Bytes of blobs trusted snapshots use, in packs no mark lists.</summary>
     public long BytesUsed { get; init; }
-    /// <summary>Bytes of unused blobs in packs no mark lists, before this run.</summary>
+    /// <summary>Unused bytes in indexed packs no mark lists, before this run: packs no snapshot uses (whole), and the unused blobs of partly used ones.</summary>
     public long BytesUnused { get; init; }
     /// <summary>Unused bytes that stay in unmarked packs after this run: what the budget limits.</summary>
     public long BytesUnusedAfter { get; init; }
@@ -52,6 +52,8 @@ public sealed class PrunePlan
     public long UnusedLimit { get; init; }
     /// <summary>Headers and trailers of the packs no mark lists: not unused, and not counted against the budget.</summary>
     public long BytesOverhead { get; init; }
+    /// <summary>Bytes in packs that marks already list (deleted once their mark expires, unless needed).</summary>
+    public long BytesMarked { get; init; }
     /// <summary>Bytes in orphan packs (no index lists them).</summary>
     public long BytesOrphaned { get; init; }
     /// <summary>Used bytes the repack copies: read from the packs, and written again into new ones.</summary>

@@ -113,6 +113,7 @@ internal sealed class PrunePlanner
             UnusedLimit = budget.Limit,
             BytesOverhead = budget.Overhead,
             BytesOrphaned = orphaned,
+            BytesMarked = stored.Where(o => markedBy.ContainsKey(o.Key)).Sum(o => o.Value.Size),
             BytesToRepack = repackBytes,
             BytesToDelete = deleteBytes,
             PacksToDelete = list.Count(p => p.DeletedThisRun),
@@ -240,7 +241,7 @@ internal sealed class PrunePlanner
         Dictionary<ObjectId, StoredObject> stored, Dictionary<ObjectId, PackPlan> plans)
     {
         var partly = new List<(ObjectId Pack, long Size, long Used, long Unused)>();
-        long usedTotal = 0, unusedTotal = 0, overhead = 0;
+        long usedTotal = 0, unusedTotal = 0, overhead = 0, whollyUnused = 0;
         foreach (var (packId, packClaims) in claims)
         {
             if (markedBy.ContainsKey(packId) || !stored.TryGetValue(packId, out var obj)) continue;
@@ -260,6 +261,7 @@ internal sealed class PrunePlanner
             if (usedBytes == 0)
             {
                 plans[packId] = new PackPlan(packId, PackAction.Mark, obj.Size, 0, obj.Size, false, "no trusted snapshot uses it");
+                whollyUnused += obj.Size;
                 continue;
             }
             // A claim can say anything about lengths; the pack's size bounds what it can hold.
@@ -290,7 +292,7 @@ internal sealed class PrunePlanner
                 repackOverhead += p.Size - p.Used - p.Unused;
             }
         }
-        return new Budget(usedTotal, unusedTotal, left, limit, overhead, repackOverhead);
+        return new Budget(usedTotal, unusedTotal + whollyUnused, left, limit, overhead, repackOverhead);
     }
 
     /// <summary>
