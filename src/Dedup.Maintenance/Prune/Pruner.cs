@@ -51,10 +51,15 @@ public sealed class Pruner
     }
 
     /// <summary>Decides every pack's fate and writes nothing (see <see cref="PrunePlan"/>).</summary>
-    public static Task<PrunePlan> PlanAsync(Repo repo, IMaintenanceStorage storage, PruneOptions options, CancellationToken ct = default)
+    public static async Task<PrunePlan> PlanAsync(Repo repo, IMaintenanceStorage storage, PruneOptions options, CancellationToken ct = default)
     {
         repo.Keys.RequireReadKey("prune (it must read every snapshot)");
-        return new PrunePlanner(repo, storage, options).PlanAsync(ct);
+        var plan = await new PrunePlanner(repo, storage, options).PlanAsync(ct).ConfigureAwait(false);
+        // In the plan, so that --dry-run says it too.
+        if (options.Grace != TimeSpan.Zero && options.Grace - options.MaxBackupAge < Dedup.Repository.PutOnly.PutOnlyRules.ResumeWindow)
+            plan.Report.Notes.Add($"grace {options.Grace.TotalHours:0.#} h with max backup age {options.MaxBackupAge.TotalHours:0.#} h is unsafe with put-only hosts: "
+                                  + $"they resume killed backups for {Dedup.Repository.PutOnly.PutOnlyRules.ResumeWindow.TotalHours:0} h on the defaults (48 h and 24 h); see spec prune-protocol 'Put-only writers'.");
+        return plan;
     }
 
     /// <summary>
@@ -116,9 +121,6 @@ public sealed class Pruner
         await CleanUpAsync(_plan.Markers, _plan.FinishedMarkers, ct).ConfigureAwait(false);
         if (_options.Grace == TimeSpan.Zero)
             _report.Notes.Add("grace 0: packs were deleted without waiting; this is safe only if no backup was running.");
-        else if (_options.Grace - _options.MaxBackupAge < Dedup.Repository.PutOnly.PutOnlyRules.ResumeWindow)
-            _report.Notes.Add($"grace {_options.Grace.TotalHours:0.#} h with max backup age {_options.MaxBackupAge.TotalHours:0.#} h is unsafe with put-only hosts: "
-                              + $"they resume killed backups for {Dedup.Repository.PutOnly.PutOnlyRules.ResumeWindow.TotalHours:0} h on the defaults (48 h and 24 h); see spec prune-protocol 'Put-only writers'.");
         var notes = _report.Notes.Distinct().ToList();
         _report.Notes.Clear();
         _report.Notes.AddRange(notes);
