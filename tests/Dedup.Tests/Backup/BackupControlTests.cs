@@ -129,13 +129,16 @@ public class BackupControlTests
     [InlineData("20m", 20L << 20)]
     [InlineData("30G", 30L << 30)]
     [InlineData("2t", 2L << 40)]
+    [InlineData("1KB", 1024L)]
+    [InlineData("100MiB", 100L << 20)]
     public void Sizes_are_read_as_restic_reads_them(string text, long bytes) => Assert.Equal(bytes, ByteSize.Parse(text));
 
     [Theory]
     [InlineData("")]
     [InlineData("1.5M")]
     [InlineData("-1")]
-    [InlineData("1KB")]
+    [InlineData("1XB")]
+    [InlineData("MiB")]
     [InlineData("k")]
     [InlineData("99999999999999999999")]
     [InlineData("9999999999999t")]
