@@ -81,6 +81,20 @@ public static class S3Env
         }
     }
 
+    /// <summary>Empties a test's own bucket under its prefix and deletes the bucket, ignoring what is already gone.</summary>
+    public static void RemoveBucket(string bucket, string prefix)
+    {
+        try
+        {
+            CleanUpAsync(bucket, prefix).GetAwaiter().GetResult();
+            using var s3 = Sdk(Admin);
+            s3.DeleteBucketAsync(bucket).GetAwaiter().GetResult();
+        }
+        catch (AmazonS3Exception)
+        {
+        }
+    }
+
     /// <summary>Runs scripts/s3-server.sh (start or stop) and asserts it worked.</summary>
     public static void Server(string command)
     {

@@ -135,15 +135,7 @@ public sealed class S3WriteOnlyTests : S3TestBase
 
     public override void Dispose()
     {
-        try
-        {
-            S3Env.CleanUpAsync(_bucket, Prefix).GetAwaiter().GetResult();
-            using var s3 = S3Env.Sdk(S3Env.Admin);
-            s3.DeleteBucketAsync(_bucket).GetAwaiter().GetResult();
-        }
-        catch (AmazonS3Exception)
-        {
-        }
+        S3Env.RemoveBucket(_bucket, Prefix);
         base.Dispose();
     }
 }
