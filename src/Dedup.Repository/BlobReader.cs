@@ -10,24 +10,22 @@ using Dedup.Storage;
 namespace Dedup.Repository;
 
 /// <summary>
-/// Fetches single blobs by byte range and verifies each one: authentication, decompression and keyed hash.
-/// Unwrapped pack data keys are cached (bounded, zeroed when dropped) so each pack costs one ECDH. Small blobs come
-/// from cached regions of their packs (<see cref="StoredBytesCache{TKey}"/>): tree blobs from whole tree packs, small
-/// data blobs from aligned windows, because a walk asks for thousands of directories whose trees sit together, and a
-/// restore of small files asks for blobs that the backup stored next to each other. Over S3 that is one request per
-/// tree pack or window instead of one per directory or file (2,680 directories: 15.5 s of ranged GETs -> 2.0 s).
+/// Fetches single blobs on demand (tree walks, the FUSE mount, cat) and verifies each one: authentication,
+/// decompression and keyed hash; it also opens the blobs <see cref="PackStreamer"/> reads in bulk, so both share one
+/// data key cache. Unwrapped pack data keys are cached (bounded, zeroed when dropped) so each pack costs one ECDH. Tree
+/// blobs come from whole cached tree packs (<see cref="StoredBytesCache{TKey}"/>), because a walk asks for thousands of
+/// directories whose trees sit together: over S3 that is one request per tree pack instead of one per directory (2,680
+/// directories: 15.5 s of ranged GETs -> 2.0 s). Data blobs wanted in bulk go through <see cref="PackStreamer"/>, which
+/// knows what is wanted next instead of guessing it.
 /// </summary>
 public sealed class BlobReader : IDisposable
 {
     private const int MaxCachedKeys = 8192;
-    private const int DataWindow = 256 * 1024;
-    private const int SmallDataBlob = 64 * 1024;
 
     private readonly IStorage _storage;
     private readonly Func<IndexTable> _currentIndex;
     private readonly RepositoryKeys _keys;
     private readonly StoredBytesCache<ObjectId> _treePacks;
-    private readonly StoredBytesCache<(ObjectId Pack, long Window)> _dataWindows;
 
     public BlobReader(IStorage storage, Func<IndexTable> currentIndex, RepositoryKeys keys)
     {
@@ -35,13 +33,15 @@ public sealed class BlobReader : IDisposable
         _currentIndex = currentIndex;
         _keys = keys;
         _treePacks = new(32L << 20, LoadTreePackAsync);
-        _dataWindows = new(16L << 20, LoadDataWindowAsync);
     }
 
     /// <summary>A reader over one fixed table (check loads its own).</summary>
     public BlobReader(IStorage storage, IndexTable index, RepositoryKeys keys) : this(storage, () => index, keys) { }
     // Keyed by the SHA-256 of the wrapped key: stable across reloads of the table, and distinct for competing claims.
     private readonly ConcurrentDictionary<ObjectId, byte[]> _dataKeys = new();
+
+    /// <summary>Every location of a blob of <paramref name="domain"/>, best first (see <see cref="IndexTable.Locations"/>).</summary>
+    public List<BlobLocation> Locations(in ObjectId id, DomainId domain) => _currentIndex().Locations(id, domain);
 
     /// <summary>The best location of a blob of <paramref name="domain"/> (see <see cref="IndexTable.Locations"/>).</summary>
     public BlobLocation Locate(in ObjectId id, DomainId domain)
@@ -106,14 +106,11 @@ public sealed class BlobReader : IDisposable
         }
     }
 
-    /// <summary>The cached pack region holding the blob and the pack offset it starts at, or null to read by range.</summary>
+    /// <summary>The cached tree pack holding the blob and the pack offset it starts at, or null to read by range.</summary>
     private async Task<(byte[] Bytes, long Start)?> CachedRegionAsync(BlobLocation loc, CancellationToken ct)
     {
-        if (loc.Type == BlobType.Tree)
-            return await _treePacks.GetAsync(loc.PackId, ct).ConfigureAwait(false) is { } pack ? (pack, 0) : null;
-        long window = loc.Offset / DataWindow;
-        if (loc.StoredLength > SmallDataBlob || loc.Offset + loc.StoredLength > (window + 1) * DataWindow) return null;
-        return await _dataWindows.GetAsync((loc.PackId, window), ct).ConfigureAwait(false) is { } bytes ? (bytes, window * DataWindow) : null;
+        if (loc.Type != BlobType.Tree) return null;
+        return await _treePacks.GetAsync(loc.PackId, ct).ConfigureAwait(false) is { } pack ? (pack, 0) : null;
     }
 
     /// <summary>A whole tree pack, unless it is larger than half the cache.</summary>
@@ -125,14 +122,6 @@ public sealed class BlobReader : IDisposable
         var bytes = new byte[s.Size];
         int n = await StoredObjects.ReadUpToAsync(_storage, name, 0, bytes, ct).ConfigureAwait(false);
         return n == bytes.Length ? bytes : bytes[..n];
-    }
-
-    /// <summary>One aligned window of a data pack (shorter at the pack's end).</summary>
-    private async Task<byte[]?> LoadDataWindowAsync((ObjectId Pack, long Window) key, CancellationToken ct)
-    {
-        var buffer = new byte[DataWindow];
-        int n = await StoredObjects.ReadUpToAsync(_storage, Layout.Pack(key.Pack), key.Window * DataWindow, buffer, ct).ConfigureAwait(false);
-        return n == buffer.Length ? buffer : buffer[..n];
     }
 
     private byte[] DataKey(in BlobLocation loc)

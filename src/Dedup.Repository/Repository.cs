@@ -63,6 +63,9 @@ public sealed class Repository : IAsyncDisposable
     public BlobReader Blobs { get; }
     public SnapshotStore Snapshots { get; }
 
+    /// <summary>A reader of many blobs at once, pack by pack (restore, dump, copy, repack); it shares <see cref="Blobs"/>' key cache.</summary>
+    public PackStreamer Streamer(PackStreamerOptions? options = null) => new(Storage, Blobs, options);
+
     /// <summary>Creates a repository: config first, then the first key file. Refuses a store that already has a config.</summary>
     public static async Task<ObjectId> InitAsync(IStorage storage, ReadOnlyMemory<byte> password, InitOptions options, TimeProvider? clock = null, CancellationToken ct = default)
     {

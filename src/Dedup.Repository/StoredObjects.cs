@@ -64,42 +64,31 @@ public static class StoredObjects
 
     /// <summary>
     /// Reads up to <paramref name="destination"/>.Length bytes at <paramref name="offset"/>; returns how many (fewer at
-    /// the object's end). Resumes a read that fails part way, as <see cref="ReadRangeAsync"/> does.
+    /// the object's end). One ranged request: a connection cut mid-body is resumed by the store's one retry layer
+    /// (<see cref="RetryingStorage"/>), never here.
     /// </summary>
     public static async Task<int> ReadUpToAsync(IStorage storage, string name, long offset, Memory<byte> destination, CancellationToken ct)
     {
-        int total = 0;
-        for (int resumes = 0; ; resumes++)
-        {
-            // Only a read that failed after the store opened it is resumed here: opening is already retried by the
-            // store, and retrying that again would multiply the wait when the store is down.
-            bool opened = false;
-            try
-            {
-                await using var s = await storage.OpenReadAsync(name, offset + total, destination.Length - total, ct).ConfigureAwait(false);
-                opened = true;
-                while (total < destination.Length)
-                {
-                    int n = await s.ReadAsync(destination[total..], ct).ConfigureAwait(false);
-                    if (n == 0) return total;
-                    total += n;
-                }
-                return total;
-            }
-            catch (Exception e) when (resumes < MidReadResumes && opened && !ct.IsCancellationRequested
-                                      && (e is StorageException { IsTransient: true } || e is IOException))
-            {
-                await Task.Delay(TimeSpan.FromMilliseconds(200 * (resumes + 1)), ct).ConfigureAwait(false);
-            }
-        }
+        await using var s = await storage.OpenReadAsync(name, offset, destination.Length, ct).ConfigureAwait(false);
+        return await FillAsync(s, destination, ct).ConfigureAwait(false);
     }
 
-    private const int MidReadResumes = 5;
+    /// <summary>Reads from <paramref name="stream"/> until <paramref name="destination"/> is full or the stream ends; returns how many bytes.</summary>
+    public static async Task<int> FillAsync(Stream stream, Memory<byte> destination, CancellationToken ct)
+    {
+        int total = 0;
+        while (total < destination.Length)
+        {
+            int n = await stream.ReadAsync(destination[total..], ct).ConfigureAwait(false);
+            if (n == 0) break;
+            total += n;
+        }
+        return total;
+    }
 
     /// <summary>
-    /// Reads exactly <paramref name="destination"/>.Length bytes at <paramref name="offset"/>. A connection that fails
-    /// part way through (the store's retries only cover opening) is reopened at the offset reached, a few times:
-    /// a ranged read is idempotent, and packs are large enough that a reset mid-body is an everyday event on a WAN.
+    /// Reads exactly <paramref name="destination"/>.Length bytes at <paramref name="offset"/>; fewer is reported as a
+    /// truncated object.
     /// </summary>
     public static async Task ReadRangeAsync(IStorage storage, string name, long offset, Memory<byte> destination, CancellationToken ct)
     {

@@ -38,9 +38,22 @@ public class RetryingStorage(IStorage inner, RetryPolicy? policy = null) : IStor
         return outcome;
     }
 
-    public Task<Stream> OpenReadAsync(string name, long offset = 0, long length = -1, CancellationToken cancellationToken = default) =>
-        // Only the open is retried; a stream failing mid-read is the caller's to reopen at an offset.
+    /// <summary>
+    /// Opens with retries, and returns a stream that resumes at the offset reached when the connection fails mid-body
+    /// (<see cref="ResumingReadStream"/>): callers read a range once and never retry it themselves.
+    /// </summary>
+    public async Task<Stream> OpenReadAsync(string name, long offset = 0, long length = -1, CancellationToken cancellationToken = default)
+    {
+        var first = await OpenAtAsync(name, offset, length, cancellationToken).ConfigureAwait(false);
+        return new ResumingReadStream(this, name, offset, length, first);
+    }
+
+    internal Task<Stream> OpenAtAsync(string name, long offset, long length, CancellationToken cancellationToken) =>
         RunAsync(ct => Inner.OpenReadAsync(name, offset, length, ct), cancellationToken);
+
+    internal int MaxAttempts => Policy.MaxAttempts;
+
+    internal Task BackoffAsync(int attempt, Exception e, CancellationToken cancellationToken) => DelayAsync(attempt, e, cancellationToken);
 
     public Task<StoredObject?> StatAsync(string name, CancellationToken cancellationToken = default) =>
         RunAsync(ct => Inner.StatAsync(name, ct), cancellationToken);

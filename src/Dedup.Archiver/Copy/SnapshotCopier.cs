@@ -26,6 +26,7 @@ public sealed class SnapshotCopier
 {
     private const int MaxRememberedFiles = 100_000;
     private readonly Repo _source;
+    private readonly PackStreamer _sourceStreamer;
     private readonly RepositoryWriter _writer;
     private readonly FileSaver _saver;
     private readonly Dictionary<string, IReadOnlyList<ObjectId>> _copiedContent = [];
@@ -39,6 +40,7 @@ public sealed class SnapshotCopier
     private SnapshotCopier(Repo source, Repo dest, RepositoryWriter writer, BackupProgress progress, CancellationToken ct)
     {
         _source = source;
+        _sourceStreamer = source.Streamer();
         _writer = writer;
         var chunker = new Chunker(new ChunkerParameters(dest.Config.ChunkerMin, dest.Config.ChunkerAverage, dest.Config.ChunkerMax), dest.Keys.Own.ChunkerSecret.Span);
         _saver = new FileSaver(new WriterSink(writer), chunker, dest.Keys.Own.BlobId, progress, Math.Max(2, Environment.ProcessorCount));
@@ -124,7 +126,7 @@ public sealed class SnapshotCopier
     {
         var key = _sourceDomain + ContentKey(sourceBlobs);
         if (_copiedContent.TryGetValue(key, out var done)) return done;
-        await using var stream = new BlobSequenceStream(_source, _sourceDomain, sourceBlobs);
+        await using var stream = new ContentStream(_source.Blobs, _sourceStreamer, _sourceDomain, sourceBlobs);
         var saved = await _saver.SaveAsync(stream, _ct).ConfigureAwait(false);
         if (_copiedContent.Count >= MaxRememberedFiles) _copiedContent.Clear(); // bounded memory on huge snapshots
         _copiedContent[key] = saved.Content;

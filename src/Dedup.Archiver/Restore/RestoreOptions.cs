@@ -22,18 +22,25 @@ public sealed record RestoreOptions
     public bool Sparse { get; init; } = true;
     public int Workers { get; init; } = Math.Max(2, Environment.ProcessorCount);
     /// <summary>
-    /// Files restored at once; 0 means two per worker, which keeps a local disk busy. A remote store needs more
-    /// requests in flight to hide its latency: with many small files each file is one ranged read.
+    /// Ranged reads of pack data at once (each holds at most 4 MiB); 0 means two per worker, which keeps a local disk
+    /// busy. A remote store wants one per connection, to hide its latency.
     /// </summary>
-    public int FilesInFlight { get; init; }
+    public int ReadsInFlight { get; init; }
 }
 
 public sealed record RestoreFailure(string Path, string Reason);
+
+/// <summary>A blob no copy of which could be read and verified, and every file (by its path in the snapshot) that needed it.</summary>
+public sealed record RestoreDamage(Dedup.Format.ObjectId Blob, string Reason, IReadOnlyList<string> Files);
 
 public sealed record RestoreResult(long Files, long Directories, long Bytes, long Skipped, IReadOnlyList<RestoreFailure> Failures)
 {
     /// <summary>The existing entries left alone (at most the first thousand), by their path in the snapshot.</summary>
     public IReadOnlyList<string> SkippedPaths { get; init; } = [];
+    /// <summary>Damaged or missing blobs, each once, with the files that needed them (those files are also in <see cref="Failures"/>).</summary>
+    public IReadOnlyList<RestoreDamage> Damaged { get; init; } = [];
+    /// <summary>What the read path did: requests, bytes, peak buffers in flight.</summary>
+    public Dedup.Repository.PackStreamerStats? Reads { get; init; }
 }
 
 public sealed class RestoreProgress

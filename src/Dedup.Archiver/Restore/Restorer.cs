@@ -16,7 +16,7 @@ namespace Dedup.Archiver.Restore;
 /// decoded (one component, no "..", no "/"), and existing symlinks in the target are never followed, so nothing is
 /// written outside the target.
 /// </summary>
-public sealed class Restorer
+public sealed partial class Restorer
 {
     private const string TempSuffix = ".dedup-partial";
     private readonly Repo _repo;
@@ -25,8 +25,6 @@ public sealed class Restorer
     private readonly PathFilter _includes, _excludes;
     private readonly ConcurrentQueue<RestoreFailure> _failures = new();
     private readonly List<(string Path, TreeNode Node)> _directories = [];
-    private readonly SemaphoreSlim _slots;
-    private readonly List<Task> _running = [];
     private readonly CancellationToken _ct;
     // Cancelled by the first error that is not about one file (the store is unreachable, say): the walk and the other
     // file writes stop at once instead of each waiting out its retries.
@@ -57,7 +55,7 @@ public sealed class Restorer
         _progress = progress;
         _includes = new PathFilter(options.Includes);
         _excludes = new PathFilter(options.Excludes);
-        _slots = new SemaphoreSlim(options.FilesInFlight > 0 ? options.FilesInFlight : Math.Max(1, options.Workers * 2));
+        _streamer = repo.Streamer(new PackStreamerOptions { RangesInFlight = options.ReadsInFlight > 0 ? options.ReadsInFlight : Math.Max(1, options.Workers * 2) });
         _abort = CancellationTokenSource.CreateLinkedTokenSource(ct);
         _ct = _abort.Token;
         _target = Path.GetFullPath(options.Target);
@@ -74,24 +72,30 @@ public sealed class Restorer
         try
         {
             await r.RestoreDirectoryAsync(SnapshotWalker.RootTree(snapshot.Info), "", r._target, 0).ConfigureAwait(false);
+            await r.SubmitBatchAsync().ConfigureAwait(false);
         }
-        catch (OperationCanceledException) when (r._fatal is not null && !ct.IsCancellationRequested)
+        catch (Exception) when (r._fatal is not null && !ct.IsCancellationRequested)
         {
-            // The walk stopped because a file write failed fatally; that error is the one to report.
+            // The walk stopped because a batch of file writes failed fatally; that error is the one to report.
         }
         finally
         {
             // Even when the walk fails (a hostile tree), no file write may outlive the restore.
-            try { await Task.WhenAll(r._running).ConfigureAwait(false); } catch { /* each file reports its own failure */ }
+            try { await r._inFlight.ConfigureAwait(false); } catch { /* each batch reports its own failure */ }
         }
         if (r._fatal is not null) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(r._fatal);
-        await Task.WhenAll(r._running).ConfigureAwait(false);
+        await r._inFlight.ConfigureAwait(false);
         // Later names of hard-linked files, now that the first names are complete; before directory times, which links change.
         foreach (var link in r._hardLinks.Links) await r.RestoreLinkAsync(link).ConfigureAwait(false);
         // Directory times and modes last, deepest first: writing files inside would change the mtime, and a
         // read-only mode would block writing them.
         for (int i = r._directories.Count - 1; i >= 0; i--) r.ApplyMetadata(r._directories[i].Path, r._directories[i].Node);
-        return new RestoreResult(r._files, r._dirs, r._bytes, r._skipped, r._failures.ToArray()) { SkippedPaths = r._skippedPaths.ToArray() };
+        return new RestoreResult(r._files, r._dirs, r._bytes, r._skipped, r._failures.ToArray())
+        {
+            SkippedPaths = r._skippedPaths.ToArray(),
+            Damaged = r._damaged.ToArray(),
+            Reads = r._streamer.Stats,
+        };
     }
 
     /// <summary>
@@ -147,19 +151,7 @@ public sealed class Restorer
                 Interlocked.Increment(ref _progress._totalFiles);
                 if (_hardLinks.IsLaterName(fsPath, snapPath, node)) continue; // linked at the end
                 Interlocked.Add(ref _progress._totalBytes, node.Size);
-                bool inCreatedDirectory = _created.Contains(fsDir);
-                await _slots.WaitAsync(_ct).ConfigureAwait(false);
-                _running.Add(Task.Run(async () =>
-                {
-                    try { await RestoreFileAsync(fsPath, snapPath, node, inCreatedDirectory).ConfigureAwait(false); }
-                    catch (Exception e) when (e is not OperationCanceledException || !_ct.IsCancellationRequested)
-                    {
-                        Interlocked.CompareExchange(ref _fatal, e, null);
-                        await _abort.CancelAsync().ConfigureAwait(false);
-                        throw;
-                    }
-                    finally { _slots.Release(); }
-                }));
+                await QueueFileAsync(new FileJob(fsPath, snapPath, node, _created.Contains(fsDir))).ConfigureAwait(false);
             }
             else
             {
@@ -209,55 +201,74 @@ public sealed class Restorer
         }
     }
 
-    private async Task RestoreFileAsync(string fsPath, string snapPath, TreeNode node, bool inCreatedDirectory)
+    /// <summary>
+    /// Whether a file is to be written: false when an earlier, interrupted restore finished it (metadata is applied
+    /// before the rename, so a re-run completes the restore without writing it again) or it exists and is left alone.
+    /// </summary>
+    private bool NeedsWriting(string fsPath, string snapPath, TreeNode node, bool inCreatedDirectory)
+    {
+        if (inCreatedDirectory || !PosixFile.TryLStat(fsPath, out var existing)) return true;
+        if (!_options.Overwrite)
+        {
+            if (AlreadyRestored(existing, node))
+            {
+                _hardLinks.Written(fsPath, node);
+                Interlocked.Increment(ref _files);
+                Interlocked.Increment(ref _progress._files);
+                return false;
+            }
+            Skip(snapPath);
+            return false;
+        }
+        File.Delete(fsPath); // removes a symlink itself, never its target
+        return true;
+    }
+
+    /// <summary>
+    /// Writes one file blob by blob in file order through <see cref="BlobReader"/>: for the later name of a hard link
+    /// whose first name failed, and for a file whose blobs turned out longer or shorter than the index's best claim said
+    /// (a false claim; the offsets planned from it were wrong).
+    /// </summary>
+    private async Task RestoreFileInOrderAsync(string fsPath, string snapPath, TreeNode node, bool inCreatedDirectory)
     {
         var temp = fsPath + TempSuffix;
         try
         {
-            if (!inCreatedDirectory && PosixFile.TryLStat(fsPath, out var existing))
-            {
-                if (!_options.Overwrite)
-                {
-                    if (AlreadyRestored(existing, node))
-                    {
-                        // An earlier, interrupted restore finished this file (metadata is applied before the rename):
-                        // a re-run completes the restore without writing it again.
-                        _hardLinks.Written(fsPath, node);
-                        Interlocked.Increment(ref _files);
-                        Interlocked.Increment(ref _progress._files);
-                        return;
-                    }
-                    Skip(snapPath);
-                    return;
-                }
-                File.Delete(fsPath); // removes a symlink itself, never its target
-            }
-            // Written synchronously: this runs on a worker thread already, and async writes to a file hop to another.
-            // Space is not reserved for a file with runs of zeros: that would allocate its holes.
-            bool holes = _options.Sparse && node.Content.Contains(_zeroChunk);
-            using (var output = CreateTemporary(temp, holes ? 0 : node.Size))
+            if (!NeedsWriting(fsPath, snapPath, node, inCreatedDirectory)) return;
+            using (var output = CreateTemporary(temp, ReserveFor(node)))
             {
                 var writer = new SparseFileWriter(output, _options.Sparse);
+                long offset = 0;
                 foreach (var id in node.Content)
                 {
                     using var blob = await _repo.Blobs.ReadAsync(id, _domain, _ct).ConfigureAwait(false);
-                    writer.Write(blob.Span);
+                    writer.WriteAt(blob.Span, offset);
+                    offset += blob.Length;
                     Interlocked.Add(ref _bytes, blob.Length);
                     Interlocked.Add(ref _progress._bytes, blob.Length);
                 }
-                writer.Finish();
+                writer.Finish(offset);
             }
-            ApplyMetadata(temp, node);
-            PosixCalls.Rename(temp, fsPath, replace: _options.Overwrite);
-            _hardLinks.Written(fsPath, node);
-            Interlocked.Increment(ref _files);
-            Interlocked.Increment(ref _progress._files);
+            Publish(temp, fsPath, node);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or CorruptObjectException or BlobMissingException)
         {
             TryDelete(temp);
             Fail(snapPath, e);
         }
+    }
+
+    /// <summary>Space is not reserved for a file with runs of zeros: that would allocate its holes.</summary>
+    private long ReserveFor(TreeNode node) => _options.Sparse && node.Content.Contains(_zeroChunk) ? 0 : node.Size;
+
+    /// <summary>Metadata on the complete temporary file, then the rename into place: the file appears whole or not at all.</summary>
+    private void Publish(string temp, string fsPath, TreeNode node)
+    {
+        ApplyMetadata(temp, node);
+        PosixCalls.Rename(temp, fsPath, replace: _options.Overwrite);
+        _hardLinks.Written(fsPath, node);
+        Interlocked.Increment(ref _files);
+        Interlocked.Increment(ref _progress._files);
     }
 
     /// <summary>
@@ -353,7 +364,7 @@ public sealed class Restorer
         if (_hardLinks.TargetFor(link.First) is not { } target)
         {
             Interlocked.Add(ref _progress._totalBytes, link.Node.Size);
-            await RestoreFileAsync(link.Path, link.SnapPath, link.Node, inCreatedDirectory: false).ConfigureAwait(false);
+            await RestoreFileInOrderAsync(link.Path, link.SnapPath, link.Node, inCreatedDirectory: false).ConfigureAwait(false);
             _hardLinks.Replace(link.First, link.Path);
             return;
         }

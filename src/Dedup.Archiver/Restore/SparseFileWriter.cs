@@ -3,41 +3,42 @@ using Microsoft.Win32.SafeHandles;
 namespace Dedup.Archiver.Restore;
 
 /// <summary>
-/// Writes a file's content in order into a new, empty file. With <c>sparse</c>, every all-zero block (4 KiB, aligned in the
-/// file) is skipped rather than written: a fresh file reads zeros wherever nothing was written, and the file system
-/// allocates nothing there, so holes come back as holes. The length is set at the end, so trailing zeros cost nothing
-/// either. Checking a block for zeros stops at its first non-zero byte, so ordinary data costs one comparison per block.
+/// Writes pieces of a file's content at their offsets, in any order and from several threads at once (blobs arrive pack
+/// by pack, not in file order), into a new, empty file. With <c>sparse</c>, every all-zero block (4 KiB, aligned in the
+/// file; a piece's share of a block it shares with another piece counts on its own) is skipped rather than written: a
+/// fresh file reads zeros wherever nothing was written, and the file system allocates nothing there, so holes come back
+/// as holes. The length is set at the end, so trailing zeros cost nothing either. Checking a block for zeros stops at its
+/// first non-zero byte, so ordinary data costs one comparison per block.
 /// </summary>
 internal sealed class SparseFileWriter(SafeFileHandle file, bool sparse)
 {
     public const int BlockSize = 4096;
 
-    private long _offset;
     private long _end;
+    private long _skipped;
 
     /// <summary>Bytes left as holes so far.</summary>
-    public long SkippedBytes { get; private set; }
+    public long SkippedBytes => Interlocked.Read(ref _skipped);
 
-    public void Write(ReadOnlySpan<byte> data)
+    public void WriteAt(ReadOnlySpan<byte> data, long offset)
     {
         if (!sparse)
         {
-            WriteAt(data, _offset);
-            _offset += data.Length;
+            WriteRaw(data, offset);
             return;
         }
         int runStart = -1; // start (in data) of the pending run of blocks to write
         int pos = 0;
         while (pos < data.Length)
         {
-            long fileOffset = _offset + pos;
+            long fileOffset = offset + pos;
             int blockEnd = (int)Math.Min(data.Length, pos + (BlockSize - fileOffset % BlockSize));
             bool zero = data[pos..blockEnd].IndexOfAnyExcept((byte)0) < 0;
             if (zero)
             {
-                if (runStart >= 0) WriteAt(data[runStart..pos], _offset + runStart);
+                if (runStart >= 0) WriteRaw(data[runStart..pos], offset + runStart);
                 runStart = -1;
-                SkippedBytes += blockEnd - pos;
+                Interlocked.Add(ref _skipped, blockEnd - pos);
             }
             else if (runStart < 0)
             {
@@ -45,19 +46,20 @@ internal sealed class SparseFileWriter(SafeFileHandle file, bool sparse)
             }
             pos = blockEnd;
         }
-        if (runStart >= 0) WriteAt(data[runStart..], _offset + runStart);
-        _offset += data.Length;
+        if (runStart >= 0) WriteRaw(data[runStart..], offset + runStart);
     }
 
     /// <summary>Gives the file its full length when it ends in skipped zeros.</summary>
-    public void Finish()
+    public void Finish(long length)
     {
-        if (_end < _offset) RandomAccess.SetLength(file, _offset);
+        if (Interlocked.Read(ref _end) < length) RandomAccess.SetLength(file, length);
     }
 
-    private void WriteAt(ReadOnlySpan<byte> bytes, long offset)
+    private void WriteRaw(ReadOnlySpan<byte> bytes, long offset)
     {
         RandomAccess.Write(file, bytes, offset);
-        _end = Math.Max(_end, offset + bytes.Length);
+        long end = offset + bytes.Length;
+        for (long seen = Interlocked.Read(ref _end); end > seen; seen = Interlocked.Read(ref _end))
+            if (Interlocked.CompareExchange(ref _end, end, seen) == seen) break;
     }
 }

@@ -45,9 +45,8 @@ public sealed class RestoreCommand : Verb
             Overwrite = ctx.Get(_overwrite),
             Sparse = !ctx.Get(_noSparse),
             RestoreExtendedAttributes = !ctx.Get(_noXattrs),
-            // Against S3 each small file is one ranged GET: keep every connection busy (three files per connection
-            // covers the time a file spends being written locally).
-            FilesInFlight = ctx.OpenStorage().S3 is null ? 0 : 3 * ctx.S3.Connections,
+            // Against S3 every connection is kept busy with one ranged read of pack data.
+            ReadsInFlight = ctx.OpenStorage().S3 is null ? 0 : ctx.S3.Connections,
         };
         var progress = new RestoreProgress();
         RestoreResult result;
@@ -59,7 +58,10 @@ public sealed class RestoreCommand : Verb
         {
             result = await Restorer.RunAsync(repo, snapshot, options, progress, ctx.Cancellation).ConfigureAwait(false);
         }
-        foreach (var f in result.Failures) ctx.Warn($"could not restore {f.Path}: {f.Reason}");
+        // A damaged blob is said once, with every file it cost; other failures one line per path.
+        var damagedFiles = result.Damaged.SelectMany(d => d.Files).ToHashSet(StringComparer.Ordinal);
+        foreach (var d in result.Damaged) ctx.Warn($"could not restore {d.Files.Count} file(s), {string.Join(", ", d.Files)}: {d.Reason}");
+        foreach (var f in result.Failures.Where(f => !damagedFiles.Contains(f.Path))) ctx.Warn($"could not restore {f.Path}: {f.Reason}");
         foreach (var p in result.SkippedPaths) ctx.Warn($"left as it is (exists and differs): {p}");
         if (ctx.Json)
         {

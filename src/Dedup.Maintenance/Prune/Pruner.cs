@@ -144,69 +144,65 @@ public sealed class Pruner
 
     /// <summary>
     /// Copies the used blobs of the packs to repack into new packs (one writer per domain, claimed with the full key's
-    /// origin), reading each from the very pack being repacked and verifying it under its domain's key. Several packs are
-    /// read at once (<see cref="PruneOptions.RepackParallelism"/>); memory stays bounded by the blobs in flight and the
-    /// writers' open packs. A blob wanted by two packs is copied once: the second waits for the first copy and, if that
-    /// failed, copies its own. Returns the packs whose every used blob was copied: only those may be marked. A used blob
-    /// that does not open where a claim says is reported, and its pack is kept.
+    /// origin), reading each from the very pack being repacked and verifying it under its domain's key. The packs are read
+    /// through the shared read path (<see cref="PackStreamer.StreamAtAsync{T}"/>): merged ranges, several at once
+    /// (<see cref="PruneOptions.RepackParallelism"/>), memory bounded by the ranges in flight; a blob wanted by two packs
+    /// is copied once. Returns the packs whose every used blob was copied: only those may be marked. A used blob that
+    /// does not open where a claim says is reported, and every pack that wanted it is kept.
     /// </summary>
     private async Task<List<ObjectId>> RepackAsync(List<ObjectId> packs, CancellationToken ct)
     {
-        var writers = new ConcurrentDictionary<DomainId, Lazy<RepositoryWriter>>();
-        var copies = new ConcurrentDictionary<(ObjectId, DomainId), Task<bool>>();
-        var done = new ConcurrentBag<ObjectId>();
-        try
+        var writers = new Dictionary<DomainId, RepositoryWriter>();
+        var copied = new HashSet<(ObjectId, DomainId)>();
+        var kept = new ConcurrentDictionary<ObjectId, string>();
+        var wants = new List<(ObjectId, BlobLocation, (ObjectId Pack, BlobType Type))>();
+        foreach (var packId in packs)
         {
-            await Parallel.ForEachAsync(packs, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, _options.RepackParallelism), CancellationToken = ct },
-                async (packId, token) =>
-                {
-                    if (await RepackOneAsync(packId, writers, copies, token).ConfigureAwait(false)) done.Add(packId);
-                }).ConfigureAwait(false);
-            foreach (var w in writers.Values) await w.Value.FlushAsync(ct).ConfigureAwait(false);
-        }
-        finally
-        {
-            foreach (var w in writers.Values) await w.Value.DisposeAsync().ConfigureAwait(false);
-        }
-        _report.PacksRepacked = done.Count;
-        return done.ToList();
-    }
-
-    private async Task<bool> RepackOneAsync(ObjectId packId, ConcurrentDictionary<DomainId, Lazy<RepositoryWriter>> writers,
-        ConcurrentDictionary<(ObjectId, DomainId), Task<bool>> copies, CancellationToken ct)
-    {
-        foreach (var c in _plan.Claims[packId].Where(c => !_plan.ForeignClaims.Contains(c)))
-        {
-            var claim = _repo.Index.GetClaim(c);
-            for (int i = 0; i < claim.Count; i++)
+            foreach (var c in _plan.Claims[packId].Where(c => !_plan.ForeignClaims.Contains(c)))
             {
-                int entry = claim.FirstEntry + i;
-                if (!_plan.Used.IsUsed(entry)) continue;
-                var id = _repo.Index.EntryId(entry);
-                var mine = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
-                var first = copies.GetOrAdd((id, claim.Domain), mine.Task);
-                if (first != mine.Task && await first.ConfigureAwait(false)) continue;
-                try
+                var claim = _repo.Index.GetClaim(c);
+                for (int i = 0; i < claim.Count; i++)
                 {
-                    using var plain = await _repo.Blobs.ReadAtAsync(id, _repo.Index.EntryLocation(entry), ct).ConfigureAwait(false);
-                    var writer = writers.GetOrAdd(claim.Domain, d => new Lazy<RepositoryWriter>(() => _repo.StartWriting(d))).Value;
-                    await writer.AddAsync(claim.Type, id, plain.Memory, ct).ConfigureAwait(false);
-                    mine.TrySetResult(true);
-                }
-                catch (CorruptObjectException e)
-                {
-                    mine.TrySetResult(false);
-                    lock (_report) _report.Notes.Add($"{Layout.Pack(packId)} is kept: blob {id.ToShortString()} does not open where an index claim says ({e.Reason}). Run 'dedup check --read-data'.");
-                    return false;
-                }
-                catch
-                {
-                    mine.TrySetResult(false);
-                    throw;
+                    int entry = claim.FirstEntry + i;
+                    if (_plan.Used.IsUsed(entry)) wants.Add((_repo.Index.EntryId(entry), _repo.Index.EntryLocation(entry), (packId, claim.Type)));
                 }
             }
         }
-        return true;
+        // The packs are read in parallel through the shared read path; the writers take one blob at a time.
+        using var gate = new SemaphoreSlim(1, 1);
+        var streamer = _repo.Streamer(new PackStreamerOptions { RangesInFlight = Math.Max(1, _options.RepackParallelism) });
+        try
+        {
+            await streamer.StreamAtAsync(wants, async (blob, plain, from, token) =>
+            {
+                await gate.WaitAsync(token).ConfigureAwait(false);
+                try
+                {
+                    if (!copied.Add((blob.Id, blob.Domain))) return;
+                    if (!writers.TryGetValue(blob.Domain, out var writer)) writers[blob.Domain] = writer = _repo.StartWriting(blob.Domain);
+                    await writer.AddAsync(from[0].Type, blob.Id, plain, token).ConfigureAwait(false);
+                }
+                finally
+                {
+                    gate.Release();
+                }
+            }, (blob, error, from) =>
+            {
+                var reason = error is CorruptObjectException c ? c.Reason : error.Message;
+                foreach (var (packId, _) in from)
+                    kept.TryAdd(packId, $"{Layout.Pack(packId)} is kept: blob {blob.Id.ToShortString()} does not open where an index claim says ({reason}). Run 'dedup check --read-data'.");
+            }, ct).ConfigureAwait(false);
+            foreach (var w in writers.Values) await w.FlushAsync(ct).ConfigureAwait(false);
+        }
+        finally
+        {
+            foreach (var w in writers.Values) await w.DisposeAsync().ConfigureAwait(false);
+        }
+        foreach (var packId in packs)
+            if (kept.TryGetValue(packId, out var note)) _report.Notes.Add(note);
+        var done = packs.Where(p => !kept.ContainsKey(p)).ToList();
+        _report.PacksRepacked = done.Count;
+        return done;
     }
 
     /// <summary>

@@ -30,13 +30,11 @@ public class RestorePiecesTests
             using (var handle = File.OpenHandle(path, FileMode.CreateNew, FileAccess.Write))
             {
                 var writer = new SparseFileWriter(handle, sparse: true);
-                int from = 0;
-                foreach (var cut in cuts.Append(content.Length))
-                {
-                    writer.Write(content.AsSpan(from, cut - from));
-                    from = cut;
-                }
-                writer.Finish();
+                // Pieces arrive pack by pack, not in file order: write them last first.
+                var bounds = cuts.Prepend(0).Append(content.Length).ToArray();
+                for (int i = bounds.Length - 2; i >= 0; i--)
+                    writer.WriteAt(content.AsSpan(bounds[i], bounds[i + 1] - bounds[i]), bounds[i]);
+                writer.Finish(content.Length);
                 skipped = writer.SkippedBytes;
             }
             var back = File.ReadAllBytes(path);
@@ -55,8 +53,8 @@ public class RestorePiecesTests
         using (var handle = File.OpenHandle(path, FileMode.CreateNew, FileAccess.Write))
         {
             var writer = new SparseFileWriter(handle, sparse: true);
-            for (int i = 0; i < 16; i++) writer.Write(new byte[1 << 20]);
-            writer.Finish();
+            for (int i = 0; i < 16; i++) writer.WriteAt(new byte[1 << 20], (long)i << 20);
+            writer.Finish(16L << 20);
             Assert.Equal(16L << 20, writer.SkippedBytes);
         }
         Assert.Equal(16L << 20, new FileInfo(path).Length);
