@@ -1,5 +1,6 @@
 using System.Text;
 using Dedup.Storage;
+using Dedup.TestKit;
 using FsCheck;
 using FsCheck.Fluent;
 using Xunit;
@@ -122,6 +123,42 @@ public sealed class RetryingStorageTests
         IMaintenanceStorage maintenance = new MemoryStorage();
         Assert.IsAssignableFrom<IMaintenanceStorage>(maintenance.WithConcurrencyLimit(2).WithRetries());
     }
+
+    private static async Task<(FaultInjectingStorage Faulty, byte[] Bytes)> CuttingStoreAsync(int keepBytes, int times)
+    {
+        var inner = new MemoryStorage();
+        var bytes = Dedup.TestKit.DataGen.RandomBytes(5, 10_000);
+        await inner.PutAsync("data/p", bytes);
+        var faulty = new FaultInjectingStorage(inner);
+        faulty.Add(new FaultRule { Operations = StorageOp.Read, Kind = FaultKind.FailMidStream, KeepBytes = keepBytes, Times = times });
+        return (faulty, bytes);
+    }
+
+    [Fact]
+    public async Task A_read_cut_mid_body_resumes_at_the_offset_reached_on_the_policy_clock()
+    {
+        var (faulty, bytes) = await CuttingStoreAsync(keepBytes: 1000, times: 3);
+        var storage = faulty.WithRetries(new RetryPolicy { TimeProvider = _time, OnRetry = (attempt, _, _) => _retries.Add(attempt) });
+        await using var s = await storage.OpenReadAsync("data/p", 500, 8000);
+        using var copy = new MemoryStream();
+        await s.CopyToAsync(copy);
+        Assert.Equal(bytes.AsSpan(500, 8000).ToArray(), copy.ToArray());
+        Assert.Equal(3, faulty.FaultsInjected);
+        Assert.Equal(4, faulty.Calls(StorageOp.Read)); // the first open and three reopens at the offset reached, nothing read twice
+        Assert.Equal([1, 1, 1], _retries); // each attempt got somewhere: none counts towards giving up
+        Assert.Equal(3, _time.Delays.Count);
+    }
+
+    [Fact]
+    public async Task A_read_that_makes_no_progress_gives_up_after_the_policy_attempts()
+    {
+        var (faulty, _) = await CuttingStoreAsync(keepBytes: 0, times: int.MaxValue);
+        var storage = faulty.WithRetries(new RetryPolicy { MaxAttempts = 3, TimeProvider = _time });
+        await using var s = await storage.OpenReadAsync("data/p");
+        await Assert.ThrowsAsync<StorageUnavailableException>(() => s.CopyToAsync(Stream.Null));
+        Assert.Equal(3, faulty.Calls(StorageOp.Read));
+    }
+
 }
 
 public sealed class ConcurrencyLimitingStorageTests
