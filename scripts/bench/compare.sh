@@ -24,6 +24,12 @@
 #   backup (first) -> backup (no change) -> edit dataset, backup (edits) -> revert -> restore latest
 #   -> check with full data read -> forget --keep-last 1 + prune
 # Measured with /usr/bin/time: wall, user+sys CPU, peak RSS; repository size with du -sb (local only).
+# On S3, after Dedup's restore, the floors (issue #14): the time to plainly download Dedup's data/ objects from the
+# same server with the same parallelism (aws s3 cp --recursive, S3_CONNECTIONS requests at once, one GET per
+# object like Dedup's pack reads: no multipart), and to upload the same bytes again to a fresh prefix. The table
+# prints Dedup's restore and check --read-data as a multiple of the download floor, its first backup as a multiple
+# of the upload floor, beside the ratio to restic.
+#   S3_CONNECTIONS=5   Dedup's --s3-connections (its default) and the floor's parallelism
 # Output: $WORK/results/<stamp>/raw.tsv and table.md (also printed).
 set -euo pipefail
 
@@ -38,6 +44,7 @@ WORK="${WORK:-/tmp/dedup-bench}"
 SEED="${SEED:-1}"
 COLD="${COLD:-0}"
 KEEP="${KEEP:-0}"
+S3_CONNECTIONS="${S3_CONNECTIONS:-5}"
 BUILD="${BUILD:-native}"
 [[ "$BUILD" == native || "$BUILD" == jit ]] || { echo "compare: BUILD is native or jit, not '$BUILD'" >&2; exit 2; }
 
@@ -50,6 +57,7 @@ ensure_tools() {
   command -v restic >/dev/null || missing+=(restic)
   [[ -x /usr/bin/time ]] || missing+=(time)
   command -v python3 >/dev/null || missing+=(python3)
+  if [[ " $BACKENDS " == *" s3 "* ]] && ! command -v aws >/dev/null; then missing+=(awscli); fi
   if ((${#missing[@]})); then
     log "installing ${missing[*]} from Debian"
     [[ $(id -u) == 0 ]] || die "run as root to install ${missing[*]}"
@@ -130,6 +138,20 @@ repo_size() { # BACKEND REPO_PATH
   if [[ $1 == local ]]; then du -sb "$2" | cut -f1; else echo n/a; fi
 }
 
+# ---------------------------------------------------------------- S3 floors
+# measure_floors DATASET REP PREFIX: download PREFIX/data/ whole, then upload those bytes to a fresh prefix.
+measure_floors() {
+  local ds=$1 rep=$2 prefix=$3 dir="$RUN/floor"
+  rm -rf "$dir"
+  measure s3 "$ds" floor-download floor "$rep" -- aws --endpoint-url "$S3_ENDPOINT" s3 cp --recursive --only-show-errors \
+    "s3://$S3_BUCKET/$prefix/data/" "$dir/"
+  note s3 "$ds" floor "$rep" floor_bytes "$(du -sb "$dir" | cut -f1)"
+  measure s3 "$ds" floor-upload floor "$rep" -- aws --endpoint-url "$S3_ENDPOINT" s3 cp --recursive --only-show-errors \
+    "$dir/" "s3://$S3_BUCKET/$prefix-floor/data/"
+  aws --endpoint-url "$S3_ENDPOINT" s3 rm --recursive --only-show-errors "s3://$S3_BUCKET/$prefix-floor/" >/dev/null 2>&1 || true
+  rm -rf "$dir"
+}
+
 # ---------------------------------------------------------------- tool commands
 run_sequence() { # BACKEND DATASET TOOL REP
   local backend=$1 ds=$2 tool=$3 rep=$4
@@ -145,7 +167,8 @@ run_sequence() { # BACKEND DATASET TOOL REP
   export DEDUP_CACHE_DIR="$CACHE/dedup"
   local -a cmd
   # Both tools get a fresh cache per repository: restic's metadata cache, dedup's tree cache.
-  if [[ $tool == dedup ]]; then cmd=("$DEDUP" -r "$repo"); else cmd=(restic -r "$repo" --cache-dir "$CACHE/restic"); fi
+  if [[ $tool == dedup && $backend == s3 ]]; then cmd=("$DEDUP" -r "$repo" --s3-connections "$S3_CONNECTIONS");
+  elif [[ $tool == dedup ]]; then cmd=("$DEDUP" -r "$repo"); else cmd=(restic -r "$repo" --cache-dir "$CACHE/restic"); fi
   local -a R=("$backend" "$ds")
 
   log "[$backend] rep $rep: $tool on $ds"
@@ -175,6 +198,7 @@ run_sequence() { # BACKEND DATASET TOOL REP
 
   cold
   measure "${R[@]}" restore "$tool" "$rep" -- "${cmd[@]}" restore latest --target "$restore"
+  if [[ $backend == s3 && $tool == dedup ]]; then measure_floors "$ds" "$rep" "bench-$STAMP/$name"; fi
   cold
   measure "${R[@]}" check-read-data "$tool" "$rep" -- "${cmd[@]}" check --read-data
   cold
@@ -211,6 +235,9 @@ for backend in $BACKENDS; do
     S3_ENDPOINT="$DEDUP_TEST_S3_ENDPOINT" S3_BUCKET="$DEDUP_TEST_S3_BUCKET"
     export AWS_ACCESS_KEY_ID="$DEDUP_TEST_S3_ADMIN_KEY" AWS_SECRET_ACCESS_KEY="$DEDUP_TEST_S3_ADMIN_SECRET"
     export AWS_DEFAULT_REGION="${AWS_DEFAULT_REGION:-us-east-1}"
+    # The floor's parallelism is Dedup's; no multipart, as Dedup reads and writes each pack in one request.
+    export AWS_CONFIG_FILE="$RUN/aws-config"
+    printf '[default]\ns3 =\n  max_concurrent_requests = %s\n  multipart_threshold = 5GB\n' "$S3_CONNECTIONS" >"$AWS_CONFIG_FILE"
   fi
   for ((rep = 1; rep <= REPS; rep++)); do
     # Alternate which tool goes first, so neither always gets the colder cache or the quieter machine.

@@ -108,6 +108,30 @@ for b in backends:
             f = lambda x: "n/a" if x is None else "%.1f MiB" % (x / 1048576.0)
             print("| %s | %s | %s | %s | %s | %s |" % (b, ds, label, f(d), f(r), ratio(d, r)))
 
+# Floors (S3): Dedup's time as a multiple of plainly moving the same bytes with the same parallelism.
+FLOORS = (("backup", "floor-upload", "first backup"), ("restore", "floor-download", "full restore"),
+          ("check-read-data", "floor-download", "check --read-data"))
+rows = []
+for b in backends:
+    for ds in datasets:
+        for op, floor_op, label in FLOORS:
+            floor = med([x[0] for x in timings.get((b, ds, floor_op), {}).get("floor", [])])
+            if floor is None:
+                continue
+            t = timings.get((b, ds, op), {})
+            d = med([x[0] for x in t.get("dedup", [])])
+            r = med([x[0] for x in t.get("restic", [])])
+            rows.append("| %s | %s | %s | %s | %s (%s) | **%s** | %s |" % (
+                b, ds, label, fmt(d, "s"), fmt(floor, "s"), floor_op.replace("floor-", ""), ratio(d, floor), ratio(d, r)))
+if rows:
+    print()
+    print("Floors: the same bytes (Dedup's data/ objects) plainly downloaded or uploaded with aws s3 cp at Dedup's parallelism.")
+    print()
+    print("| backend | data | operation | dedup wall | floor | dedup / floor | dedup / restic |")
+    print("|---|---|---|---|---|---|---|")
+    for row in rows:
+        print(row)
+
 if failed:
     print()
     print("Failed or unsupported (counted as n/a): " + ", ".join(

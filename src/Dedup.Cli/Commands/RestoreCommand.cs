@@ -67,7 +67,10 @@ public sealed class RestoreCommand : Verb
         {
             ctx.WriteJson(new RestoreSummary(snapshot.Id.ToString(), snapshot.Info.Host, snapshot.Header.Signer.Identity, snapshot.IsTrusted,
                 Path.GetFullPath(target), result.Files, result.Directories, result.Bytes,
-                result.Skipped, result.SkippedPaths, result.Failures.Select(f => new PathFailure(f.Path, f.Reason)).ToList()), CliJson.Default.RestoreSummary);
+                result.Skipped, result.SkippedPaths, result.Failures.Select(f => new PathFailure(f.Path, f.Reason)).ToList())
+            {
+                Damaged = result.Damaged.Select(d => new DamagedBlob(d.Blob.ToString(), d.Reason, d.Files)).ToList(),
+            }, CliJson.Default.RestoreSummary);
         }
         else
         {
@@ -106,4 +109,8 @@ public sealed record RestoreSummary(
     string SnapshotId, string Host, string Signer, bool Trusted, string Target, long Files, long Dirs, long Bytes, long Skipped, IReadOnlyList<string> SkippedPaths, IReadOnlyList<PathFailure> Failures)
 {
     [JsonPropertyOrder(-1)] public string MessageType => "summary";
+    /// <summary>Each damaged or missing blob once, with every file it cost (those files are in <see cref="Failures"/> too).</summary>
+    public IReadOnlyList<DamagedBlob> Damaged { get; init; } = [];
 }
+
+public sealed record DamagedBlob(string Blob, string Reason, IReadOnlyList<string> Files);
