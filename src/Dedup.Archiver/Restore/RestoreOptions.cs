@@ -41,6 +41,8 @@ public sealed record RestoreResult(long Files, long Directories, long Bytes, lon
     public IReadOnlyList<RestoreDamage> Damaged { get; init; } = [];
     /// <summary>What the read path did: requests, bytes, peak buffers in flight.</summary>
     public Dedup.Repository.PackStreamerStats? Reads { get; init; }
+    /// <summary>Files written again blob by blob because a blob's verified length differed from its best claim's (a false claim).</summary>
+    public long FilesReadInOrder { get; init; }
 }
 
 public sealed class RestoreProgress

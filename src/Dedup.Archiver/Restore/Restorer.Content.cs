@@ -25,16 +25,19 @@ public sealed partial class Restorer
     private int _batchBlobs;
     private Task _inFlight = Task.CompletedTask;
     private readonly ConcurrentQueue<RestoreDamage> _damaged = new();
+    private long _filesReadInOrder;
 
     private sealed record FileJob(string FsPath, string SnapPath, TreeNode Node, bool InCreatedDirectory);
 
     /// <summary>A file being written: its temporary file, and how many of its pieces are still to come.</summary>
-    private sealed class FileTarget(FileJob job, SafeFileHandle handle, SparseFileWriter writer, long length)
+    private sealed class FileTarget(FileJob job, SafeFileHandle handle, SparseFileWriter writer, int[] lengths)
     {
         public readonly FileJob Job = job;
         public readonly SafeFileHandle Handle = handle;
         public readonly SparseFileWriter Writer = writer;
-        public readonly long Length = length;
+        /// <summary>Each blob's length as its best claim gives it (0 when it has none: the streamer reports it missing).</summary>
+        public readonly int[] Lengths = lengths;
+        public readonly long Length = lengths.Sum(l => (long)l);
         public int Remaining = job.Node.Content.Count;
         public Exception? Error;
         public volatile bool LengthsDisagree;
@@ -99,6 +102,7 @@ public sealed partial class Restorer
             }, _ct).ConfigureAwait(false);
             foreach (var target in redo)
             {
+                Interlocked.Increment(ref _filesReadInOrder);
                 target.Handle.Dispose();
                 TryDelete(target.Temp);
                 await RestoreFileInOrderAsync(target.Job.FsPath, target.Job.SnapPath, target.Job.Node, inCreatedDirectory: true).ConfigureAwait(false);
@@ -124,10 +128,11 @@ public sealed partial class Restorer
         try
         {
             if (!NeedsWriting(fsPath, snapPath, node, job.InCreatedDirectory)) return null;
+            var lengths = new int[node.Content.Count];
+            for (int i = 0; i < lengths.Length; i++)
+                lengths[i] = _repo.Blobs.Locations(node.Content[i], _domain) is { Count: > 0 } all ? all[0].RawLength : 0;
             var handle = CreateTemporary(fsPath + TempSuffix, ReserveFor(node));
-            long length = 0;
-            foreach (var id in node.Content) length += PlannedLength(id);
-            var target = new FileTarget(job, handle, new SparseFileWriter(handle, _options.Sparse), length);
+            var target = new FileTarget(job, handle, new SparseFileWriter(handle, _options.Sparse), lengths);
             if (target.Remaining == 0) Complete(target);
             return target;
         }
@@ -138,23 +143,15 @@ public sealed partial class Restorer
         }
     }
 
-    /// <summary>The blob's length as its best claim gives it (0 when it has none: the streamer reports it missing).</summary>
-    private int PlannedLength(in ObjectId id)
-    {
-        var all = _repo.Blobs.Locations(id, _domain);
-        return all.Count > 0 ? all[0].RawLength : 0;
-    }
-
     private IEnumerable<(WantedBlob, Piece)> Pieces(List<FileTarget> targets)
     {
         foreach (var t in targets)
         {
             long offset = 0;
-            foreach (var id in t.Job.Node.Content)
+            for (int i = 0; i < t.Lengths.Length; i++)
             {
-                int length = PlannedLength(id);
-                yield return (new WantedBlob(id, _domain), new Piece(t, offset, length));
-                offset += length;
+                yield return (new WantedBlob(t.Job.Node.Content[i], _domain), new Piece(t, offset, t.Lengths[i]));
+                offset += t.Lengths[i];
             }
         }
     }

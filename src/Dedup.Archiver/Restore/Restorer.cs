@@ -95,6 +95,7 @@ public sealed partial class Restorer
             SkippedPaths = r._skippedPaths.ToArray(),
             Damaged = r._damaged.ToArray(),
             Reads = r._streamer.Stats,
+            FilesReadInOrder = r._filesReadInOrder,
         };
     }
 

@@ -54,6 +54,41 @@ public sealed class PackRestoreTests : IDisposable
         Assert.DoesNotContain(Directory.EnumerateFiles(_target.Path, "*", SearchOption.AllDirectories), p => p.EndsWith(".dedup-partial", StringComparison.Ordinal));
     }
 
+    /// <summary>
+    /// A false claim (garbage under the snapshot's blob IDs, each claimed a little longer than it is) ranks first, because
+    /// the genuine packs are marked: the restore's offsets, planned from it, are wrong. Every blob still comes from its
+    /// genuine copy, and each file whose lengths disagreed is written again in order: every file is identical.
+    /// </summary>
+    [Fact]
+    public async Task A_false_claim_with_wrong_lengths_ranking_first_costs_no_file()
+    {
+        DataGen.FileTree(_source.Path, 23, 1_000_000);
+        await using var t = await TestRepo.InMemoryAsync();
+        var snapshot = (await BackupAsync(t.Repo, _source.Path)).SnapshotId;
+        await t.Repo.LoadIndexAsync();
+        var domain = (await t.Repo.Snapshots.LoadAsync(snapshot)).Domain;
+        var genuine = t.Repo.Index.Blobs().Where(b => b.Location.Type == BlobType.Data).ToList();
+        using (var w = new Dedup.Repository.Packs.PackWriter(BlobType.Data, domain, t.Repo.Keys.ReadPublicKey, t.Repo.Config.PackSize))
+        {
+            foreach (var (id, loc) in genuine) w.Add(id, DataGen.RandomBytes(loc.RawLength, loc.RawLength + 1000));
+            using var pack = w.Finish();
+            await t.Storage.PutAsync(Layout.Pack(pack.Id), pack.Bytes);
+            var index = Dedup.Repository.Index.IndexFile.Seal([pack.Index], t.Repo.Keys.For(domain), t.Repo.Keys);
+            await t.Storage.PutAsync(Layout.IndexPrefix + ObjectId.HashOf(index), index);
+        }
+        var mark = Dedup.Repository.Maintenance.PruneMark.Seal(DateTimeOffset.UtcNow, genuine.Select(b => b.Location.PackId).Distinct().ToArray(), t.Repo.Keys);
+        await t.Storage.PutAsync(Dedup.Repository.Maintenance.PruneMark.Prefix + ObjectId.HashOf(mark), mark);
+
+        await using var repo = await t.ReopenAsync();
+        var (someId, someLoc) = genuine[0];
+        Assert.Equal(someLoc.RawLength + 1000, repo.Index.Locations(someId, domain)[0].RawLength); // the false claim ranks first
+        var result = await RestoreAsync(repo, snapshot, _target.Path);
+        Assert.Empty(result.Failures);
+        Assert.True(result.Reads!.Fallbacks > 0);
+        Assert.True(result.FilesReadInOrder > 0);
+        Assert.Equal(DataGen.Digest(_source.Path), DataGen.Digest(Path.Join(_target.Path, _source.Path)));
+    }
+
     [Fact]
     public async Task Memory_of_a_restore_is_bounded_by_the_reads_in_flight_not_by_the_number_of_files()
     {
