@@ -118,10 +118,10 @@ public sealed class PackRestoreTests : IDisposable
         var faulty = new FaultInjectingStorage(t.Storage, seed: 4);
         await using var repo = await TestRepo.OpenAsync(faulty.WithRetries(FastRetries(4)));
         var loaded = await repo.Snapshots.LoadAsync(snapshot);
-        // Half the reads of data packs (reopened ones too) are cut 3000 bytes in.
-        faulty.Add(new FaultRule { Operations = StorageOp.Read, NamePattern = "data/*", Kind = FaultKind.FailMidStream, KeepBytes = 3000, Probability = 0.5 });
+        // The first six reads of packs are cut 3000 bytes in: each cut is reopened where it stopped, and cut again.
+        faulty.Add(new FaultRule { Operations = StorageOp.Read, NamePattern = "data/*", Kind = FaultKind.FailMidStream, KeepBytes = 3000, Times = 6 });
         var result = await Restorer.RunAsync(repo, loaded, new RestoreOptions { Target = _target.Path, RestoreOwners = false }, new RestoreProgress());
-        Assert.True(faulty.FaultsInjected > 0);
+        Assert.Equal(6, faulty.FaultsInjected);
         Assert.Empty(result.Failures);
         Assert.Equal(DataGen.Digest(_source.Path), DataGen.Digest(Path.Join(_target.Path, _source.Path)));
     }
