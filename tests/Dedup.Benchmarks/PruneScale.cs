@@ -4,6 +4,7 @@ using Dedup.Format;
 using Dedup.Maintenance.Prune;
 using Dedup.Repository;
 using Dedup.Repository.Index;
+using Dedup.Repository.Packs;
 using Dedup.Storage;
 using Repo = Dedup.Repository.Repository;
 
@@ -16,7 +17,10 @@ namespace Dedup.Benchmarks;
 /// the packs are a third unused (every third blob), the second third wholly unused, the last third fully used — the
 /// state after forgetting snapshots. The data packs themselves are not written (only their names and sizes, in
 /// DIR/synthetic-packs): the plan lists data/ and reads the index and the trees, never a data pack. 'plan' opens it and
-/// makes the plan (a dry run), printing the time of each part and the plan's totals.
+/// makes the plan (a dry run), printing the time of each part and the plan's totals. 'check' runs the whole of
+/// `dedup check` (without --read-data) on it: for that every synthetic pack has a real tail — its header sealed under a
+/// data key wrapped to the repository's read key, as a writer seals it — kept in DIR/synthetic-tails and served from there, so
+/// check's pack-header reads (two ranged reads per pack, an unwrap and an AES-GCM open) are the real work.
 /// </summary>
 public static class PruneScale
 {
@@ -27,7 +31,8 @@ public static class PruneScale
     {
         if (args.Length >= 3 && args[1] == "make") await MakeAsync(args[2], args.Length > 3 ? int.Parse(args[3], System.Globalization.CultureInfo.InvariantCulture) : 10_000_000);
         else if (args.Length >= 3 && args[1] == "plan") await PlanAsync(args[2]);
-        else Console.Error.WriteLine("usage: prune-scale make DIR [blobs] | prune-scale plan DIR");
+        else if (args.Length >= 3 && args[1] == "check") await CheckAsync(args[2]);
+        else Console.Error.WriteLine("usage: prune-scale make DIR [blobs] | prune-scale plan DIR | prune-scale check DIR");
     }
 
     private static async Task MakeAsync(string dir, int blobs)
@@ -39,17 +44,33 @@ public static class PruneScale
         var ids = TestData.RandomIds(blobs, 41);
         var packs = TestData.Packs(ids, PerPack, 42);
         var keys = repo.Keys.For(DomainId.Repository);
+        // Real tails: each pack's wrapped key in its index entry is the one its tail carries. All packs share one data
+        // key here (a writer draws a fresh one per pack; one ECDH wrap per pack would make 'make' take most of an hour):
+        // check unwraps and opens every pack's header all the same, so its work is the real work.
+        using (var list = new BinaryWriter(File.Create(Path.Join(dir, "synthetic-packs"))))
+        using (var tails = File.Create(Path.Join(dir, "synthetic-tails")))
+        {
+            var dataKey = new byte[Aead.KeySize];
+            System.Security.Cryptography.RandomNumberGenerator.Fill(dataKey);
+            var wrapped = new byte[KeyWrap.WrappedSize];
+            KeyWrap.Wrap(dataKey, repo.Keys.ReadPublicKey, wrapped);
+            for (int p = 0; p < packs.Count; p++)
+            {
+                packs[p] = new IndexPack(packs[p].PackId, BlobType.Data, wrapped, packs[p].Blobs);
+                var tail = SyntheticTail(packs[p], dataKey);
+                long dataEnd = packs[p].Blobs.Sum(b => (long)b.StoredLength);
+                list.Write(packs[p].PackId.ToString());
+                list.Write(dataEnd + tail.Length);
+                list.Write(tails.Position);
+                list.Write(tail.Length);
+                tails.Write(tail);
+            }
+        }
         foreach (var chunk in packs.Chunk(4096))
         {
             var bytes = IndexFile.Seal(chunk, keys, repo.Keys);
             await storage.PutAsync(Layout.Index(ObjectId.HashOf(bytes)), bytes);
         }
-        using (var list = new BinaryWriter(File.Create(Path.Join(dir, "synthetic-packs"))))
-            foreach (var p in packs)
-            {
-                list.Write(p.PackId.ToString());
-                list.Write(p.Blobs.Sum(b => (long)b.StoredLength) + 200);
-            }
         Console.WriteLine($"  index of {blobs:N0} blobs in {packs.Count:N0} packs written in {sw.Elapsed.TotalSeconds:F1} s");
 
         // The snapshot: files of 100 blobs, 1,000 files per directory.
@@ -76,7 +97,7 @@ public static class PruneScale
     private static async Task PlanAsync(string dir)
     {
         var sw = Stopwatch.StartNew();
-        var storage = new WithSyntheticPacks(new LocalStorage(Path.Join(dir, "repo")), Path.Join(dir, "synthetic-packs"));
+        var storage = new WithSyntheticPacks(new LocalStorage(Path.Join(dir, "repo")), dir);
         await using var repo = await Repo.OpenAsync(storage, Password);
         Console.WriteLine($"  opened in {sw.Elapsed.TotalSeconds:F1} s");
         sw.Restart();
@@ -90,27 +111,97 @@ public static class PruneScale
                           + $"process peak working set {Process.GetCurrentProcess().PeakWorkingSet64 / 1048576.0:F0} MiB");
     }
 
-    /// <summary>The repository's store, with data/ listing the synthetic packs as well (their names and sizes only).</summary>
-    private sealed class WithSyntheticPacks(IMaintenanceStorage inner, string list) : IMaintenanceStorage
+    private static async Task CheckAsync(string dir)
     {
-        public string Location => inner.Location;
-        public Task<PutOutcome> PutAsync(string name, ReadOnlyMemory<byte> data, CancellationToken ct = default) => inner.PutAsync(name, data, ct);
-        public Task<Stream> OpenReadAsync(string name, long offset = 0, long length = -1, CancellationToken ct = default) => inner.OpenReadAsync(name, offset, length, ct);
-        public Task<StoredObject?> StatAsync(string name, CancellationToken ct = default) => inner.StatAsync(name, ct);
-        public Task DeleteAsync(string name, CancellationToken ct = default) => throw new InvalidOperationException("the scale run only plans");
+        var sw = Stopwatch.StartNew();
+        long before = GC.GetTotalMemory(true);
+        var storage = new WithSyntheticPacks(new LocalStorage(Path.Join(dir, "repo")), dir);
+        Console.WriteLine($"  synthetic pack table: {(GC.GetTotalMemory(true) - before) / 1048576.0:F0} MiB of the heap (the benchmark's, not check's)");
+        await using var repo = await Repo.OpenAsync(storage, Password);
+        Console.WriteLine($"  opened in {sw.Elapsed.TotalSeconds:F1} s");
+        sw.Restart();
+        var result = await Dedup.Archiver.Check.Checker.RunAsync(repo, new Dedup.Archiver.Check.CheckOptions
+        {
+            Log = new Progress<string>(phase => Console.WriteLine($"  {sw.Elapsed.TotalSeconds,6:F1} s: {phase}")),
+        });
+        Console.WriteLine($"  check done in {sw.Elapsed.TotalSeconds:F1} s: {result.PacksChecked:N0} packs, {result.BlobsChecked:N0} trees, "
+                          + $"{result.SnapshotsChecked} snapshot(s), {result.Problems.Count} problem(s){(result.Problems.Count > 0 ? ": " + result.Problems[0] : "")}; "
+                          + $"synthetic tails served {storage.TailReads:N0}; process peak working set {Process.GetCurrentProcess().PeakWorkingSet64 / 1048576.0:F0} MiB");
+        if (result.Problems.Count > 0 || storage.TailReads == 0) Environment.ExitCode = 1;
+    }
+
+    /// <summary>A pack's sealed header and trailer as <see cref="PackWriter"/> would write them for these blobs.</summary>
+    private static byte[] SyntheticTail(IndexPack pack, byte[] dataKey)
+    {
+        using var header = new PooledBufferWriter();
+        PackHeaderCodec.Write(header, BlobType.Data, DomainId.Repository, pack.Blobs.Select(b => new PackHeaderEntry(b.Id, b.StoredLength, b.RawLength)).ToList());
+        var tail = new byte[header.WrittenCount + Aead.TagSize + PackLayout.TrailerSize];
+        Span<byte> nonce = stackalloc byte[Aead.NonceSize];
+        PackLayout.HeaderNonce(nonce);
+        Aead.Seal(dataKey, nonce, header.WrittenSpan, PackLayout.HeaderAad, tail.AsSpan(0, header.WrittenCount + Aead.TagSize));
+        var trailer = tail.AsSpan(header.WrittenCount + Aead.TagSize);
+        pack.WrappedKey.CopyTo(trailer);
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt32LittleEndian(trailer.Slice(KeyWrap.WrappedSize, 4), (uint)(header.WrittenCount + Aead.TagSize));
+        trailer[KeyWrap.WrappedSize + 4] = PackLayout.Version;
+        PackLayout.Magic.CopyTo(trailer[(KeyWrap.WrappedSize + 5)..]);
+        return tail;
+    }
+
+    /// <summary>
+    /// The repository's store, with data/ listing the synthetic packs as well (their names and sizes), whose tails are
+    /// read from DIR/synthetic-tails and whose blob bytes read as zeros (nothing here reads them).
+    /// </summary>
+    private sealed class WithSyntheticPacks : IMaintenanceStorage
+    {
+        private readonly IMaintenanceStorage _inner;
+        private readonly string _tailsPath;
+        private readonly Dictionary<ObjectId, (long Size, long TailOffset, int TailLength)> _packs = new();
+        private readonly DateTimeOffset _stamp = DateTimeOffset.UtcNow.AddDays(-30);
+        private long _tailReads;
+
+        public WithSyntheticPacks(IMaintenanceStorage inner, string dir)
+        {
+            _inner = inner;
+            _tailsPath = Path.Join(dir, "synthetic-tails");
+            using var r = new BinaryReader(File.OpenRead(Path.Join(dir, "synthetic-packs")));
+            while (r.BaseStream.Position < r.BaseStream.Length)
+                _packs.Add(ObjectId.Parse(r.ReadString()), (r.ReadInt64(), r.ReadInt64(), r.ReadInt32()));
+        }
+
+        public long TailReads => Interlocked.Read(ref _tailReads);
+        public string Location => _inner.Location;
+        public Task<PutOutcome> PutAsync(string name, ReadOnlyMemory<byte> data, CancellationToken ct = default) => _inner.PutAsync(name, data, ct);
+        public Task DeleteAsync(string name, CancellationToken ct = default) => throw new InvalidOperationException("the scale run only plans and checks");
         public Task<int> AbortIncompleteUploadsAsync(TimeSpan olderThan, CancellationToken ct = default) => Task.FromResult(0);
+
+        public Task<StoredObject?> StatAsync(string name, CancellationToken ct = default) =>
+            Synthetic(name) is { } p ? Task.FromResult<StoredObject?>(new StoredObject(name, p.Size, _stamp)) : _inner.StatAsync(name, ct);
+
+        public async Task<Stream> OpenReadAsync(string name, long offset = 0, long length = -1, CancellationToken ct = default)
+        {
+            if (Synthetic(name) is not { } p) return await _inner.OpenReadAsync(name, offset, length, ct);
+            if (length < 0) length = p.Size - offset;
+            var bytes = new byte[length];
+            long tailStart = p.Size - p.TailLength;
+            long from = Math.Max(offset, tailStart);
+            if (from < offset + length)
+            {
+                Interlocked.Increment(ref _tailReads);
+                using var f = new FileStream(_tailsPath, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.RandomAccess);
+                f.Position = p.TailOffset + (from - tailStart);
+                f.ReadExactly(bytes, (int)(from - offset), (int)(offset + length - from));
+            }
+            return new MemoryStream(bytes, writable: false);
+        }
 
         public async IAsyncEnumerable<StoredObject> ListAsync(string prefix, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct = default)
         {
-            await foreach (var o in inner.ListAsync(prefix, ct)) yield return o;
+            await foreach (var o in _inner.ListAsync(prefix, ct)) yield return o;
             if (!Layout.DataPrefix.StartsWith(prefix, StringComparison.Ordinal)) yield break;
-            var stamp = DateTimeOffset.UtcNow.AddDays(-30);
-            using var r = new BinaryReader(File.OpenRead(list));
-            while (r.BaseStream.Position < r.BaseStream.Length)
-            {
-                var id = ObjectId.Parse(r.ReadString());
-                yield return new StoredObject(Layout.Pack(id), r.ReadInt64(), stamp);
-            }
+            foreach (var (id, p) in _packs) yield return new StoredObject(Layout.Pack(id), p.Size, _stamp);
         }
+
+        private (long Size, long TailOffset, int TailLength)? Synthetic(string name) =>
+            Layout.TryParseId(name, out var id) && name == Layout.Pack(id) && _packs.TryGetValue(id, out var p) ? p : null;
     }
 }
