@@ -40,6 +40,12 @@ public sealed class MaintenanceVerbTests : IDisposable
         var pruneDry = JsonDocument.Parse(_cli.Ok("forget", "--keep-last", "1", "--prune", "--dry-run", "--json").Stdout).RootElement;
         Assert.Equal(0, pruneDry.GetProperty("removed").GetInt32());
         Assert.Equal(before, _cli.RepoBytes());
+        // Its prune plans as if the first snapshot were gone: the deleted big file's 3 MiB show as unused.
+        var planned = pruneDry.GetProperty("prune");
+        Assert.True(planned.GetProperty("dry_run").GetBoolean());
+        Assert.Equal(1, planned.GetProperty("snapshots").GetInt32());
+        Assert.True(planned.GetProperty("bytes_unused").GetInt64() > 2 << 20, planned.ToString());
+        Assert.Contains(planned.GetProperty("notes").EnumerateArray(), n => n.GetString()!.StartsWith("planned as if the 1 snapshot(s) forget would remove were gone", StringComparison.Ordinal));
 
         var r = _cli.Run(["-r", _cli.Repo, "forget", "--keep-last", "1", "--prune", "--grace", "0"]);
         Assert.True(r.ExitCode == 0, r.ToString());

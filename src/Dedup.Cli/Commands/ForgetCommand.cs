@@ -76,6 +76,9 @@ public sealed class ForgetCommand : Verb
         var repo = await ctx.OpenRepositoryAsync().ConfigureAwait(false);
         repo.Keys.RequireReadKey("forget snapshots (it must read them)");
         var result = await Forget.RunAsync(repo, storage, options, ctx.Cancellation).ConfigureAwait(false);
+        // A dry run removed nothing, so its prune plans as if the snapshots it would remove were gone: that is what the user asks.
+        if (pruneOptions is not null && options.DryRun)
+            pruneOptions = pruneOptions with { AssumeForgotten = result.Groups.SelectMany(g => g.Items).Where(i => !i.Keep).Select(i => i.Id).ToHashSet() };
         var report = pruneOptions is null ? null : await PruneCommand.RunAsync(ctx, repo, pruneOptions).ConfigureAwait(false);
 
         if (ctx.Json)

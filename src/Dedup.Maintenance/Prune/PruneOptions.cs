@@ -30,6 +30,12 @@ public sealed record PruneOptions
     public int PacksPerIndexFile { get; init; } = 4096;
 
     public bool DryRun { get; init; }
+
+    /// <summary>
+    /// A dry run only: plan as if these snapshots were already gone — the ones a dry-run <c>forget --prune</c> would
+    /// remove — so that its plan shows what forgetting them would free. Empty otherwise.
+    /// </summary>
+    public IReadOnlySet<string> AssumeForgotten { get; init; } = new HashSet<string>();
 }
 
 /// <summary>What prune found and did. Sizes are stored (compressed, encrypted) bytes.</summary>

@@ -160,7 +160,11 @@ internal sealed class PrunePlanner
         foreach (var s in all.Where(s => !s.IsTrusted))
             _report.Notes.Add($"snapshot {s.Id.ToShortString()} is not trusted ({s.Header.Signer.Problem}); it keeps nothing.");
         _report.SnapshotsIgnored = damaged.Count + all.Count(s => !s.IsTrusted);
-        return all.Where(s => s.IsTrusted).ToList();
+        if (_options.AssumeForgotten.Count == 0) return all.Where(s => s.IsTrusted).ToList();
+        if (!_options.DryRun) throw new InvalidOperationException("only a dry run may assume snapshots forgotten");
+        int assumed = all.Count(s => _options.AssumeForgotten.Contains(s.Id.ToString()));
+        _report.Notes.Add($"planned as if the {assumed} snapshot(s) forget would remove were gone (dry run)");
+        return all.Where(s => s.IsTrusted && !_options.AssumeForgotten.Contains(s.Id.ToString())).ToList();
     }
 
     private async Task<List<BackupMarker>> LoadMarkersAsync(CancellationToken ct)
