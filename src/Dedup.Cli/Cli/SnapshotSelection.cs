@@ -24,8 +24,8 @@ public sealed class SnapshotSelection
         """;
 
     private readonly Option<string> _host = Opt.Text("host", "NAME", "with 'latest' or a time: only snapshots of this host");
-    private readonly Option<string[]> _path = Opt.List("path", "PATH", "with 'latest' or a time: only snapshots containing this path (repeatable: all of them)");
-    private readonly Option<string[]> _tag = Opt.List("tag", "TAG", "with 'latest' or a time: only snapshots with this tag (repeatable: all of them)");
+    private readonly Option<string[]> _path = Opt.List("path", "PATH", "with 'latest' or a time: only snapshots containing this path (all given must be there)");
+    private readonly Option<string[]> _tag = Opt.List("tag", "TAG", "with 'latest' or a time: only snapshots with this tag (all given must be there)");
     private readonly Option<bool> _includeUntrusted = Opt.Flag("include-untrusted", "forensics: also consider snapshots whose signer is not trusted");
 
     public IEnumerable<Option> All => [_host, _path, _tag, _includeUntrusted];

@@ -24,6 +24,7 @@ public sealed class RestoreCommand : Verb
         Files that could not be restored are listed on stderr, and the exit code is 3.
         With --json, status lines ("message_type": "status") come first and the summary is the last line.
 
+
         """ + SnapshotSelection.Help)
     {
         _snapshot = Arg<string>("SNAPSHOT", SnapshotSelection.ArgumentHelp, ArgumentArity.ExactlyOne);

@@ -84,6 +84,31 @@ public class SnapshotTimeTests
     public void An_ID_prefix_is_told_from_a_time(string reference, bool isTime) =>
         Assert.Equal(isTime, SnapshotTime.LooksLikeTime(reference));
 
+    /// <summary>Any instant written as a timestamp with its offset, or in local time without one, reads back as that instant.</summary>
+    [Property(MaxTest = 300)]
+    public Property A_written_timestamp_reads_back_as_the_same_instant() =>
+        Prop.ForAll(Gen.Choose(0, int.MaxValue).ToArbitrary(), Gen.Choose(-14 * 4, 14 * 4).ToArbitrary(), (seconds, quarterHours) =>
+        {
+            var offset = TimeSpan.FromMinutes(15 * quarterHours);
+            var instant = new DateTimeOffset(2000, 1, 1, 0, 0, 0, TimeSpan.Zero).AddSeconds(seconds).ToOffset(offset);
+            var zone = TimeZoneInfo.CreateCustomTimeZone("z", offset, "z", "z");
+            var withOffset = instant.ToString("yyyy-MM-ddTHH:mm:sszzz", System.Globalization.CultureInfo.InvariantCulture);
+            var local = instant.ToString("yyyy-MM-dd HH:mm:ss", System.Globalization.CultureInfo.InvariantCulture);
+            return (SnapshotTime.TryParse(withOffset, Now, Plus2, out var a) && a == instant
+                    && SnapshotTime.TryParse(local, Now, zone, out var b) && b == instant)
+                .Label($"{withOffset} / {local}");
+        });
+
+    /// <summary>An age of n units is now minus n of them, whichever unit and case.</summary>
+    [Property(MaxTest = 200)]
+    public Property An_age_is_now_minus_that_many_units() =>
+        Prop.ForAll(Gen.Choose(0, 9999).ToArbitrary(), Gen.Elements("s", "S", "m", "h", "H", "d", "D", "w", "W").ToArbitrary(), (n, unit) =>
+        {
+            var seconds = unit.ToLowerInvariant() switch { "s" => 1, "m" => 60, "h" => 3600, "d" => 86400, _ => 7 * 86400 };
+            return (SnapshotTime.TryParse($"{n}{unit}", Now, Plus2, out var m) && m == Now.AddSeconds(-(double)n * seconds) && SnapshotTime.LooksLikeTime($"{n}{unit}"))
+                .Label($"{n}{unit} -> {m:O}");
+        });
+
     private sealed record Stored(int Id, DateTimeOffset At);
 
     private static readonly DateTimeOffset Epoch = new(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
