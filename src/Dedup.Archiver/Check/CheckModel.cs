@@ -6,6 +6,10 @@ public sealed record CheckOptions
 {
     /// <summary>Also read every pack whole and verify every blob in it (check --read-data).</summary>
     public bool ReadData { get; init; }
+    /// <summary>With <see cref="ReadData"/>: read only these packs (check --read-data-subset); null reads all.</summary>
+    public PackSubset? ReadDataSubset { get; init; }
+    /// <summary>Drives the random subsets; a seeded one makes a test repeatable.</summary>
+    public Random Random { get; init; } = Random.Shared;
     /// <summary>Packs read at once with <see cref="ReadData"/>; memory is about this many packs.</summary>
     public int ReadConcurrency { get; init; } = 2;
     /// <summary>One line per phase, for a verbose CLI.</summary>
@@ -44,6 +48,10 @@ public sealed record CheckResult
     public long PacksChecked { get; init; }
     public long BlobsChecked { get; init; }
     public long SnapshotsChecked { get; init; }
+    /// <summary>Packs read whole (<see cref="CheckOptions.ReadData"/>): all of them, or those of the subset.</summary>
+    public long PacksRead { get; init; }
+    /// <summary>Packs the read-data phase chose to read, before any vanished (a subset's size, or all stored packs).</summary>
+    public long PacksSelected { get; init; }
     public IEnumerable<CheckProblem> Errors => Problems.Where(p => !p.IsWarning);
     public IEnumerable<CheckProblem> Warnings => Problems.Where(p => p.IsWarning);
     /// <summary>True when nothing is damaged or missing (warnings allowed).</summary>

@@ -51,11 +51,13 @@ public static class Checker
         var badBlobs = new BadLocations();
         await PackStructureCheck.RunAsync(repo, packs, stored, marked, table, badBlobs, log, progress, ct).ConfigureAwait(false);
 
-        long blobsVerified = 0;
+        long blobsVerified = 0, packsSelected = 0;
         if (options.ReadData)
         {
-            options.Log?.Report("reading all packs");
-            blobsVerified = await PackDataCheck.RunAsync(repo, packs, stored, table, badBlobs, log, progress, options.ReadConcurrency, ct).ConfigureAwait(false);
+            var toRead = options.ReadDataSubset is { } subset ? subset.Select(stored, options.Random) : stored.ToList();
+            packsSelected = toRead.Count;
+            options.Log?.Report(options.ReadDataSubset is null ? "reading all packs" : $"reading {options.ReadDataSubset} ({toRead.Count} of {stored.Count} packs)");
+            blobsVerified = await PackDataCheck.RunAsync(repo, packs, toRead, table, badBlobs, log, progress, options.ReadConcurrency, ct).ConfigureAwait(false);
         }
 
         options.Log?.Report("checking snapshots");
@@ -74,6 +76,8 @@ public static class Checker
             PacksChecked = progress.PacksChecked,
             BlobsChecked = blobsVerified + trees.TreesLoaded,
             SnapshotsChecked = snapshots.Count,
+            PacksRead = progress.PacksRead,
+            PacksSelected = packsSelected,
         };
     }
 

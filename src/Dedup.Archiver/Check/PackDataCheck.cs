@@ -8,13 +8,13 @@ using Repo = Dedup.Repository.Repository;
 namespace Dedup.Archiver.Check;
 
 /// <summary>
-/// check --read-data: reads every stored pack whole, a few at a time (memory is about <c>concurrency</c> packs),
+/// check --read-data: reads the given stored packs (all, or a subset) whole, a few at a time (memory is about <c>concurrency</c> packs),
 /// and verifies its name, its header against the index, and every blob (see <see cref="PackVerifier"/>).
 /// </summary>
 internal static class PackDataCheck
 {
     /// <summary>Returns how many blobs were opened and verified.</summary>
-    public static async Task<long> RunAsync(Repo repo, IReadOnlyDictionary<ObjectId, List<IndexedClaim>> packs, IReadOnlyDictionary<ObjectId, long> stored,
+    public static async Task<long> RunAsync(Repo repo, IReadOnlyDictionary<ObjectId, List<IndexedClaim>> packs, IEnumerable<KeyValuePair<ObjectId, long>> stored,
         IndexTable table, BadLocations bad, ProblemLog log, CheckProgress progress, int concurrency, CancellationToken ct)
     {
         long verified = 0;

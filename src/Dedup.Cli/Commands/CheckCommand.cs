@@ -10,24 +10,44 @@ public sealed class CheckCommand : Verb
     private const int FilesShownPerProblem = 20;
 
     private readonly Option<bool> _readData = Opt.Flag("read-data", "also read and verify all data packs");
+    private readonly Option<string> _readDataSubset = Opt.Text("read-data-subset", "n/t|x%|SIZE",
+        "read and verify only part of the packs: the n-th of t groups (1/7 … 7/7 cover every pack once), x% at random, or about SIZE bytes at random");
 
     public CheckCommand() : base("check", "Verify the repository's structure, and with --read-data every byte of every pack.", """
         Every damaged or missing object is named, with the snapshots and files it affects (all of them with --json).
         Check only reads; it works with credentials that cannot delete. Exit code 12 when damage is found.
         With --json, status lines ("message_type": "status") come first and the report is the last line.
+        --read-data-subset reads part of the data, as restic's does: 'n/t' the n-th of t fixed groups of packs (by pack
+        ID), so a daily run of 1/7, 2/7 … 7/7 reads every pack once a week; 'x%' a random share of the packs; a size
+        such as 500M random packs up to about that many bytes. The structure of every pack is checked either way.
         """)
     {
         Add(_readData);
+        Add(_readDataSubset);
     }
 
     public override async Task<int> RunAsync(CliContext ctx)
     {
+        PackSubset? subset = null;
+        if (ctx.Get(_readDataSubset) is { } subsetText)
+        {
+            if (ctx.Get(_readData)) throw new UsageException("--read-data reads every pack and --read-data-subset a part: give one of them");
+            try
+            {
+                subset = PackSubset.Parse(subsetText);
+            }
+            catch (FormatException e)
+            {
+                throw new UsageException($"--read-data-subset: {e.Message}");
+            }
+        }
         var repo = await ctx.OpenRepositoryAsync().ConfigureAwait(false);
         var progress = new CheckProgress();
         var phase = "starting";
         var options = new CheckOptions
         {
-            ReadData = ctx.Get(_readData),
+            ReadData = ctx.Get(_readData) || subset is not null,
+            ReadDataSubset = subset,
             Progress = progress,
             Log = new Progress<string>(p => Volatile.Write(ref phase, p)),
         };
@@ -43,7 +63,7 @@ public sealed class CheckCommand : Verb
 
         if (ctx.Json)
         {
-            ctx.WriteJson(new CheckReport(result.IsOk, options.ReadData, result.PacksChecked, result.BlobsChecked, result.SnapshotsChecked,
+            ctx.WriteJson(new CheckReport(result.IsOk, options.ReadData, subset?.ToString(), result.PacksChecked, result.PacksRead, result.BlobsChecked, result.SnapshotsChecked,
                 result.Problems.Select(p => new CheckFinding(p.ObjectName, p.Description, p.IsWarning, p.AffectedSnapshots.ToList(), p.AffectedFiles.ToList())).ToList()),
                 CliJson.Default.CheckReport);
         }
@@ -57,6 +77,7 @@ public sealed class CheckCommand : Verb
                 foreach (var f in p.AffectedFiles.Take(FilesShownPerProblem)) ctx.Out.WriteLine($"  affects file: {f}");
                 if (p.AffectedFiles.Count > FilesShownPerProblem) ctx.Out.WriteLine($"  … and {p.AffectedFiles.Count - FilesShownPerProblem} more files (--json lists all)");
             }
+            if (subset is not null) ctx.Say($"read {subset}: {result.PacksRead} of {result.PacksChecked} packs");
             ctx.Say($"checked {result.PacksChecked} packs, {result.SnapshotsChecked} snapshots" + (options.ReadData ? $", {result.BlobsChecked} blobs read" : ""));
             if (result.IsOk) ctx.Say(result.Warnings.Any() ? "no errors were found (see the warnings above)" : "no errors were found");
         }
@@ -75,7 +96,9 @@ public sealed record CheckStatus(double SecondsElapsed, string Phase, long Packs
 
 public sealed record CheckFinding(string Object, string Description, bool Warning, IReadOnlyList<string> Snapshots, IReadOnlyList<string> Files);
 
-public sealed record CheckReport(bool Ok, bool ReadData, long PacksChecked, long BlobsChecked, long SnapshotsChecked, IReadOnlyList<CheckFinding> Problems)
+/// <param name="ReadDataSubset">The subset read (e.g. "group 2/7"), null when all or none were read.</param>
+/// <param name="PacksRead">Packs read whole and verified (the subset's, or all with --read-data).</param>
+public sealed record CheckReport(bool Ok, bool ReadData, string? ReadDataSubset, long PacksChecked, long PacksRead, long BlobsChecked, long SnapshotsChecked, IReadOnlyList<CheckFinding> Problems)
 {
     [JsonPropertyOrder(-1)] public string MessageType => "check";
 }

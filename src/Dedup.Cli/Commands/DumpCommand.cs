@@ -12,7 +12,7 @@ public sealed class DumpCommand : Verb
     private readonly SnapshotSelection _selection = new();
 
     public DumpCommand() : base("dump", "Write one file of a snapshot to standard output.",
-        "FILE is its path inside the snapshot, as 'dedup ls' shows it. Every block is verified before it is written.")
+        "FILE is its path inside the snapshot, as 'dedup ls' shows it. Every block is verified before it is written.\n\n" + SnapshotSelection.Help)
     {
         _snapshot = Arg<string>("SNAPSHOT", SnapshotSelection.ArgumentHelp, ArgumentArity.ExactlyOne);
         _file = Arg<string>("FILE", "the file's path inside the snapshot", ArgumentArity.ExactlyOne);

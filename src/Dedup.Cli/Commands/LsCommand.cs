@@ -18,7 +18,7 @@ public sealed class LsCommand : Verb
     private readonly SnapshotSelection _selection = new();
 
     public LsCommand() : base("ls", "List the entries of a snapshot, or of one directory in it, recursively.",
-        "With --json, prints one JSON object per line (JSON Lines), so huge snapshots stream.")
+        "With --json, prints one JSON object per line (JSON Lines), so huge snapshots stream.\n\n" + SnapshotSelection.Help)
     {
         _snapshot = Arg<string>("SNAPSHOT", SnapshotSelection.ArgumentHelp, ArgumentArity.ExactlyOne);
         _path = Arg<string>("PATH", "a directory or file inside the snapshot (default: all of it)", ArgumentArity.ZeroOrOne);

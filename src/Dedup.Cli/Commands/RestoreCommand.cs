@@ -18,13 +18,14 @@ public sealed class RestoreCommand : Verb
     private readonly SnapshotSelection _selection = new();
 
     public RestoreCommand() : base("restore", "Restore a snapshot, or part of it, into a directory.", """
-        SNAPSHOT is an ID, a unique ID prefix, 'latest' or 'latest~N' (of --host, if given), among trusted snapshots.
         Who signed the snapshot is printed before anything is written.
         Contents, directories, symlinks, hard links, modes, mtimes, extended attributes and POSIX ACLs are restored,
         and owners when run as root; runs of zeros become holes (sparse files). Every block read is verified. Without --overwrite, existing files that differ from the snapshot are left alone, named, and the exit code is 3.
         Files that could not be restored are listed on stderr, and the exit code is 3.
         With --json, status lines ("message_type": "status") come first and the summary is the last line.
-        """)
+
+
+        """ + SnapshotSelection.Help)
     {
         _snapshot = Arg<string>("SNAPSHOT", SnapshotSelection.ArgumentHelp, ArgumentArity.ExactlyOne);
         _target.Required = true;

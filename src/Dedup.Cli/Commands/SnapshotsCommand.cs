@@ -11,20 +11,28 @@ public sealed class SnapshotsCommand : Verb
     private readonly Option<string[]> _host = Opt.List("host", "NAME", "only snapshots of this host");
     private readonly Option<string[]> _tag = Opt.List("tag", "TAG[,TAG]", "only snapshots with all these tags");
     private readonly Option<string[]> _path = Opt.List("path", "PATH", "only snapshots containing this path");
+    private readonly Option<int?> _latest = Opt.Int("latest", "N", 1, int.MaxValue, "only the N newest snapshots of each host and path set");
+    private readonly Option<string> _older = Opt.Text("older", "TIME", "only snapshots stored at or before TIME (2026-05-18, 2026-05-18T10:00, 2D, 4h …)");
+    private readonly Option<string> _newer = Opt.Text("newer", "TIME", "only snapshots stored at or after TIME (same forms as --older)");
+    private readonly Option<bool> _compact = Opt.Flag("compact", "grouped view: one heading per host and path set, one line per snapshot", 'c');
 
     public SnapshotsCommand() : base("snapshots", "List the snapshots, oldest first.", """
         Filters: --host and --path may be repeated (any host matches; all given paths must be in the snapshot).
         '--tag a,b' selects snapshots having both a and b; repeating --tag selects those matching any of them.
+        --older and --newer go by the time the storage recorded ("Stored"), as selection by time does: a date
+        (2026-05-18 is its start), a timestamp (2026-05-18T10:00, '2026-05-18 10:00:00Z'), local time unless an offset
+        is given, or an age before now (30m, 4h, 2D, 1W, 3M months, 1Y). --latest N keeps the N newest per group.
+        --compact groups the snapshots by host and paths, one line each.
         With a write-only key, only the snapshots this key wrote are shown, and only their IDs and times.
         """)
     {
-        Add(_host);
-        Add(_tag);
-        Add(_path);
+        foreach (var o in new Option[] { _host, _tag, _path, _latest, _older, _newer, _compact }) Add(o);
     }
 
     public override async Task<int> RunAsync(CliContext ctx)
     {
+        var older = Moment(ctx, _older);
+        var newer = Moment(ctx, _newer);
         var repo = await ctx.OpenRepositoryAsync().ConfigureAwait(false);
         if (repo.IsPutOnly) return EnrollCommand.ListLocal(ctx, repo);
         if (repo.Keys.ReadKey is null) return await ListOwnAsync(ctx, repo).ConfigureAwait(false);
@@ -34,25 +42,60 @@ public sealed class SnapshotsCommand : Verb
             Interlocked.Increment(ref damaged);
             ctx.Warn($"{e.Message}; skipped (run 'dedup check')");
         }, ctx.Cancellation).ConfigureAwait(false);
-        var shown = all.Where(s => Matches(ctx, s)).ToList();
+        var shown = all.Where(s => Matches(ctx, s)
+                                   && (older is null || SnapshotTime.Of(s) <= older)
+                                   && (newer is null || SnapshotTime.Of(s) >= newer)).ToList();
+        if (ctx.Get(_latest) is { } n)
+            shown = shown.GroupBy(GroupKey).SelectMany(g => g.TakeLast(n)).OrderBy(s => s.EffectiveTime).ThenBy(s => s.Id).ToList();
         if (ctx.Json)
         {
             ctx.WriteJson(shown.Select(SnapshotJson.From).ToList(), CliJson.Default.ListSnapshotJson);
         }
         else if (!ctx.Quiet)
         {
-            var rows = new List<string[]> { new[] { "ID", "Time", "Host", "Tags", "Paths" } };
-            foreach (var s in shown)
-            {
-                var flags = (s.Info.Incomplete ? " (incomplete)" : "") + (s.Header.Trust == SignerTrust.Untrusted ? " (UNTRUSTED)" : "");
-                var paths = s.Info.Paths.Count == 0 ? [""] : s.Info.Paths;
-                rows.Add([s.Id.ToShortString(), Text.LocalTime(s.Info.Time), s.Info.Host, string.Join(",", s.Info.Tags), paths[0] + flags]);
-                foreach (var extra in paths.Skip(1)) rows.Add(["", "", "", "", extra]);
-            }
-            foreach (var line in Text.Table(rows)) ctx.Out.WriteLine(line);
+            var lines = ctx.Get(_compact) ? Compact(shown) : Table(shown);
+            foreach (var line in lines) ctx.Out.WriteLine(line);
             ctx.Out.WriteLine($"{shown.Count} snapshot{(shown.Count == 1 ? "" : "s")}");
         }
         return damaged > 0 ? ExitCodes.Damaged : ExitCodes.Ok;
+    }
+
+    private static DateTimeOffset? Moment(CliContext ctx, Option<string> option)
+    {
+        if (ctx.Get(option) is not { } text) return null;
+        var clock = TimeProvider.System;
+        return SnapshotTime.TryParse(text, clock.GetUtcNow(), clock.LocalTimeZone, out var m)
+            ? m
+            : throw new UsageException($"{option.Name} '{text}' is not a time: use {SnapshotTime.Forms}");
+    }
+
+    private static string GroupKey(LoadedSnapshot s) => s.Info.Host + "\0" + string.Join("\0", s.Info.Paths);
+
+    private static string Flags(LoadedSnapshot s) =>
+        (s.Info.Incomplete ? " (incomplete)" : "") + (s.Header.Trust == SignerTrust.Untrusted ? " (UNTRUSTED)" : "");
+
+    private static IEnumerable<string> Table(List<LoadedSnapshot> shown)
+    {
+        var rows = new List<string[]> { new[] { "ID", "Time", "Stored", "Host", "Tags", "Paths" } };
+        foreach (var s in shown)
+        {
+            var paths = s.Info.Paths.Count == 0 ? [""] : s.Info.Paths;
+            rows.Add([s.Id.ToShortString(), Text.LocalTime(s.Info.Time), Text.LocalTime(SnapshotTime.Of(s)), s.Info.Host, string.Join(",", s.Info.Tags), paths[0] + Flags(s)]);
+            foreach (var extra in paths.Skip(1)) rows.Add(["", "", "", "", "", extra]);
+        }
+        return Text.Table(rows);
+    }
+
+    /// <summary>One heading per host and path set (in order of their oldest snapshot), then one line per snapshot.</summary>
+    private static IEnumerable<string> Compact(List<LoadedSnapshot> shown)
+    {
+        foreach (var group in shown.GroupBy(GroupKey))
+        {
+            var first = group.First();
+            yield return $"host {first.Info.Host}: {string.Join(", ", first.Info.Paths)}";
+            var rows = group.Select(s => new[] { "  " + s.Id.ToShortString(), Text.LocalTime(SnapshotTime.Of(s)), string.Join(",", s.Info.Tags) + Flags(s) }).ToList();
+            foreach (var line in Text.Table(rows)) yield return line;
+        }
     }
 
     private bool Matches(CliContext ctx, LoadedSnapshot s)
@@ -62,14 +105,8 @@ public sealed class SnapshotsCommand : Verb
         var tagSets = ctx.Get(_tag) ?? [];
         if (tagSets.Length > 0 && !tagSets.Any(set => set.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).All(s.Info.Tags.Contains)))
             return false;
-        var paths = (ctx.Get(_path) ?? []).Select(NormalisePath);
+        var paths = (ctx.Get(_path) ?? []).Select(SnapshotSelection.NormalisePath);
         return paths.All(p => s.Info.Paths.Contains(p));
-    }
-
-    private static string NormalisePath(string p)
-    {
-        var full = Path.GetFullPath(p).TrimEnd('/');
-        return full.Length == 0 ? "/" : full;
     }
 
     public static string TrustName(SignerTrust t) => t switch

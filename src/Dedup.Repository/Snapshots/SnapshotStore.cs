@@ -138,14 +138,25 @@ public sealed class SnapshotStore(Repository repo)
     }
 
     /// <summary>
-    /// Finds one snapshot: a full ID or unique ID prefix, "latest", or "latest~N" (the one N before the latest), among
-    /// the snapshots <paramref name="filter"/> admits. Only trusted snapshots are candidates unless the filter says
-    /// otherwise, and "latest" goes by effective (storage-corrected) time, so a forged or future-dated snapshot is never
-    /// picked as someone's latest. Snapshots that cannot be read are skipped by "latest".
+    /// Finds one snapshot: a full ID or unique ID prefix, "latest", "latest~N" (the one N before the latest), or a time
+    /// (<see cref="SnapshotTime.Forms"/>: the newest snapshot stored at or before it), among the snapshots
+    /// <paramref name="filter"/> admits. Only trusted snapshots are candidates unless the filter says otherwise;
+    /// "latest" goes by effective (storage-corrected) time and a time by the storage's time, so a forged or
+    /// future-dated snapshot is never picked. Snapshots that cannot be read are skipped by "latest" and by time.
+    /// <paramref name="clock"/> gives "now" and the local zone for times (default: the system's).
     /// </summary>
-    public async Task<LoadedSnapshot> ResolveAsync(string reference, SnapshotFilter? filter = null, CancellationToken ct = default)
+    public async Task<LoadedSnapshot> ResolveAsync(string reference, SnapshotFilter? filter = null, CancellationToken ct = default, TimeProvider? clock = null)
     {
         filter ??= SnapshotFilter.Trusted;
+        if (SnapshotTime.LooksLikeTime(reference))
+        {
+            clock ??= TimeProvider.System;
+            if (!SnapshotTime.TryParse(reference, clock.GetUtcNow(), clock.LocalTimeZone, out var moment))
+                throw new RepositoryException($"'{reference}' is not a snapshot reference: use an ID, a unique ID prefix, 'latest', 'latest~N' or {SnapshotTime.Forms}.");
+            var candidates = (await LoadAllAsync((_, _) => { }, ct).ConfigureAwait(false)).Where(filter.Admits).OrderBy(s => s.Id);
+            return SnapshotTime.NewestAtOrBefore(candidates, SnapshotTime.Of, moment)
+                   ?? throw new RepositoryException($"There is no {filter.Describe()}snapshot stored at or before {SnapshotTime.Describe(moment, clock.LocalTimeZone)} ('{reference}').");
+        }
         if (reference == "latest" || reference.StartsWith("latest~", StringComparison.Ordinal))
         {
             int back = 0;
@@ -158,7 +169,7 @@ public sealed class SnapshotStore(Repository repo)
         }
         var lower = reference.ToLowerInvariant();
         if (lower.Length == 0 || !lower.All(Uri.IsHexDigit))
-            throw new RepositoryException($"'{reference}' is not a snapshot ID: use an ID, a unique ID prefix, 'latest' or 'latest~N'.");
+            throw new RepositoryException($"'{reference}' is not a snapshot reference: use an ID, a unique ID prefix, 'latest', 'latest~N' or {SnapshotTime.Forms}.");
         var matches = (await ListAsync(ct).ConfigureAwait(false)).Where(x => x.Id.ToString().StartsWith(lower, StringComparison.Ordinal)).ToList();
         var found = matches.Count switch
         {
