@@ -147,6 +147,31 @@ public sealed class DiffFindStatsTests : IDisposable
     }
 
     [Fact]
+    public void DiffLive_ComparesASnapshotWithTheDirectoryAsItIsNow()
+    {
+        var root = BuildBefore(_cli.Dir.Combine("src"));
+        _cli.Init();
+        var first = JsonOutput.Result(_cli.Ok("backup", root, "--json").Stdout).GetProperty("snapshot_id").GetString()!;
+        Assert.Equal([$"comparing snapshot {first[..8]} with the live directory {root}", ""], _cli.Ok("diff", "latest", "--live", root).Stdout.Split('\n').Take(2));
+        ChangeToAfter(root);
+
+        var text = _cli.Ok("diff", "latest", "--live", root).Stdout;
+        Assert.Equal(ExpectedDiff.Select(l => string.Format(l, root)), ChangeLines(text));
+        Assert.Contains("dirs:   1      0        0", text);
+        var summary = JsonDocument.Parse(_cli.Ok("diff", first[..8], "--live", root + "/", "--json").Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries)[^1]).RootElement;
+        Assert.Equal(("live:" + root, 4, 4, 3, 24, 39), (summary.GetProperty("new_snapshot").GetString(), summary.GetProperty("files_added").GetInt64(),
+            summary.GetProperty("files_removed").GetInt64(), summary.GetProperty("files_changed").GetInt64(), summary.GetProperty("bytes_added").GetInt64(),
+            summary.GetProperty("bytes_removed").GetInt64()));
+
+        var both = _cli.Run(["-r", _cli.Repo, "diff", first, "latest", "--live", root]);
+        Assert.Equal(2, both.ExitCode);
+        Assert.StartsWith("dedup: give either a NEW snapshot or --live PATH, not both", both.StderrLines[0]);
+        var missing = _cli.Run(["-r", _cli.Repo, "diff", first, "--live", _cli.Dir.CreateDirectory("never backed up")]);
+        Assert.Equal(2, missing.ExitCode);
+        Assert.Contains("has no directory", missing.StderrLines[0]);
+    }
+
+    [Fact]
     public void Diff_UnknownSnapshot_IsOneLineError()
     {
         _cli.Init();

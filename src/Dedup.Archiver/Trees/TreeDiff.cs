@@ -43,8 +43,8 @@ public sealed record DiffEntry(DiffKind Kind, string Path, TreeNode? Old, TreeNo
 /// </summary>
 public static class TreeDiff
 {
-    /// <summary>Reads one directory (its list of tree blobs) of one side.</summary>
-    public delegate Task<List<TreeNode>> DirectoryLoader(IReadOnlyList<ObjectId> treeIds, CancellationToken ct);
+    /// <summary>Reads one directory of one side: its list of tree blobs, and its path (for a side that is a live file system).</summary>
+    public delegate Task<List<TreeNode>> DirectoryLoader(string path, IReadOnlyList<ObjectId> treeIds, CancellationToken ct);
 
     private sealed class Frame(string path, List<TreeNode> old, List<TreeNode> @new)
     {
@@ -56,11 +56,13 @@ public static class TreeDiff
     }
 
     public static async IAsyncEnumerable<DiffEntry> CompareAsync(IReadOnlyList<ObjectId> oldRoot, DirectoryLoader loadOld,
-        IReadOnlyList<ObjectId> newRoot, DirectoryLoader loadNew, bool sameDomain, [EnumeratorCancellation] CancellationToken ct = default)
+        IReadOnlyList<ObjectId> newRoot, DirectoryLoader loadNew, bool sameDomain, [EnumeratorCancellation] CancellationToken ct = default, string rootPath = "")
     {
         if (sameDomain && oldRoot.SequenceEqual(newRoot)) yield break;
         var stack = new Stack<Frame>();
-        stack.Push(new Frame("", await loadOld(oldRoot, ct).ConfigureAwait(false), await loadNew(newRoot, ct).ConfigureAwait(false)));
+        rootPath = rootPath.TrimEnd('/');
+        var rootFs = rootPath.Length == 0 ? "/" : rootPath;
+        stack.Push(new Frame(rootPath, await loadOld(rootFs, oldRoot, ct).ConfigureAwait(false), await loadNew(rootFs, newRoot, ct).ConfigureAwait(false)));
         while (stack.Count > 0)
         {
             var f = stack.Peek();
@@ -81,8 +83,8 @@ public static class TreeDiff
             if (descendOld || descendNew)
             {
                 if (stack.Count >= Limits.MaxTreeDepth) throw new CorruptObjectException(path, $"directories nest deeper than {Limits.MaxTreeDepth} levels");
-                var oldChildren = descendOld ? await loadOld(a!.Content, ct).ConfigureAwait(false) : [];
-                var newChildren = descendNew ? await loadNew(b!.Content, ct).ConfigureAwait(false) : [];
+                var oldChildren = descendOld ? await loadOld(path, a!.Content, ct).ConfigureAwait(false) : [];
+                var newChildren = descendNew ? await loadNew(path, b!.Content, ct).ConfigureAwait(false) : [];
                 stack.Push(new Frame(path, oldChildren, newChildren));
             }
         }

@@ -13,6 +13,7 @@ public sealed class DiffCommand : Verb
     private readonly Argument<string> _old;
     private readonly Argument<string> _new;
     private readonly Option<bool> _metadata = Opt.Flag("no-metadata", "leave out entries whose only change is metadata (U)");
+    private readonly Option<string> _live = Opt.Text("live", "PATH", "compare OLD's copy of this directory with the directory as it is now, instead of with NEW");
     private readonly SnapshotSelection _selection = new();
 
     public DiffCommand() : base("diff", "Show what changed between two snapshots: added, removed, modified paths and metadata changes.",
@@ -25,13 +26,17 @@ public sealed class DiffCommand : Verb
         the files added and removed. Unchanged directories are skipped without reading them, so comparing two
         snapshots of one host costs about the size of the change. Snapshots of different hosts (other dedup domains)
         are compared by size and mtime, as their blob IDs cannot be compared.
+        With --live PATH, compares the snapshot's copy of the directory PATH with the live directory ("what changed
+        since last night"): files by size and mtime, as backup's change detection does, without reading them.
         With --json, prints one JSON object per changed path (JSON Lines), then the summary.
-        Example: dedup diff latest~1 latest
+        Examples: dedup diff latest~1 latest        dedup diff latest --live /home/ann
         """)
     {
         _old = Arg<string>("OLD", "the snapshot to compare from: " + SnapshotSelection.ArgumentHelp, ArgumentArity.ExactlyOne);
-        _new = Arg<string>("NEW", "the snapshot to compare to: " + SnapshotSelection.ArgumentHelp, ArgumentArity.ExactlyOne);
+        _new = Arg<string>("NEW", "the snapshot to compare to: " + SnapshotSelection.ArgumentHelp, ArgumentArity.ZeroOrOne);
         Add(_metadata);
+        Add(_live);
+        NotTogether(_live, _new, "give either a NEW snapshot or --live PATH, not both");
         foreach (var o in _selection.All) Add(o);
     }
 
@@ -39,26 +44,44 @@ public sealed class DiffCommand : Verb
     {
         var repo = await ctx.OpenRepositoryAsync(loadIndex: true, reads: "compare snapshots").ConfigureAwait(false);
         var filter = _selection.Filter(ctx);
+        if (ctx.Get(_new) is null && ctx.Get(_live) is null) throw new UsageException("give the NEW snapshot to compare with, or --live PATH");
         var a = await repo.Snapshots.ResolveAsync(ctx.Get(_old)!, filter, ctx.Cancellation).ConfigureAwait(false);
-        var b = await repo.Snapshots.ResolveAsync(ctx.Get(_new)!, filter, ctx.Cancellation).ConfigureAwait(false);
         bool skipMetadata = ctx.Get(_metadata);
-        if (!ctx.Json) ctx.Out.WriteLine($"comparing snapshot {a.Id.ToShortString()} with {b.Id.ToShortString()}");
         var summary = new DiffSummary();
         long read = 0;
-        TreeDiff.DirectoryLoader Loader(LoadedSnapshot s) => (ids, ct) =>
+        TreeDiff.DirectoryLoader Loader(LoadedSnapshot s) => (_, ids, ct) =>
         {
             read++;
             return SnapshotWalker.LoadDirectoryAsync(repo, s.Domain, ids, ct);
         };
-        await foreach (var e in TreeDiff.CompareAsync(SnapshotWalker.RootTree(a.Info), Loader(a), SnapshotWalker.RootTree(b.Info), Loader(b),
-                           a.Domain == b.Domain, ctx.Cancellation).ConfigureAwait(false))
+        IAsyncEnumerable<DiffEntry> changes;
+        string newName;
+        if (ctx.Get(_live) is { } live)
+        {
+            var path = Path.TrimEndingDirectorySeparator(Path.GetFullPath(live));
+            if (!Directory.Exists(path)) throw new UsageException($"--live {live}: there is no directory at {path}");
+            var node = await SnapshotWalker.FindAsync(repo, a, path, ctx.Cancellation).ConfigureAwait(false);
+            if (node is not { Type: NodeType.Directory })
+                throw new UsageException($"snapshot {a.Id.ToShortString()} has no directory '{path}'; 'dedup ls {a.Id.ToShortString()}' lists what it has");
+            newName = "live:" + path;
+            if (!ctx.Json) ctx.Out.WriteLine($"comparing snapshot {a.Id.ToShortString()} with the live directory {path}");
+            changes = TreeDiff.CompareAsync(node.Content, Loader(a), [], (p, _, ct) => { read++; return LiveTree.LoadAsync(p, [], ct); }, false, ctx.Cancellation, path);
+        }
+        else
+        {
+            var b = await repo.Snapshots.ResolveAsync(ctx.Get(_new)!, filter, ctx.Cancellation).ConfigureAwait(false);
+            newName = b.Id.ToString();
+            if (!ctx.Json) ctx.Out.WriteLine($"comparing snapshot {a.Id.ToShortString()} with {b.Id.ToShortString()}");
+            changes = TreeDiff.CompareAsync(SnapshotWalker.RootTree(a.Info), Loader(a), SnapshotWalker.RootTree(b.Info), Loader(b), a.Domain == b.Domain, ctx.Cancellation);
+        }
+        await foreach (var e in changes.ConfigureAwait(false))
         {
             if (skipMetadata && e.Kind == DiffKind.MetadataChanged) continue;
             summary.Count(e);
             if (ctx.Json) ctx.WriteJson(DiffLine.From(e), CliJson.Default.DiffLine);
             else ctx.Out.WriteLine(Render(e));
         }
-        var result = summary.Result(a.Id.ToString(), b.Id.ToString(), read);
+        var result = summary.Result(a.Id.ToString(), newName, read);
         if (ctx.Json) ctx.WriteJson(result, CliJson.Default.DiffResult);
         else
         {
@@ -174,7 +197,8 @@ public sealed record DiffLine(
 
 /// <summary>
 /// The last line of 'diff --json'. "files" are everything but directories; bytes are of the files added and removed;
-/// directories_read counts the directory listings read from both snapshots (unchanged subtrees are never read).
+/// directories_read counts the directory listings read from both sides (unchanged subtrees are never read);
+/// with --live, new_snapshot is "live:" and the directory's path.
 /// </summary>
 public sealed record DiffResult(
     string OldSnapshot, string NewSnapshot, long FilesAdded, long FilesRemoved, long FilesChanged, long DirsAdded, long DirsRemoved, long DirsChanged,

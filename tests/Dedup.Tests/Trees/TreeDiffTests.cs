@@ -28,7 +28,7 @@ public sealed class TreeDiffTests
             return id;
         }
 
-        public Task<List<TreeNode>> LoadAsync(IReadOnlyList<ObjectId> ids, CancellationToken ct)
+        public Task<List<TreeNode>> LoadAsync(string path, IReadOnlyList<ObjectId> ids, CancellationToken ct)
         {
             Loads++;
             return Task.FromResult(ids.SelectMany(id => Stored[id]).ToList());
