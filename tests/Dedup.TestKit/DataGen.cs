@@ -116,4 +116,21 @@ public static class DataGen
         lines.Sort(StringComparer.Ordinal);
         return lines;
     }
+
+    /// <summary>
+    /// Every entry below and including <paramref name="root"/>, symlinks not followed, with type, size, mode, mtime,
+    /// inode and content hash: what a run that promises to change nothing (a dry run) must leave exactly as it was.
+    /// </summary>
+    public static List<string> Listing(string root)
+    {
+        var lines = new List<string>();
+        foreach (var path in Directory.EnumerateFileSystemEntries(root, "*", new EnumerationOptions { RecurseSubdirectories = true, AttributesToSkip = 0 }).Append(root))
+        {
+            var st = Dedup.Archiver.Platform.PosixFile.LStat(path);
+            var hash = st.Type == Dedup.Format.NodeType.File ? Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(path))) : "";
+            lines.Add($"{Path.GetRelativePath(root, path)} {st.Type} {st.Size} {st.Mode:x} {st.MTimeNs} {st.Inode} {hash}");
+        }
+        lines.Sort(StringComparer.Ordinal);
+        return lines;
+    }
 }

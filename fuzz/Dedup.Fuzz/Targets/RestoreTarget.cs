@@ -62,7 +62,7 @@ public sealed class RestoreTarget : IFuzzTarget
         var results = new List<RestoreResult>();
         foreach (var snapshot in await repo.Snapshots.LoadAllAsync())
         {
-            var options = new RestoreOptions { Target = target, Workers = 2, Overwrite = true, RestoreOwners = false };
+            var options = new RestoreOptions { Target = target, Workers = 2, Overwrite = OverwriteMode.Always, RestoreOwners = false };
             results.Add(await Restorer.RunAsync(repo, snapshot, options, new RestoreProgress()));
         }
         return results;

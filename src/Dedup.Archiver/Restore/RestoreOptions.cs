@@ -1,13 +1,58 @@
 namespace Dedup.Archiver.Restore;
 
+/// <summary>What to do with an entry that already exists in the target where the snapshot has one (restic 0.17's --overwrite).</summary>
+public enum OverwriteMode
+{
+    /// <summary>Leave it alone (it is counted in <see cref="RestoreResult.Skipped"/> unless it already is as the snapshot has it).</summary>
+    Never,
+    /// <summary>Replace it, whatever it holds.</summary>
+    Always,
+    /// <summary>
+    /// Replace it only when it differs: same size, mtime and mode count as equal; otherwise a regular file of the same
+    /// size is read and its pieces hashed against the snapshot's blob IDs, and only a file whose content differs is
+    /// written again (one whose content matches gets the snapshot's metadata in place).
+    /// </summary>
+    IfChanged,
+    /// <summary>Replace it only when the snapshot's mtime is newer than the existing entry's.</summary>
+    IfNewer,
+}
+
+/// <summary>What a restore did (or, with <see cref="RestoreOptions.DryRun"/>, would do) to one path, for a verbose listing.</summary>
+public enum RestoreAction
+{
+    /// <summary>Written where nothing was.</summary>
+    Restore,
+    /// <summary>Written in place of an existing entry.</summary>
+    Overwrite,
+    /// <summary>Existing, differs, and left alone.</summary>
+    Keep,
+    /// <summary>Existing and already as the snapshot has it (content equal; metadata applied).</summary>
+    Unchanged,
+    /// <summary>In the target, within the restored scope, not in the snapshot: removed (--delete).</summary>
+    Delete,
+}
+
 public sealed record RestoreOptions
 {
     public required string Target { get; init; }
     /// <summary>Only paths matching one of these (and their parents and children) are restored; empty means all.</summary>
     public IReadOnlyList<string> Includes { get; init; } = [];
     public IReadOnlyList<string> Excludes { get; init; } = [];
-    /// <summary>Replace existing files. Without it, an existing file is left alone and reported.</summary>
-    public bool Overwrite { get; init; }
+    /// <summary>What to do with existing entries; by default they are left alone and reported.</summary>
+    public OverwriteMode Overwrite { get; init; } = OverwriteMode.Never;
+    /// <summary>Walk the trees and decide everything, but write, create and delete nothing and read no file contents from the repository.</summary>
+    public bool DryRun { get; init; }
+    /// <summary>
+    /// Afterwards, remove what is in the target within the restored scope (selected by the includes, not excluded)
+    /// but not in the snapshot, so the target matches it. Only directories the restore walks are looked at.
+    /// </summary>
+    public bool Delete { get; init; }
+    /// <summary>Re-read every file this run wrote and check each piece against the snapshot's blob IDs.</summary>
+    public bool Verify { get; init; }
+    /// <summary>Called for every path acted on (and every deletion), with the snapshot-relative path and its size; any thread.</summary>
+    public Action<RestoreAction, string, long>? OnAction { get; init; }
+    /// <summary>Tests only: called on a file's real name after it is written and before it is verified.</summary>
+    internal Action<string>? BeforeVerify { get; init; }
     /// <summary>Restore uid/gid. Defaults to true when running as root.</summary>
     public bool RestoreOwners { get; init; } = Environment.UserName == "root";
     /// <summary>
@@ -41,6 +86,18 @@ public sealed record RestoreResult(long Files, long Directories, long Bytes, lon
     public IReadOnlyList<RestoreDamage> Damaged { get; init; } = [];
     /// <summary>What the read path did: requests, bytes, peak buffers in flight.</summary>
     public Dedup.Repository.PackStreamerStats? Reads { get; init; }
+    /// <summary>Existing entries this run replaced (included in Files).</summary>
+    public long Overwritten { get; init; }
+    /// <summary>Existing entries already as the snapshot has them (included in Files).</summary>
+    public long Unchanged { get; init; }
+    /// <summary>Entries removed by --delete (files, links and directories), and the bytes of the files among them.</summary>
+    public long Deleted { get; init; }
+    public long DeletedBytes { get; init; }
+    /// <summary>Files re-read and checked by --verify, and those whose content did not match the snapshot.</summary>
+    public long Verified { get; init; }
+    public IReadOnlyList<RestoreFailure> VerifyFailures { get; init; } = [];
+    /// <summary>True when nothing was changed: the counts say what a real run would do.</summary>
+    public bool DryRun { get; init; }
     /// <summary>Files written again blob by blob because a blob's verified length differed from its best claim's (a false claim).</summary>
     public long FilesReadInOrder { get; init; }
 }

@@ -107,6 +107,7 @@ public sealed partial class Restorer
                 TryDelete(target.Temp);
                 await RestoreFileInOrderAsync(target.Job.FsPath, target.Job.SnapPath, target.Job.Node, inCreatedDirectory: true).ConfigureAwait(false);
             }
+            VerifyWritten();
         }
         finally
         {
@@ -199,7 +200,7 @@ public sealed partial class Restorer
                 Fail(t.Job.SnapPath, t.Error);
                 return;
             }
-            Publish(t.Temp, t.Job.FsPath, t.Job.Node);
+            Publish(t.Temp, t.Job.FsPath, t.Job.SnapPath, t.Job.Node, t.Lengths);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

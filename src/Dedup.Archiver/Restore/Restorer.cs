@@ -46,6 +46,7 @@ public sealed partial class Restorer
     private readonly ObjectId _zeroChunk;
 
     private readonly DomainId _domain;
+    private readonly Dedup.Repository.Keys.DomainKeys _domainKeys;
 
     private Restorer(Repo repo, DomainId domain, RestoreOptions options, RestoreProgress progress, CancellationToken ct)
     {
@@ -60,7 +61,8 @@ public sealed partial class Restorer
         _ct = _abort.Token;
         _target = Path.GetFullPath(options.Target);
         _metadata = new MetadataWriter(options.RestoreOwners, options.RestoreExtendedAttributes, Fail);
-        _zeroChunk = options.Sparse ? repo.Keys.For(domain).BlobId(new byte[repo.Config.ChunkerMax]) : default;
+        _domainKeys = repo.Keys.For(domain);
+        _zeroChunk = options.Sparse ? _domainKeys.BlobId(new byte[repo.Config.ChunkerMax]) : default;
     }
 
     public static async Task<RestoreResult> RunAsync(Repo repo, LoadedSnapshot snapshot, RestoreOptions options, RestoreProgress progress, CancellationToken ct = default)
@@ -68,7 +70,7 @@ public sealed partial class Restorer
         repo.Keys.RequireReadKey("restore files");
         var r = new Restorer(repo, snapshot.Domain, options, progress, ct);
         using var abort = r._abort;
-        if (CreateTarget(r._target)) r._created.Add(r._target);
+        if (CreateTarget(r._target, options.DryRun)) r._created.Add(r._target);
         try
         {
             await r.RestoreDirectoryAsync(SnapshotWalker.RootTree(snapshot.Info), "", r._target, 0).ConfigureAwait(false);
@@ -87,11 +89,20 @@ public sealed partial class Restorer
         await r._inFlight.ConfigureAwait(false);
         // Later names of hard-linked files, now that the first names are complete; before directory times, which links change.
         foreach (var link in r._hardLinks.Links) await r.RestoreLinkAsync(link).ConfigureAwait(false);
+        r.VerifyWritten();
         // Directory times and modes last, deepest first: writing files inside would change the mtime, and a
         // read-only mode would block writing them.
-        for (int i = r._directories.Count - 1; i >= 0; i--) r.ApplyMetadata(r._directories[i].Path, r._directories[i].Node);
+        if (!options.DryRun)
+            for (int i = r._directories.Count - 1; i >= 0; i--) r.ApplyMetadata(r._directories[i].Path, r._directories[i].Node);
         return new RestoreResult(r._files, r._dirs, r._bytes, r._skipped, r._failures.ToArray())
         {
+            Overwritten = r._overwritten,
+            Unchanged = r._unchanged,
+            Deleted = r._deleted,
+            DeletedBytes = r._deletedBytes,
+            Verified = r._verified,
+            VerifyFailures = r._verifyFailures.ToArray(),
+            DryRun = options.DryRun,
             SkippedPaths = r._skippedPaths.ToArray(),
             Damaged = r._damaged.ToArray(),
             Reads = r._streamer.Stats,
@@ -100,15 +111,16 @@ public sealed partial class Restorer
     }
 
     /// <summary>
-    /// Creates the target unless it is a directory (or a symlink to one); true when this run created it. Anything else
-    /// at that name is refused with what to do: the runtime's own error would say only "already exists".
+    /// Creates the target unless it is a directory (or a symlink to one); true when this run created it (or, in a dry
+    /// run, would). Anything else at that name is refused with what to do: the runtime's own error would say only
+    /// "already exists".
     /// </summary>
-    private static bool CreateTarget(string target)
+    private static bool CreateTarget(string target, bool dryRun)
     {
         if (Directory.Exists(target)) return false;
         if (PosixFile.TryLStat(target, out _))
             throw new Dedup.Repository.RepositoryException($"The restore target '{target}' exists and is not a directory. Give a directory with --target (it is created if missing).");
-        Directory.CreateDirectory(target);
+        if (!dryRun) Directory.CreateDirectory(target);
         return true;
     }
 
@@ -152,13 +164,16 @@ public sealed partial class Restorer
                 Interlocked.Increment(ref _progress._totalFiles);
                 if (_hardLinks.IsLaterName(fsPath, snapPath, node)) continue; // linked at the end
                 Interlocked.Add(ref _progress._totalBytes, node.Size);
-                await QueueFileAsync(new FileJob(fsPath, snapPath, node, _created.Contains(fsDir))).ConfigureAwait(false);
+                // A dry run decides here, and reads no file contents from the repository.
+                if (_options.DryRun) NeedsWriting(fsPath, snapPath, node, _created.Contains(fsDir));
+                else await QueueFileAsync(new FileJob(fsPath, snapPath, node, _created.Contains(fsDir))).ConfigureAwait(false);
             }
             else
             {
                 RestoreSpecial(fsPath, snapPath, node);
             }
         }
+        if (_options.Delete) DeleteExtras(entries, snapDir, fsDir);
     }
 
     /// <summary>Creates the directories on the way to the entry about to be restored, outermost first.</summary>
@@ -166,7 +181,7 @@ public sealed partial class Restorer
     {
         foreach (var (path, node) in _pending)
         {
-            if (!EnsureDirectory(path))
+            if (!EnsureDirectory(path, node))
             {
                 _pending.Clear();
                 return false;
@@ -178,8 +193,12 @@ public sealed partial class Restorer
         return true;
     }
 
-    /// <summary>Creates a directory, refusing to go through an existing symlink (which could point outside the target).</summary>
-    private bool EnsureDirectory(string path)
+    /// <summary>
+    /// Creates a directory, refusing to go through an existing symlink (which could point outside the target). Something
+    /// else at its name is replaced as the overwrite mode says (--overwrite never: refused; if-newer: when the snapshot's
+    /// directory is newer).
+    /// </summary>
+    private bool EnsureDirectory(string path, TreeNode node)
     {
         try
         {
@@ -187,9 +206,17 @@ public sealed partial class Restorer
             if (exists && existing.Type != NodeType.Directory)
             {
                 // A symlink counts as "not a directory" even when it points to one: it could lead outside the target.
-                if (!_options.Overwrite) throw new IOException($"{path} exists and is not a directory (use --overwrite to replace it)");
-                File.Delete(path); // removes a symlink itself, never its target
+                if (_options.Overwrite == OverwriteMode.Never || (_options.Overwrite == OverwriteMode.IfNewer && node.MTimeNs <= existing.MTimeNs))
+                    throw new IOException($"{path} exists and is not a directory (use --overwrite to replace it)");
+                Interlocked.Increment(ref _overwritten);
+                Record(RestoreAction.Overwrite, path[_target.Length..], 0);
+                if (!_options.DryRun) File.Delete(path); // removes a symlink itself, never its target
                 exists = false;
+            }
+            if (_options.DryRun)
+            {
+                if (!exists) _created.Add(path); // nothing inside it exists: what would be restored there is new
+                return true;
             }
             Directory.CreateDirectory(path);
             if (!exists) _created.Add(path);
@@ -208,21 +235,12 @@ public sealed partial class Restorer
     /// </summary>
     private bool NeedsWriting(string fsPath, string snapPath, TreeNode node, bool inCreatedDirectory)
     {
-        if (inCreatedDirectory || !PosixFile.TryLStat(fsPath, out var existing)) return true;
-        if (!_options.Overwrite)
-        {
-            if (AlreadyRestored(existing, node))
-            {
-                _hardLinks.Written(fsPath, node);
-                Interlocked.Increment(ref _files);
-                Interlocked.Increment(ref _progress._files);
-                return false;
-            }
-            Skip(snapPath);
-            return false;
-        }
-        File.Delete(fsPath); // removes a symlink itself, never its target
-        return true;
+        FileStatus existing = default;
+        bool existed = !inCreatedDirectory && PosixFile.TryLStat(fsPath, out existing);
+        if (existed && Settled(Decide(fsPath, existing, node), fsPath, snapPath, node)) return false;
+        // An existing file is replaced by the rename of the complete new one (which replaces a symlink itself, never
+        // its target): if the write fails, the old file is still there.
+        return !Planned(existed, snapPath, node.Size);
     }
 
     /// <summary>
@@ -236,13 +254,15 @@ public sealed partial class Restorer
         try
         {
             if (!NeedsWriting(fsPath, snapPath, node, inCreatedDirectory)) return;
+            var lengths = new int[node.Content.Count];
             using (var output = CreateTemporary(temp, ReserveFor(node)))
             {
                 var writer = new SparseFileWriter(output, _options.Sparse);
                 long offset = 0;
-                foreach (var id in node.Content)
+                for (int i = 0; i < lengths.Length; i++)
                 {
-                    using var blob = await _repo.Blobs.ReadAsync(id, _domain, _ct).ConfigureAwait(false);
+                    using var blob = await _repo.Blobs.ReadAsync(node.Content[i], _domain, _ct).ConfigureAwait(false);
+                    lengths[i] = blob.Length;
                     writer.WriteAt(blob.Span, offset);
                     offset += blob.Length;
                     Interlocked.Add(ref _bytes, blob.Length);
@@ -250,7 +270,7 @@ public sealed partial class Restorer
                 }
                 writer.Finish(offset);
             }
-            Publish(temp, fsPath, node);
+            Publish(temp, fsPath, snapPath, node, lengths);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or CorruptObjectException or BlobMissingException)
         {
@@ -263,10 +283,11 @@ public sealed partial class Restorer
     private long ReserveFor(TreeNode node) => _options.Sparse && node.Content.Contains(_zeroChunk) ? 0 : node.Size;
 
     /// <summary>Metadata on the complete temporary file, then the rename into place: the file appears whole or not at all.</summary>
-    private void Publish(string temp, string fsPath, TreeNode node)
+    private void Publish(string temp, string fsPath, string snapPath, TreeNode node, int[] lengths)
     {
         ApplyMetadata(temp, node);
-        PosixCalls.Rename(temp, fsPath, replace: _options.Overwrite);
+        PosixCalls.Rename(temp, fsPath, replace: _options.Overwrite != OverwriteMode.Never);
+        ToVerify(fsPath, snapPath, node, lengths);
         _hardLinks.Written(fsPath, node);
         Interlocked.Increment(ref _files);
         Interlocked.Increment(ref _progress._files);
@@ -307,7 +328,7 @@ public sealed partial class Restorer
         return st.Type == node.Type && (st.Mode & 0xFFF) == (node.Mode & 0xFFF) && (node.Type == NodeType.Fifo || st.Rdev == node.Rdev);
     }
 
-    /// <summary>An existing entry left alone (no --overwrite); the first thousand are named in the result.</summary>
+    /// <summary>An existing entry left alone; the first thousand are named in the result.</summary>
     private void Skip(string snapPath)
     {
         if (Interlocked.Increment(ref _skipped) <= 1000) _skippedPaths.Enqueue(snapPath);
@@ -317,20 +338,10 @@ public sealed partial class Restorer
     {
         try
         {
-            if (Path.Exists(fsPath) || new FileInfo(fsPath).LinkTarget is not null)
-            {
-                if (!_options.Overwrite)
-                {
-                    if (SpecialAlreadyRestored(fsPath, node))
-                    {
-                        Interlocked.Increment(ref _files); // an earlier, interrupted restore made it
-                        return;
-                    }
-                    Skip(snapPath);
-                    return;
-                }
-                File.Delete(fsPath);
-            }
+            bool existed = PosixFile.TryLStat(fsPath, out var existing);
+            if (existed && Settled(Decide(fsPath, existing, node), fsPath, snapPath, node)) return;
+            if (Planned(existed, snapPath, 0)) return;
+            if (existed) File.Delete(fsPath); // a symlink itself, never its target
             switch (node.Type)
             {
                 case NodeType.Symlink:
@@ -362,6 +373,11 @@ public sealed partial class Restorer
     /// </summary>
     private async Task RestoreLinkAsync(HardLinkTable.Link link)
     {
+        if (_options.DryRun)
+        {
+            NeedsWriting(link.Path, link.SnapPath, link.Node, inCreatedDirectory: false);
+            return;
+        }
         if (_hardLinks.TargetFor(link.First) is not { } target)
         {
             Interlocked.Add(ref _progress._totalBytes, link.Node.Size);
@@ -379,12 +395,14 @@ public sealed partial class Restorer
                     Interlocked.Increment(ref _files); // linked by an earlier, interrupted restore
                     return;
                 }
-                if (!_options.Overwrite)
-                {
-                    Skip(link.SnapPath);
-                    return;
-                }
+                if (Settled(Decide(link.Path, existing, link.Node), link.Path, link.SnapPath, link.Node)) return;
+                Record(RestoreAction.Overwrite, link.SnapPath, link.Node.Size);
+                Interlocked.Increment(ref _overwritten);
                 File.Delete(link.Path); // removes a symlink itself, never its target
+            }
+            else
+            {
+                Record(RestoreAction.Restore, link.SnapPath, link.Node.Size);
             }
             PosixCalls.CreateHardLink(target, link.Path);
             Interlocked.Increment(ref _files);

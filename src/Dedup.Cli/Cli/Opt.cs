@@ -48,6 +48,28 @@ public static class Opt
         return o;
     }
 
+    /// <summary>
+    /// One of a fixed set of words, whose value may be left out ("--overwrite" alone means <paramref name="bare"/>). The
+    /// parser takes the next word as the value if it can, so a following word that is not one of the set (a snapshot
+    /// ID, say) is refused with what to write instead: System.CommandLine cannot give an option's token back.
+    /// </summary>
+    public static Option<string> OneOfOrBare(string name, string help, string bare, params string[] values) =>
+        new("--" + name)
+        {
+            Description = help,
+            HelpName = string.Join('|', values),
+            Arity = ArgumentArity.ZeroOrOne,
+            CustomParser = r =>
+            {
+                if (r.Tokens.Count == 0) return bare;
+                var value = r.Tokens[0].Value;
+                if (values.Contains(value, StringComparer.Ordinal)) return value;
+                r.AddError($"--{name} takes {string.Join(", ", values)} or nothing, not '{value}'; "
+                           + $"write '--{name} {bare}' or put --{name} after the other arguments");
+                return null;
+            },
+        };
+
     public static int? ParseInt(ArgumentResult r, string name, int min, int max)
     {
         var text = r.Tokens.Count > 0 ? r.Tokens[0].Value : "";

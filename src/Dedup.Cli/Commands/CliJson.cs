@@ -20,6 +20,7 @@ namespace Dedup.Cli.Commands;
 [JsonSerializable(typeof(List<OwnSnapshotJson>))]
 [JsonSerializable(typeof(RestoreStatus))]
 [JsonSerializable(typeof(RestoreSummary))]
+[JsonSerializable(typeof(RestoreActionLine))]
 [JsonSerializable(typeof(LsEntry))]
 [JsonSerializable(typeof(DiffLine))]
 [JsonSerializable(typeof(DiffResult))]

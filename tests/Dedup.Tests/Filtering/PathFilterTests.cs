@@ -57,6 +57,26 @@ public class PathFilterTests
         { "/home/**", "/homes/ann", false },
         { "**", "/any/path", true },
         { "/**/*.log", "/var/log/syslog.log", true },
+        // "**" at the start, the end, twice, and inside a component (where it is just two "*").
+        { "**/cache", "/a/b/cache/x", true },
+        { "**/cache", "/a/b/caches", false },
+        { "/**", "/", true },
+        { "foo/**", "/a/foo", true },
+        { "foo/**", "/a/foo/b/c", true },
+        { "foo/**", "/a/foobar", false },
+        { "/a/**/**/z", "/a/z", true },
+        { "/a/**/**/z", "/a/b/c/d/z", true },
+        { "a**b", "/x/aXYb", true },
+        { "a**b", "/x/a/b", false },
+        // "*" never crosses a "/"; what a pattern matches is a directory whose contents it matches too.
+        { "/a*c", "/ab/c", false },
+        { "/foo/*", "/foo/bar/baz", true },
+        { "/foo/*/baz", "/foo/baz", false },
+        { "*.d", "/etc/conf.d/file", true },
+        { "/srv/cache", "/srv/cache/deep/er/file", true },
+        // A trailing "/" on the path changes nothing.
+        { "/foo", "/foo/", true },
+        { "/foo/bar", "/foo/", false },
         // A trailing "/" is ignored; "//", "." and ".." are cleaned as filepath.Clean does.
         { "/foo/bar/", "/foo/bar", true },
         { "/foo/", "/foo/baz", true },
@@ -126,6 +146,10 @@ public class PathFilterTests
         { "[A-C]*.txt", "/d/bravo.txt", true },
         { "ÜBER", "/d/über", true },
         { "*.jpg", "/photos/a.png", false },
+        { "/HOME/**/*.JPG", "/home/a/b/x.jpg", true },
+        { "Cache/", "/srv/CACHE/blob", true },
+        { "file[A-C].txt", "/d/fileb.txt", true },
+        { "file?.TXT", "/d/fileXY.txt", false },
     };
 
     [Theory]

@@ -62,7 +62,7 @@ internal static class ReliabilityHelpers
     public static async Task<RestoreResult> RestoreAsync(Repo repo, ObjectId snapshot, string target, bool overwrite = false)
     {
         var loaded = await repo.Snapshots.LoadAsync(snapshot);
-        return await Restorer.RunAsync(repo, loaded, new RestoreOptions { Target = target, Workers = 2, Overwrite = overwrite, RestoreOwners = false }, new RestoreProgress());
+        return await Restorer.RunAsync(repo, loaded, new RestoreOptions { Target = target, Workers = 2, Overwrite = overwrite ? OverwriteMode.Always : OverwriteMode.Never, RestoreOwners = false }, new RestoreProgress());
     }
 
     /// <summary>Every file, directory and link below <paramref name="dir"/>, recursively (never following links).</summary>
