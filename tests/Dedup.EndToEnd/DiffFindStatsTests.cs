@@ -217,9 +217,9 @@ public sealed class DiffFindStatsTests : IDisposable
 
         Assert.Equal([(root + "/a/report.pdf", 1, s2, s2, s2), (root + "/docs/c/report.pdf", 2, s2, s3, s2 + "," + s3)],
             Find("report.pdf", "--host", "h1", "--snapshot", s3, "--snapshot", s2).Select(Row));
-        Assert.Equal([(root + "/a/report.pdf", 2, s1, s2, s1 + "," + s2)], Find("--host", "h1", "--path", root + "/a/*.pdf").Select(Row));
-        // A directory matched by --path is listed once, not with everything below it.
-        var dir = Assert.Single(Find("--host", "h1", "--path", root + "/docs"));
+        Assert.Equal([(root + "/a/report.pdf", 2, s1, s2, s1 + "," + s2)], Find("--host", "h1", "--full-path", root + "/a/*.pdf").Select(Row));
+        // A directory matched by --full-path is listed once, not with everything below it.
+        var dir = Assert.Single(Find("--host", "h1", "--full-path", root + "/docs"));
         Assert.Equal(("dir", 3), (dir.GetProperty("type").GetString(), dir.GetProperty("count").GetInt32()));
 
         var notes = JsonDocument.Parse(_cli.Ok("ls", s1, root + "/notes.txt", "--json").Stdout.Trim()).RootElement;
@@ -235,7 +235,7 @@ public sealed class DiffFindStatsTests : IDisposable
 
         var bad = _cli.Run(["-r", _cli.Repo, "find", "docs/*.pdf"]);
         Assert.Equal(2, bad.ExitCode);
-        Assert.StartsWith("dedup: 'docs/*.pdf' has a '/', but names never do: add --path", bad.StderrLines[0]);
+        Assert.StartsWith("dedup: 'docs/*.pdf' has a '/', but names never do: add --full-path", bad.StderrLines[0]);
         Assert.DoesNotContain("   at ", bad.Stderr);
     }
 

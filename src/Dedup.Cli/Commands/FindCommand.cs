@@ -11,7 +11,7 @@ namespace Dedup.Cli.Commands;
 public sealed class FindCommand : Verb
 {
     private readonly Argument<string[]> _patterns;
-    private readonly Option<bool> _path = Opt.Flag("path", "match the patterns against whole paths (/home/*/Documents, **/cache) instead of names");
+    private readonly Option<bool> _path = Opt.Flag("full-path", "match the patterns against whole paths (/home/*/Documents, **/cache) instead of names");
     private readonly Option<string[]> _snapshots = Opt.List("snapshot", "ID", "search only this snapshot (repeatable): " + SnapshotSelection.ArgumentHelp, 's');
     private readonly Option<string[]> _blobs = Opt.List("blob", "ID", "find the files whose content includes this data blob (repeatable)");
     private readonly Option<string[]> _trees = Opt.List("tree", "ID", "find the directories stored in this tree blob (repeatable)");
@@ -19,17 +19,17 @@ public sealed class FindCommand : Verb
 
     public FindCommand() : base("find", "Find files and directories by name across all snapshots, and say which snapshots hold them.",
         """
-        PATTERN is a glob on names: '*.pdf', 'report-202?.odt', '[Rr]eadme*'. With --path the patterns match whole
+        PATTERN is a glob on names: '*.pdf', 'report-202?.odt', '[Rr]eadme*'. With --full-path the patterns match whole
         paths inside the snapshot, as --exclude patterns do ('/home/*/Documents', 'cache/**'); a matching directory is
         listed once, not with everything below it. Several patterns find what any of them matches.
         Every match is listed once with the number of snapshots that hold it and the first and last of them (by the
         time the storage recorded). Directories shared by several snapshots are searched once, so searching many
         snapshots of one host costs little more than searching one.
         With --json, prints one JSON object per match (JSON Lines), with the IDs of all the snapshots that hold it.
-        Examples: dedup find '*.kdbx'        dedup find --host laptop --path '/home/*/.ssh'
+        Examples: dedup find '*.kdbx'        dedup find --host laptop --full-path '/home/*/.ssh'
         """)
     {
-        _patterns = Arg<string[]>("PATTERN", "a glob on names (or paths with --path)", ArgumentArity.ZeroOrMore);
+        _patterns = Arg<string[]>("PATTERN", "a glob on names (or paths with --full-path)", ArgumentArity.ZeroOrMore);
         Add(_path);
         Add(_snapshots);
         Add(_blobs);
@@ -55,7 +55,7 @@ public sealed class FindCommand : Verb
             throw new UsageException(e.Message);
         }
         if (!byPath && patterns.FirstOrDefault(p => p.Trim('/').Contains('/')) is { } withSlash)
-            throw new UsageException($"'{withSlash}' has a '/', but names never do: add --path to match it against whole paths");
+            throw new UsageException($"'{withSlash}' has a '/', but names never do: add --full-path to match it against whole paths");
 
         bool Matches(string path, TreeNode node)
         {

@@ -76,6 +76,20 @@ public sealed class PolicyCommand : Verb
         ["Bool"] = new() { ["s3:ObjectCreationOperation"] = "true" },
     };
 
+    /// <summary>
+    /// Refuses a put that asks for any storage class but STANDARD. Dedup never asks for one outside data/ (only packs may
+    /// go cold), and on AWS an archive class answers every read with 403 InvalidObjectState: one planted snapshot or
+    /// index file that nobody can read would stop the admin's forget and prune (spec threat 29). A put without the
+    /// header gets the bucket's default class and is allowed. Servers that do not know the condition key (Ceph RGW
+    /// ignores it) treat it as absent, so the statement never refuses a put there.
+    /// </summary>
+    private static PolicyStatement MetadataStaysReadable(JsonArray metadata) =>
+        new("MetadataStaysReadable", "Deny", ["s3:PutObject"], metadata, new Condition
+        {
+            ["StringNotEquals"] = new() { ["s3:x-amz-storage-class"] = "STANDARD" },
+            ["Null"] = new() { ["s3:x-amz-storage-class"] = "false" },
+        });
+
     public static IamPolicy Client(string bucket, string prefix)
     {
         var objects = ObjectsArn(bucket, prefix);
@@ -86,6 +100,7 @@ public sealed class PolicyCommand : Verb
                 BucketArn(bucket)),
             new("ReadAndCreateObjects", "Allow", ["s3:GetObject", "s3:PutObject"], objects),
             new("CreateOnlyNoOverwrite", "Deny", ["s3:PutObject"], objects, CreateOnly()),
+            MetadataStaysReadable(Arns(bucket, prefix, "config", "keys/*", "index/*", "snapshots/*", "inflight/*", "marks/*", "revocations/*", "tombstones/*")),
         ]);
     }
 
@@ -108,6 +123,7 @@ public sealed class PolicyCommand : Verb
             new("CreateBackupObjects", "Allow", ["s3:PutObject"], created),
             new("CreateOnlyNoOverwrite", "Deny", ["s3:PutObject"], created, CreateOnly()),
             new("NeverReadContent", "Deny", ["s3:GetObject"], Arns(bucket, prefix, "data/*", "snapshots/*", "inflight/*")),
+            MetadataStaysReadable(Arns(bucket, prefix, "index/*", "snapshots/*", "inflight/*")),
         ]);
     }
 
@@ -125,6 +141,7 @@ public sealed class PolicyCommand : Verb
             new("CreateBackupObjects", "Allow", ["s3:PutObject"], created),
             new("CreateOnlyNoOverwrite", "Deny", ["s3:PutObject"], created.DeepClone(), CreateOnly()),
             new("NeverRead", "Deny", ["s3:GetObject"], ObjectsArn(bucket, prefix)),
+            MetadataStaysReadable(Arns(bucket, prefix, "index/*", "snapshots/*", "inflight/*")),
         };
         if (withList) statements.Add(new("ListRepository", "Allow", ["s3:ListBucket"], BucketArn(bucket), PrefixCondition(prefix)));
         if (withMultipart)
