@@ -98,6 +98,29 @@ public sealed class DiffFindStatsTests : IDisposable
         return others.Count;
     }
 
+    /// <summary>Status lines as often as the progress report allows, so a run shows more than the first and the last when it can.</summary>
+    internal static readonly Dictionary<string, string?> ManyStatuses = new() { ["DEDUP_PROGRESS_FPS"] = "60" };
+
+    private static bool IsStatus(JsonElement e) => e.TryGetProperty("message_type", out var t) && t.GetString() == "status";
+
+    /// <summary>
+    /// A --json run's status lines and its other lines, in order. There is one status line at the start and one at the
+    /// end, and no counter goes down between them; the result is the last line, after the final status.
+    /// </summary>
+    internal static (List<JsonElement> Statuses, List<JsonElement> Others) SplitStatuses(string stdout, params string[] counters)
+    {
+        var lines = JsonOutput.Lines(stdout);
+        var statuses = lines.Where(IsStatus).ToList();
+        Assert.True(statuses.Count >= 2, $"{statuses.Count} status lines in:\n{stdout}");
+        Assert.False(IsStatus(lines[^1]), stdout);
+        foreach (var name in counters.Append("seconds_elapsed"))
+            for (int i = 1; i < statuses.Count; i++)
+                Assert.True(statuses[i].GetProperty(name).GetDouble() >= statuses[i - 1].GetProperty(name).GetDouble(), $"{name} went down at status {i}:\n{stdout}");
+        return (statuses, lines.Where(l => !IsStatus(l)).ToList());
+    }
+
+    private static long Long(JsonElement e, string name) => e.GetProperty(name).GetInt64();
+
     [Fact]
     public void Diff_ListsAddedRemovedModifiedTypeAndMetadataChanges_WithSummary_AndSkipsUnchangedDirectories()
     {
@@ -115,7 +138,9 @@ public sealed class DiffFindStatsTests : IDisposable
         Assert.Contains($"dirs:   1      0        {ancestors}", text);
         Assert.Contains("bytes:  24 B   39 B", text);
 
-        var json = _cli.Ok("diff", first, "latest", "--json").Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement).ToList();
+        var run = _cli.Run(["-r", _cli.Repo, "diff", first, "latest", "--json"], ManyStatuses);
+        Assert.True(run.ExitCode == 0, run.ToString());
+        var (statuses, json) = SplitStatuses(run.Stdout, "directories_read", "changes");
         var byPath = json.Where(e => e.TryGetProperty("change", out _)).ToDictionary(e => e.GetProperty("path").GetString()!);
         var change = byPath[root + "/change.txt"];
         Assert.Equal(("M", "file", 2, 9), (change.GetProperty("change").GetString(), change.GetProperty("type").GetString(),
@@ -136,10 +161,17 @@ public sealed class DiffFindStatsTests : IDisposable
         // the 12 unchanged levels of same-dir.
         int components = root.Split('/', StringSplitOptions.RemoveEmptyEntries).Length;
         Assert.Equal(2 * (1 + components) + 1, summary.GetProperty("directories_read").GetInt64());
+        // Progress: nothing read at the start; at the end, before the summary, what the summary counts.
+        Assert.Equal((0, 0), (Long(statuses[0], "directories_read"), Long(statuses[0], "changes")));
+        Assert.Equal(statuses[^1].GetRawText(), JsonOutput.Lines(run.Stdout)[^2].GetRawText());
+        Assert.Equal((Long(summary, "directories_read"), json.Count - 1), (Long(statuses[^1], "directories_read"), Long(statuses[^1], "changes")));
 
         // A snapshot compared with itself: nothing, and not one directory read.
-        var same = JsonDocument.Parse(_cli.Ok("diff", first, first, "--json").Stdout.Trim()).RootElement;
+        var sameRun = _cli.Ok("diff", first, first, "--json").Stdout;
+        var same = JsonOutput.Result(sameRun);
         Assert.Equal(0, same.GetProperty("directories_read").GetInt64());
+        var sameEnd = SplitStatuses(sameRun).Statuses[^1];
+        Assert.Equal((0, 0), (Long(sameEnd, "directories_read"), Long(sameEnd, "changes")));
         Assert.Equal(0, same.GetProperty("files_changed").GetInt64());
 
         var noMeta = _cli.Ok("diff", first, second, "--no-metadata").Stdout;
@@ -202,8 +234,20 @@ public sealed class DiffFindStatsTests : IDisposable
         File.WriteAllText(Path.Combine(src, "elsewhere.pdf"), "other host");
         var other = Backup("h2");
 
-        List<JsonElement> Find(params string[] args) =>
-            _cli.Ok(["find", .. args, "--json"]).Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement).ToList();
+        JsonElement lastStatus = default;
+        List<JsonElement> Find(params string[] args)
+        {
+            var r = _cli.Run(["-r", _cli.Repo, "find", .. args, "--json"], ManyStatuses);
+            Assert.True(r.ExitCode == 0, r.ToString());
+            var (statuses, matches) = SplitStatuses(r.Stdout, "snapshots_done", "directories_read", "directories_reused", "matches");
+            // The status lines come first, the matches after them; the last status counts every snapshot searched and every match.
+            Assert.Equal(statuses.Count, JsonOutput.Lines(r.Stdout).TakeWhile(IsStatus).Count());
+            Assert.Equal((0, 0, 0, 0), (Long(statuses[0], "snapshots_done"), Long(statuses[0], "directories_read"), Long(statuses[0], "directories_reused"), Long(statuses[0], "matches")));
+            lastStatus = statuses[^1];
+            Assert.Equal(Long(lastStatus, "snapshots_total"), Long(lastStatus, "snapshots_done"));
+            Assert.Equal(matches.Count, Long(lastStatus, "matches"));
+            return matches;
+        }
         static (string, int, string, string, string) Row(JsonElement e) => (e.GetProperty("path").GetString()!, e.GetProperty("count").GetInt32(),
             e.GetProperty("first_snapshot").GetString()!, e.GetProperty("last_snapshot").GetString()!, string.Join(",", e.GetProperty("snapshots").EnumerateArray().Select(x => x.GetString())));
 
@@ -214,6 +258,7 @@ public sealed class DiffFindStatsTests : IDisposable
             (root + "/docs/c/report.pdf", 3, s2, other, string.Join(",", s2, s3, other)),
             (root + "/elsewhere.pdf", 1, other, other, other),
         ], Find("*.pdf").Select(Row));
+        Assert.Equal(4, Long(lastStatus, "snapshots_total"));
 
         Assert.Equal([(root + "/a/report.pdf", 1, s2, s2, s2), (root + "/docs/c/report.pdf", 2, s2, s3, s2 + "," + s3)],
             Find("report.pdf", "--host", "h1", "--snapshot", s3, "--snapshot", s2).Select(Row));
@@ -232,6 +277,11 @@ public sealed class DiffFindStatsTests : IDisposable
         Assert.EndsWith(root + "/docs/c/odd\\nname.pdf", text[2]);
         // The unchanged directories of later snapshots come from what the first search remembered.
         Assert.Matches(@"^3 matches in 3 snapshots \(\d+ directories read, [1-9]\d* reused\)$", text[^1]);
+        Assert.Equal(3, Find("*.pdf", "--host", "h1").Count);
+        Assert.Equal($"3 matches in {Long(lastStatus, "snapshots_done")} snapshots ({Long(lastStatus, "directories_read")} directories read, {Long(lastStatus, "directories_reused")} reused)",
+            text[^1]);
+        // --quiet keeps only the matches.
+        Assert.DoesNotContain(JsonOutput.Lines(_cli.Ok("find", "*.pdf", "--json", "--quiet").Stdout), IsStatus);
 
         var bad = _cli.Run(["-r", _cli.Repo, "find", "docs/*.pdf"]);
         Assert.Equal(2, bad.ExitCode);
@@ -262,8 +312,17 @@ public sealed class DiffFindStatsTests : IDisposable
         File.WriteAllBytes(Path.Combine(other, "d.bin"), Random(4));
         var s3 = Backup(other, "h2");
 
-        var r = JsonDocument.Parse(_cli.Ok("stats", "--json").Stdout).RootElement;
+        var run = _cli.Run(["-r", _cli.Repo, "stats", "--json"], ManyStatuses);
+        Assert.True(run.ExitCode == 0, run.ToString());
+        var (statuses, rest) = SplitStatuses(run.Stdout, "snapshots_done", "directories_read", "packs_listed");
+        var r = Assert.Single(rest);
         Assert.Equal(3, r.GetProperty("snapshot_count").GetInt32());
+        // Progress: nothing done at the start; at the end every snapshot measured and every pack the report counts listed.
+        Assert.Equal(("reading trees", 0, 3, 0, 0), (statuses[0].GetProperty("phase").GetString(), Long(statuses[0], "snapshots_done"),
+            Long(statuses[0], "snapshots_total"), Long(statuses[0], "directories_read"), Long(statuses[0], "packs_listed")));
+        Assert.Equal(("done", 3, 3, Long(r, "packs")), (statuses[^1].GetProperty("phase").GetString(), Long(statuses[^1], "snapshots_done"),
+            Long(statuses[^1], "snapshots_total"), Long(statuses[^1], "packs_listed")));
+        Assert.True(Long(statuses[^1], "directories_read") >= 3, run.Stdout);
         var snaps = r.GetProperty("snapshots").EnumerateArray().ToDictionary(s => s.GetProperty("id").GetString()!);
         Assert.Equal([2 * MiB, 3 * MiB, MiB], new[] { s1, s2, s3 }.Select(id => snaps[id].GetProperty("restore_bytes").GetInt64()));
         Assert.Equal(6 * MiB, r.GetProperty("restore_bytes").GetInt64());
@@ -294,7 +353,7 @@ public sealed class DiffFindStatsTests : IDisposable
         About(4 * MiB, day, "added_bytes");
 
         // Only what is named is measured: s2 alone holds all of its blobs.
-        var one = JsonDocument.Parse(_cli.Ok("stats", s2, "--json").Stdout).RootElement;
+        var one = JsonDocument.Parse(Assert.Single(_cli.Ok("stats", s2, "--json", "--quiet").Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries))).RootElement;
         About(3 * MiB, one.GetProperty("snapshots")[0], "unique_bytes");
         Assert.Equal(1.0, one.GetProperty("dedup_ratio").GetDouble(), 2);
 

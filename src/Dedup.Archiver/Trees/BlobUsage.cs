@@ -42,7 +42,10 @@ public sealed class BlobUsage(Repo repo)
     /// <summary>Bytes of bookkeeping per index entry (the figure the report gives for memory).</summary>
     public const double BytesPerIndexEntry = 4.125;
 
-    public long DirectoriesRead { get; private set; }
+    private long _directoriesRead;
+
+    /// <summary>Directories read so far; a progress report reads it while snapshots are measured.</summary>
+    public long DirectoriesRead => Volatile.Read(ref _directoriesRead);
 
     public IReadOnlyList<SnapshotUsage> Snapshots => _measured;
 
@@ -87,7 +90,7 @@ public sealed class BlobUsage(Repo repo)
         if (known && _directoryTotals.TryGetValue(key, out var totals)) return totals;
         if (depth >= Limits.MaxTreeDepth) throw new CorruptObjectException(path, $"directories nest deeper than {Limits.MaxTreeDepth} levels");
         var children = await SnapshotWalker.LoadDirectoryAsync(repo, domain, tree, ct).ConfigureAwait(false);
-        DirectoriesRead++;
+        Interlocked.Increment(ref _directoriesRead);
         long size = 0, files = 0, dirs = 0;
         foreach (var child in children)
         {

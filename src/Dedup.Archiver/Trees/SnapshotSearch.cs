@@ -16,11 +16,13 @@ public sealed class SnapshotSearch(Repo repo, Func<string, TreeNode, bool> match
 
     private readonly Dictionary<(DomainId, ObjectId, string), Hit[]> _searched = [];
 
-    /// <summary>Directories read from the repository so far (each distinct one once).</summary>
-    public long DirectoriesRead { get; private set; }
+    private long _directoriesRead, _directoriesReused;
+
+    /// <summary>Directories read from the repository so far (each distinct one once); a progress report reads it while the search runs.</summary>
+    public long DirectoriesRead => Volatile.Read(ref _directoriesRead);
 
     /// <summary>Directories whose matches were reused instead of read again.</summary>
-    public long DirectoriesReused { get; private set; }
+    public long DirectoriesReused => Volatile.Read(ref _directoriesReused);
 
     /// <summary>Every match in the tree, with its path inside the snapshot, parents before children.</summary>
     public async Task<Hit[]> SearchAsync(DomainId domain, IReadOnlyList<ObjectId> root, CancellationToken ct = default) =>
@@ -31,12 +33,12 @@ public sealed class SnapshotSearch(Repo repo, Func<string, TreeNode, bool> match
         var key = (domain, SnapshotWalker.DirectoryKey(tree), dependsOnPath ? path : "");
         if (_searched.TryGetValue(key, out var known))
         {
-            DirectoriesReused++;
+            Interlocked.Increment(ref _directoriesReused);
             return known;
         }
         if (depth >= Limits.MaxTreeDepth) throw new CorruptObjectException(path, $"directories nest deeper than {Limits.MaxTreeDepth} levels");
         var children = await SnapshotWalker.LoadDirectoryAsync(repo, domain, tree, ct).ConfigureAwait(false);
-        DirectoriesRead++;
+        Interlocked.Increment(ref _directoriesRead);
         List<Hit>? hits = null;
         foreach (var child in children)
         {

@@ -21,6 +21,7 @@ public sealed class ProgressReport<TStatus> : IDisposable
     private readonly Lock _gate = new();
     private readonly bool _jsonLines;
     private bool _stopped;
+    private bool _drawn;
 
     /// <param name="sample">Reads the counters into a status record; called on a timer thread.</param>
     /// <param name="json">The status record's contract; null for a verb that streams no status lines.</param>
@@ -64,6 +65,24 @@ public sealed class ProgressReport<TStatus> : IDisposable
         var width = Console.IsOutputRedirected ? 120 : SafeWidth();
         if (line.Length >= width) line = line[..(width - 1)];
         Console.Error.Write("\r" + line + "\x1b[K");
+        _drawn = true;
+    }
+
+    /// <summary>
+    /// Writes output of a verb that prints while it works (diff's changes): a status line drawn on the terminal is
+    /// cleared first, so the output does not run on from it; the next tick draws it again below.
+    /// </summary>
+    public void Above(Action write)
+    {
+        lock (_gate)
+        {
+            if (_drawn)
+            {
+                Console.Error.Write("\r\x1b[K");
+                _drawn = false;
+            }
+            write();
+        }
     }
 
     private static int SafeWidth()

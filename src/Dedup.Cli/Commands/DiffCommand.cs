@@ -28,7 +28,8 @@ public sealed class DiffCommand : Verb
         are compared by size and mtime, as their blob IDs cannot be compared.
         With --live PATH, compares the snapshot's copy of the directory PATH with the live directory ("what changed
         since last night"): files by size and mtime, as backup's change detection does, without reading them.
-        With --json, prints one JSON object per changed path (JSON Lines), then the summary.
+        With --json, prints one JSON object per changed path (JSON Lines), then the summary; status lines
+        ("message_type": "status": directories read, changes listed) come among them, one at the start and one at the end.
         Examples: dedup diff latest~1 latest        dedup diff latest --live /home/ann
         """)
     {
@@ -51,7 +52,7 @@ public sealed class DiffCommand : Verb
         long read = 0;
         TreeDiff.DirectoryLoader Loader(LoadedSnapshot s) => (_, ids, ct) =>
         {
-            read++;
+            Interlocked.Increment(ref read);
             return SnapshotWalker.LoadDirectoryAsync(repo, s.Domain, ids, ct);
         };
         IAsyncEnumerable<DiffEntry> changes;
@@ -65,7 +66,7 @@ public sealed class DiffCommand : Verb
                 throw new UsageException($"snapshot {a.Id.ToShortString()} has no directory '{path}'; 'dedup ls {a.Id.ToShortString()}' lists what it has");
             newName = "live:" + path;
             if (!ctx.Json) ctx.Out.WriteLine($"comparing snapshot {a.Id.ToShortString()} with the live directory {path}");
-            changes = TreeDiff.CompareAsync(node.Content, Loader(a), [], (p, _, ct) => { read++; return LiveTree.LoadAsync(p, [], ct); }, false, ctx.Cancellation, path);
+            changes = TreeDiff.CompareAsync(node.Content, Loader(a), [], (p, _, ct) => { Interlocked.Increment(ref read); return LiveTree.LoadAsync(p, [], ct); }, false, ctx.Cancellation, path);
         }
         else
         {
@@ -74,12 +75,21 @@ public sealed class DiffCommand : Verb
             if (!ctx.Json) ctx.Out.WriteLine($"comparing snapshot {a.Id.ToShortString()} with {b.Id.ToShortString()}");
             changes = TreeDiff.CompareAsync(SnapshotWalker.RootTree(a.Info), Loader(a), SnapshotWalker.RootTree(b.Info), Loader(b), a.Domain == b.Domain, ctx.Cancellation);
         }
-        await foreach (var e in changes.ConfigureAwait(false))
+        long listed = 0;
+        using (var progress = ctx.Progress(t => new DiffStatus(t.TotalSeconds, Volatile.Read(ref read), Volatile.Read(ref listed)), CliJson.Default.DiffStatus,
+                   s => $"{s.DirectoriesRead} directories read, {s.Changes} changes, {Text.Duration(TimeSpan.FromSeconds(s.SecondsElapsed))}"))
         {
-            if (skipMetadata && e.Kind == DiffKind.MetadataChanged) continue;
-            summary.Count(e);
-            if (ctx.Json) ctx.WriteJson(DiffLine.From(e), CliJson.Default.DiffLine);
-            else ctx.Out.WriteLine(Render(e));
+            await foreach (var e in changes.ConfigureAwait(false))
+            {
+                if (skipMetadata && e.Kind == DiffKind.MetadataChanged) continue;
+                summary.Count(e);
+                progress.Above(() =>
+                {
+                    if (ctx.Json) ctx.WriteJson(DiffLine.From(e), CliJson.Default.DiffLine);
+                    else ctx.Out.WriteLine(Render(e));
+                });
+                Interlocked.Increment(ref listed);
+            }
         }
         var result = summary.Result(a.Id.ToString(), newName, read);
         if (ctx.Json) ctx.WriteJson(result, CliJson.Default.DiffResult);
@@ -193,6 +203,12 @@ public sealed record DiffLine(
         return new DiffLine(DiffEntry.Symbol(e.Kind).ToString(), e.Path, Text.TypeName((e.New ?? e.Old!).Type),
             e.Kind == DiffKind.TypeChanged ? Text.TypeName(e.Old!.Type) : null, Size(e.Old), Size(e.New), changes.Count > 0 ? changes : null);
     }
+}
+
+/// <summary>A status line of 'diff --json': directory listings read from both sides, and changed paths listed so far.</summary>
+public sealed record DiffStatus(double SecondsElapsed, long DirectoriesRead, long Changes)
+{
+    [JsonPropertyOrder(-1)] public string MessageType => "status";
 }
 
 /// <summary>

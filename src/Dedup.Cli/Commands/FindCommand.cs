@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Text.Json.Serialization;
 using Dedup.Archiver.Filtering;
 using Dedup.Archiver.Trees;
 using Dedup.Cli.Cli;
@@ -25,7 +26,8 @@ public sealed class FindCommand : Verb
         Every match is listed once with the number of snapshots that hold it and the first and last of them (by the
         time the storage recorded). Directories shared by several snapshots are searched once, so searching many
         snapshots of one host costs little more than searching one.
-        With --json, prints one JSON object per match (JSON Lines), with the IDs of all the snapshots that hold it.
+        With --json, prints one JSON object per match (JSON Lines), with the IDs of all the snapshots that hold it,
+        after status lines ("message_type": "status": snapshots searched, directories read and reused, matches).
         Examples: dedup find '*.kdbx'        dedup find --host laptop --full-path '/home/*/.ssh'
         """)
     {
@@ -73,12 +75,23 @@ public sealed class FindCommand : Verb
         var snapshots = await SelectAsync(repo, ctx.Get(_snapshots) ?? [], selection, ctx).ConfigureAwait(false);
         var search = new SnapshotSearch(repo, Matches, byPath);
         var found = new SortedDictionary<string, Found>(StringComparer.Ordinal);
-        foreach (var s in snapshots)
-            foreach (var hit in await search.SearchAsync(s.Domain, SnapshotWalker.RootTree(s.Info), ctx.Cancellation).ConfigureAwait(false))
+        long searched = 0, matched = 0;
+        using (ctx.Progress(t => new FindStatus(t.TotalSeconds, Volatile.Read(ref searched), snapshots.Count, search.DirectoriesRead, search.DirectoriesReused,
+                   Volatile.Read(ref matched)), CliJson.Default.FindStatus,
+                   s => $"{s.SnapshotsDone}/{s.SnapshotsTotal} snapshots, {s.DirectoriesRead} directories read, {s.DirectoriesReused} reused, "
+                        + $"{s.Matches} match{(s.Matches == 1 ? "" : "es")}, {Text.Duration(TimeSpan.FromSeconds(s.SecondsElapsed))}"))
+        {
+            foreach (var s in snapshots)
             {
-                if (!found.TryGetValue(hit.RelativePath, out var f)) found[hit.RelativePath] = f = new Found(s);
-                f.Seen(s, hit.Node);
+                foreach (var hit in await search.SearchAsync(s.Domain, SnapshotWalker.RootTree(s.Info), ctx.Cancellation).ConfigureAwait(false))
+                {
+                    if (!found.TryGetValue(hit.RelativePath, out var f)) found[hit.RelativePath] = f = new Found(s);
+                    f.Seen(s, hit.Node);
+                }
+                Volatile.Write(ref matched, found.Count);
+                Interlocked.Increment(ref searched);
             }
+        }
 
         foreach (var (path, f) in found)
             if (ctx.Json)
@@ -144,6 +157,12 @@ public sealed class FindCommand : Verb
             Node = node;
         }
     }
+}
+
+/// <summary>A status line of 'find --json', before the matches: snapshots searched of all selected, directories read and reused, distinct paths matched.</summary>
+public sealed record FindStatus(double SecondsElapsed, long SnapshotsDone, long SnapshotsTotal, long DirectoriesRead, long DirectoriesReused, long Matches)
+{
+    [JsonPropertyOrder(-1)] public string MessageType => "status";
 }
 
 /// <summary>One line of 'find --json': a path, what it is in the last snapshot that holds it, and every snapshot that does.</summary>

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using System.Text.Json.Serialization;
 using Dedup.Archiver.Trees;
 using Dedup.Cli.Cli;
 using Dedup.Format;
@@ -24,7 +25,8 @@ public sealed class StatsCommand : Verb
         'added' by the day or week the storage recorded each snapshot.
         With SNAPSHOT arguments or --host only those snapshots are measured; otherwise every trusted one.
         Directories two snapshots share are read at most twice in all, so many snapshots of one host cost little more
-        than one. With --json, prints one JSON document.
+        than one. With --json, prints one JSON document, after status lines ("message_type": "status": phase,
+        snapshots measured, directories read, packs listed).
         """)
     {
         _snapshots = Arg<string[]>("SNAPSHOT", "snapshots to measure (default: all): " + SnapshotSelection.ArgumentHelp, ArgumentArity.ZeroOrMore);
@@ -37,13 +39,28 @@ public sealed class StatsCommand : Verb
         var repo = await ctx.OpenRepositoryAsync(loadIndex: true, reads: "measure the repository").ConfigureAwait(false);
         var snapshots = await FindCommand.SelectAsync(repo, ctx.Get(_snapshots) ?? [], _selection.Filter(ctx), ctx).ConfigureAwait(false);
         var usage = new BlobUsage(repo);
-        foreach (var s in snapshots) await usage.MeasureAsync(s, ctx.Cancellation).ConfigureAwait(false);
-        var (raw, stored, blobs) = usage.Finish();
-        long packBytes = 0, packs = 0;
-        await foreach (var o in repo.Storage.ListAsync(Layout.DataPrefix, ctx.Cancellation).ConfigureAwait(false))
+        long measured = 0, packBytes = 0, packs = 0;
+        var phase = "reading trees";
+        long raw, stored, blobs;
+        using (ctx.Progress(t => new StatsStatus(t.TotalSeconds, Volatile.Read(ref phase), Volatile.Read(ref measured), snapshots.Count, usage.DirectoriesRead,
+                   Volatile.Read(ref packs)), CliJson.Default.StatsStatus,
+                   s => $"{s.Phase}: {s.SnapshotsDone}/{s.SnapshotsTotal} snapshots, {s.DirectoriesRead} directories read, {s.PacksListed} packs listed, "
+                        + Text.Duration(TimeSpan.FromSeconds(s.SecondsElapsed))))
         {
-            packBytes += o.Size;
-            packs++;
+            foreach (var s in snapshots)
+            {
+                await usage.MeasureAsync(s, ctx.Cancellation).ConfigureAwait(false);
+                Interlocked.Increment(ref measured);
+            }
+            Volatile.Write(ref phase, "summing blobs");
+            (raw, stored, blobs) = usage.Finish();
+            Volatile.Write(ref phase, "listing packs");
+            await foreach (var o in repo.Storage.ListAsync(Layout.DataPrefix, ctx.Cancellation).ConfigureAwait(false))
+            {
+                packBytes += o.Size;
+                Interlocked.Increment(ref packs);
+            }
+            Volatile.Write(ref phase, "done");
         }
         bool weekly = ctx.Get(_growth) == "week";
         var report = Report(usage, raw, stored, blobs, packBytes, packs, repo.Index.Count, weekly);
@@ -101,6 +118,12 @@ public sealed class StatsCommand : Verb
         growth.AddRange(r.Growth.Select(g => new[] { g.Period, $"{g.Snapshots}", Text.Bytes(g.AddedBytes), Text.Bytes(g.AddedStoredBytes) }));
         foreach (var line in Text.Table(growth)) o.WriteLine(line);
     }
+}
+
+/// <summary>A status line of 'stats --json', before the report: the phase, snapshots measured of all selected, directories read, packs listed.</summary>
+public sealed record StatsStatus(double SecondsElapsed, string Phase, long SnapshotsDone, long SnapshotsTotal, long DirectoriesRead, long PacksListed)
+{
+    [JsonPropertyOrder(-1)] public string MessageType => "status";
 }
 
 /// <summary>'stats --json'. Byte counts are exact; ratios are rounded to three places (0 when undefined).</summary>
