@@ -5,7 +5,8 @@ using Dedup.Repository.Index;
 namespace Dedup.Archiver.Check;
 
 /// <summary>One index file's claim on a pack, as check loaded it: its number in the table, what it says, and its domain.</summary>
-internal sealed record IndexedClaim(int Claim, IndexPack Pack, DomainId Domain);
+/// <summary>One index claim of a pack; its blob list lives in the table only (<see cref="IndexTable.ClaimedPack"/>).</summary>
+internal sealed record IndexedClaim(int Claim, ObjectId PackId, DomainId Domain);
 
 /// <summary>
 /// Index entries (locations) a reader would fail to read from, with the object to blame. A blob is lost to a snapshot

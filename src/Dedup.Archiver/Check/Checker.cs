@@ -140,13 +140,14 @@ public static class Checker
     {
         var claims = new ConcurrentBag<IndexedClaim>();
         var report = new IndexLoadReport.Builder();
-        await repo.ForEachIndexFileAsync((name, pack, domain, _) => claims.Add(new IndexedClaim(table.AddPack(pack, domain), pack, domain)), report, ct).ConfigureAwait(false);
+        // Only the claim number is kept beside the table: at 10M blobs the decoded entries would be ~0.6 GiB more.
+        await repo.ForEachIndexFileAsync((name, pack, domain, _) => claims.Add(new IndexedClaim(table.AddPack(pack, domain), pack.PackId, domain)), report, ct).ConfigureAwait(false);
         var done = report.Build();
         foreach (var e in done.Damaged) log.Add(e.ObjectName, e.Reason);
         foreach (var u in done.Untrusted) log.Add(u.Name, $"its claims are ignored: {u.Reason} (signer {u.SignerIdentity})");
         await foreach (var obj in repo.Storage.ListAsync(Layout.IndexPrefix, ct).ConfigureAwait(false))
             if (!Layout.TryParseId(obj.Name, out _)) log.Add(obj.Name, "not an index file name; ignored", warning: true);
-        return claims.DistinctBy(c => c.Claim).GroupBy(c => c.Pack.PackId).ToDictionary(g => g.Key, g => g.ToList());
+        return claims.DistinctBy(c => c.Claim).GroupBy(c => c.PackId).ToDictionary(g => g.Key, g => g.ToList());
     }
 
     private static async Task<List<LoadedSnapshot>> LoadSnapshotsAsync(Repo repo, List<(ObjectId Id, DateTimeOffset StoredAt)> listed, ProblemLog log,

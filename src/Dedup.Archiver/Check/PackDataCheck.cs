@@ -47,7 +47,7 @@ internal static class PackDataCheck
             bool first = true;
             foreach (var claim in views)
             {
-                var result = PackVerifier.Verify(buffer.Span[..read], packId, claim?.Pack, claim?.Domain, repo.Keys);
+                var result = PackVerifier.Verify(buffer.Span[..read], packId, claim is null ? null : table.ClaimedPack(claim.Claim), claim?.Domain, repo.Keys);
                 Interlocked.Add(ref verified, result.BlobsChecked - result.BadBlobs.Count);
                 Interlocked.Add(ref progress._blobs, result.BlobsChecked);
                 Report(result, name, claim, first, claims.Count, table, bad, log);

@@ -41,13 +41,14 @@ internal static class PackStructureCheck
                 foreach (var c in claims) bad.MarkClaim(table, c.Claim, name, "its pack is missing");
                 return;
             }
-            var fitting = new List<IndexedClaim>();
+            var fitting = new List<(IndexedClaim Claim, IndexPack Pack)>();
             foreach (var c in claims)
             {
-                long expected = ExpectedSize(c.Pack);
+                var claimed = table.ClaimedPack(c.Claim);
+                long expected = ExpectedSize(claimed);
                 if (size == expected)
                 {
-                    fitting.Add(c);
+                    fitting.Add((c, claimed));
                     continue;
                 }
                 log.Add(name, claims.Count == 1
@@ -59,9 +60,9 @@ internal static class PackStructureCheck
             try
             {
                 var header = await PackHeaderReader.ReadAsync(repo.Storage, packId, size, readKey, token).ConfigureAwait(false);
-                foreach (var c in fitting)
+                foreach (var (c, claimed) in fitting)
                 {
-                    foreach (var m in PackVerifier.Compare(header, c.Pack)) log.Add(name, m);
+                    foreach (var m in PackVerifier.Compare(header, claimed)) log.Add(name, m);
                     if (header.Domain != c.Domain) log.Add(name, $"the index puts it in dedup domain {c.Domain.ToShortString()}, its header in {header.Domain.ToShortString()}");
                 }
             }

@@ -227,6 +227,30 @@ public sealed class IndexTable
         }
     }
 
+    /// <summary>
+    /// The claim as its index file stated it, rebuilt from the table (a claim's entries are contiguous), so that a reader
+    /// that compares claims with pack headers need not keep every decoded index entry a second time.
+    /// </summary>
+    public IndexPack ClaimedPack(int claim)
+    {
+        _lock.EnterReadLock();
+        try
+        {
+            var c = _claims[claim];
+            var blobs = new IndexBlob[c.Count];
+            for (int i = 0; i < blobs.Length; i++)
+            {
+                ref var e = ref At(c.FirstEntry + i);
+                blobs[i] = new IndexBlob(e.Id, e.Offset, e.Stored, e.Raw);
+            }
+            return new IndexPack(c.Id, c.Type, c.WrappedKey, blobs) { Origin = c.Origin };
+        }
+        finally
+        {
+            _lock.ExitReadLock();
+        }
+    }
+
     public PackClaim GetClaim(int claim)
     {
         _lock.EnterReadLock();

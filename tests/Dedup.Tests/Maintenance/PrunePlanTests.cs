@@ -207,13 +207,16 @@ public sealed class PrunePlanTests
         var s = await Scenario.CreateAsync();
         var repo = await s.OpenAsync();
         var src = Path.Join(s.Work, "src");
-        var files = Enumerable.Range(0, 6).Select(i => RandomNumberGenerator.GetBytes(150_000 + 60_000 * i)).ToArray();
+        // Used and unused data share packs by construction, not by how the backup happens to spread files over packs:
+        // each of the first two snapshots holds one file A+B; the third holds the A parts alone, whose chunks (all but
+        // the one at A's end) are the ones already stored beside B's. Forgetting the first two leaves their packs partly used.
+        var halves = Enumerable.Range(0, 4).Select(i => RandomNumberGenerator.GetBytes(240_000 + 30_000 * i)).ToArray();
         var ids = new List<string>();
-        foreach (var subset in new[] { new[] { 0, 1, 2 }, [3, 4, 5], [0, 3] })
+        foreach (var content in new[] { new[] { halves[0].Concat(halves[1]).ToArray() }, [halves[2].Concat(halves[3]).ToArray()], [halves[0], halves[2]] })
         {
             if (Directory.Exists(src)) Directory.Delete(src, true);
             Directory.CreateDirectory(src);
-            foreach (var i in subset) File.WriteAllBytes(Path.Join(src, $"f{i}"), files[i]);
+            for (int i = 0; i < content.Length; i++) File.WriteAllBytes(Path.Join(src, $"f{i}"), content[i]);
             ids.Add((await s.BackupAsync(repo, src)).SnapshotId.ToString());
             s.Clock.Advance(TimeSpan.FromMinutes(1));
         }
