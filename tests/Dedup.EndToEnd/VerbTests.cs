@@ -62,7 +62,8 @@ public sealed class VerbTests : IDisposable
         Assert.Contains("s3:PutObject", allowed);
         Assert.Contains("s3:GetObject", allowed);
         Assert.Contains("s3:ListBucket", allowed);
-        var deny = statements.Single(s => s.GetProperty("Effect").GetString() == "Deny");
+        var deny = statements.Single(s => s.GetProperty("Sid").GetString() == "CreateOnlyNoOverwrite");
+        Assert.Equal("Deny", deny.GetProperty("Effect").GetString());
         Assert.Equal("true", deny.GetProperty("Condition").GetProperty("Null").GetProperty("s3:if-none-match").GetString());
         Assert.Equal("arn:aws:s3:::backups/host1/*", deny.GetProperty("Resource").GetString());
 
