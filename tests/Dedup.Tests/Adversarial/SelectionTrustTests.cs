@@ -183,6 +183,32 @@ public sealed class SelectionTrustTests
     }
 
     /// <summary>
+    /// After a break-in the admin restores web2 "as it was" before it. The attacker, with web2's write-only key and
+    /// client credentials, plants a snapshot of its own host whose claimed time lies between the genuine backup and that
+    /// moment, so that a restore by time (a date, a timestamp or an age) would bring back its backdoor. A time selects
+    /// by the storage's time, so the planted snapshot, stored after the moment, is never chosen for it.
+    /// </summary>
+    [Fact]
+    public async Task A_back_dated_snapshot_is_not_chosen_by_time()
+    {
+        await using var f = await Fleet.CreateAsync();
+        var genuine = await f.BackupAsync(f.Web2, "web2", Fleet.Content(21));
+        var storedGenuine = f.Clock.GetUtcNow();
+        f.Clock.Advance(TimeSpan.FromDays(2));
+        var attacker = await f.BreakInAsync();
+        var backdoor = await f.BackupAsync(attacker.Repo, "web2", "backdoor"u8.ToArray(), "authorized_keys");
+        var planted = await attacker.PutSnapshotAsync(backdoor.Snapshot with { Time = storedGenuine.AddHours(1) });
+
+        var admin = await f.FreshAdminAsync();
+        var moment = storedGenuine.AddDays(1);
+        foreach (var reference in new[] { moment.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", System.Globalization.CultureInfo.InvariantCulture), "1D", "24h" })
+            Assert.Equal(genuine.SnapshotId, (await admin.Snapshots.ResolveAsync(reference, Host("web2"), clock: f.Clock)).Id);
+        // Both of the attacker's snapshots are there and are web2's own (it may add under its own name): chosen for now.
+        Assert.Contains((await admin.Snapshots.ResolveAsync("latest", Host("web2"))).Id, new[] { planted, backdoor.SnapshotId });
+        Assert.Contains((await admin.Snapshots.ResolveAsync("0s", Host("web2"), clock: f.Clock)).Id, new[] { planted, backdoor.SnapshotId });
+    }
+
+    /// <summary>
     /// The attacker reads web1's older snapshot (client credentials may read snapshots/) and puts the same bytes again
     /// under a second name, "snapshots/x/&lt;id&gt;": a new object, so create-only does not stop it, with a storage time of
     /// now. Nothing is forgotten, so no tombstone buries it. Where readers took the ID from the last segment of any name,
