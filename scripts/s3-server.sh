@@ -21,6 +21,7 @@ MON_PORT="${DEDUP_S3_MON_PORT:-16789}"
 ENDPOINT="http://127.0.0.1:$PORT"
 BUCKET="dedup-test"
 VBUCKET="dedup-test-versioned"
+LBUCKET="dedup-test-locked"
 ADMIN_KEY="DEDUPTESTADMINKEY000"
 ADMIN_SECRET="dedup-test-admin-secret-not-a-real-secret"
 CLIENT_KEY="DEDUPTESTCLIENTKEY00"
@@ -149,6 +150,26 @@ start_rgw() {
   pid_alive "$STATE/run/ceph-client.rgw.a.pid" || radosgw -n client.rgw.a 2>>"$STATE/log/daemon-stderr.log"
   # The first start creates the RGW pools and takes 10-15 s.
   wait_for 120 "radosgw on $ENDPOINT" answering
+  ensure_glacier_class
+}
+
+# A GLACIER storage class, so that puts may ask for it and HEAD reports it. RGW keeps such objects readable: the archive
+# semantics (403 InvalidObjectState until a restore request) come from the tests' emulating layer. The zone exists only
+# after radosgw's first start, and radosgw reads placement at start, so it restarts once when the class is new.
+ensure_glacier_class() {
+  radosgw-admin zonegroup get 2>/dev/null | grep -q '"GLACIER"' && return 0
+  radosgw-admin zonegroup placement add --rgw-zonegroup default --placement-id default-placement \
+    --storage-class GLACIER >/dev/null
+  radosgw-admin zone placement add --rgw-zone default --placement-id default-placement \
+    --storage-class GLACIER --data-pool default.rgw.glacier.data >/dev/null
+  local pidf="$STATE/run/ceph-client.rgw.a.pid"
+  kill "$(cat "$pidf")"
+  for _ in $(seq 1 40); do pid_alive "$pidf" || break; sleep 0.25; done
+  if pid_alive "$pidf"; then kill -9 "$(cat "$pidf")"; fi
+  rm -f "$pidf"
+  radosgw -n client.rgw.a 2>>"$STATE/log/daemon-stderr.log"
+  wait_for 60 "radosgw on $ENDPOINT after adding GLACIER" answering
+  log "added storage class GLACIER"
 }
 
 ensure_user() { # uid key secret [caps]
@@ -159,8 +180,8 @@ ensure_user() { # uid key secret [caps]
   [[ -z "${4:-}" ]] || radosgw-admin caps add --uid="$1" --caps="$4" >/dev/null
 }
 
-s3() { # s3 METHOD PATH [BODY [CONTENT-TYPE]] — signed as admin; fails on HTTP >= 400
-  local method="$1" path="$2" body="${3:-}" ctype="${4:-application/octet-stream}"
+s3() { # s3 METHOD PATH [BODY [CONTENT-TYPE [HEADER]]] — signed as admin; fails on HTTP >= 400
+  local method="$1" path="$2" body="${3:-}" ctype="${4:-application/octet-stream}" extra="${5:-X-Dedup-None: 1}"
   local out code sha
   out="$(mktemp)"
   # curl 7.88's --aws-sigv4 does not send x-amz-content-sha256, which RGW requires
@@ -169,7 +190,7 @@ s3() { # s3 METHOD PATH [BODY [CONTENT-TYPE]] — signed as admin; fails on HTTP
   sha="$(printf '%s' "$body" | sha256sum | cut -d' ' -f1)"
   code="$(curl -s -o "$out" -w '%{http_code}' -X "$method" \
     --aws-sigv4 "aws:amz:us-east-1:s3" --user "$ADMIN_KEY:$ADMIN_SECRET" \
-    -H "x-amz-content-sha256: $sha" -H "Content-Type: $ctype" --data-binary "$body" \
+    -H "x-amz-content-sha256: $sha" -H "Content-Type: $ctype" -H "$extra" --data-binary "$body" \
     "$ENDPOINT$path")" || { rm -f "$out"; die "curl $method $path failed"; }
   if ((code >= 400)) && ! grep -q BucketAlreadyOwnedByYou "$out"; then
     log "$method $path -> HTTP $code: $(cat "$out")"; rm -f "$out"; return 1
@@ -199,12 +220,17 @@ setup_s3() {
     # The client may write and read but never delete: that is what the tests check.
     s3 PUT "/$b?policy=" "$(bucket_policy "$b")" application/json
   done
+  # Object Lock can only be enabled when a bucket is created; it turns versioning on. Tests set retention per object
+  # or their own default, so the bucket has none.
+  s3 PUT "/$LBUCKET" "" application/octet-stream "x-amz-bucket-object-lock-enabled: true"
+  s3 PUT "/$LBUCKET?policy=" "$(bucket_policy "$LBUCKET")" application/json
   s3 PUT "/$VBUCKET?versioning=" \
     '<VersioningConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Status>Enabled</Status></VersioningConfiguration>' application/xml
   cat >"$STATE/env.tmp" <<EOF
 export DEDUP_TEST_S3_ENDPOINT=$ENDPOINT
 export DEDUP_TEST_S3_BUCKET=$BUCKET
 export DEDUP_TEST_S3_VERSIONED_BUCKET=$VBUCKET
+export DEDUP_TEST_S3_LOCKED_BUCKET=$LBUCKET
 export DEDUP_TEST_S3_ADMIN_KEY=$ADMIN_KEY
 export DEDUP_TEST_S3_ADMIN_SECRET=$ADMIN_SECRET
 export DEDUP_TEST_S3_CLIENT_KEY=$CLIENT_KEY

@@ -29,6 +29,8 @@ public static class S3Env
     public static string Endpoint => Get("DEDUP_TEST_S3_ENDPOINT");
     public static string Bucket => Get("DEDUP_TEST_S3_BUCKET");
     public static string VersionedBucket => Get("DEDUP_TEST_S3_VERSIONED_BUCKET");
+    /// <summary>Object Lock enabled (so versioned), with no default retention: tests set retention per object or their own default.</summary>
+    public static string LockedBucket => Get("DEDUP_TEST_S3_LOCKED_BUCKET");
     public static S3Credentials Admin => new(Get("DEDUP_TEST_S3_ADMIN_KEY"), Get("DEDUP_TEST_S3_ADMIN_SECRET"));
     public static S3Credentials Client => new(Get("DEDUP_TEST_S3_CLIENT_KEY"), Get("DEDUP_TEST_S3_CLIENT_SECRET"));
 

@@ -14,6 +14,8 @@ internal static class S3TestEnvironment
     public static string Endpoint => Get("DEDUP_TEST_S3_ENDPOINT");
     public static string Bucket => Get("DEDUP_TEST_S3_BUCKET");
     public static string VersionedBucket => Get("DEDUP_TEST_S3_VERSIONED_BUCKET");
+    /// <summary>Object Lock enabled (so versioned), with no default retention: tests set retention per object or their own default.</summary>
+    public static string LockedBucket => Get("DEDUP_TEST_S3_LOCKED_BUCKET");
     public static AWSCredentials Admin => new BasicAWSCredentials(Get("DEDUP_TEST_S3_ADMIN_KEY"), Get("DEDUP_TEST_S3_ADMIN_SECRET"));
     public static AWSCredentials Client => new BasicAWSCredentials(Get("DEDUP_TEST_S3_CLIENT_KEY"), Get("DEDUP_TEST_S3_CLIENT_SECRET"));
     public static AWSCredentials WrongSecret => new BasicAWSCredentials(Get("DEDUP_TEST_S3_CLIENT_KEY"), "not-the-secret");
