@@ -144,6 +144,10 @@ public sealed class MountTests : IDisposable
         using var mount = StartMount();
         try
         {
+            // The watcher that auto_unmount relies on must be there before the kill; if it is not, the failure says so
+            // (one CI run saw the mount outlive the kill with no watcher left, and could not tell which came first).
+            var watcher = Tool.Run("ps", "-o", "pid=,cmd=", "--ppid", mount.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)).Stdout;
+            Assert.True(watcher.Contains("fusermount3", StringComparison.Ordinal), $"no fusermount3 watcher before the kill: '{watcher.Trim()}'");
             mount.Signal("KILL");
             Assert.Equal(137, mount.WaitForExit(Bound).ExitCode);
             // fusermount3 (auto_unmount) notices the dead process and unmounts; without it the directory would answer
@@ -154,7 +158,8 @@ public sealed class MountTests : IDisposable
             }
             catch (TimeoutException e)
             {
-                throw new TimeoutException($"{e.Message}; processes: {Tool.Run("ps", "-eo", "pid,ppid,stat,wchan:32,cmd").Stdout}", e);
+                throw new TimeoutException($"{e.Message}; processes: {Tool.Run("ps", "-eo", "pid,ppid,stat,wchan:32,cmd").Stdout}; mountinfo: "
+                    + string.Join(" | ", File.ReadLines("/proc/self/mountinfo").Where(l => l.Contains(_mountPoint, StringComparison.Ordinal))), e);
             }
             Assert.Empty(Directory.GetFileSystemEntries(_mountPoint));
         }
