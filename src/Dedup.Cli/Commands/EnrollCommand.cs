@@ -34,9 +34,10 @@ public sealed class EnrollCommand : Verb
     }
 
     /// <summary>'snapshots' on a put-only host: what it stored, from its local state (it cannot list the repository).</summary>
-    public static int ListLocal(CliContext ctx, Repo repo)
+    /// <param name="filter">Which of the host's snapshots to show, in which order (the 'snapshots' filters).</param>
+    public static int ListLocal(CliContext ctx, Repo repo, Func<IEnumerable<LocalSnapshot>, List<LocalSnapshot>> filter)
     {
-        var mine = LocalState.ListSnapshots(LocalState.DefaultBase(), repo.Keys.RepositoryId);
+        var mine = filter(LocalState.ListSnapshots(LocalState.DefaultBase(), repo.Keys.RepositoryId));
         if (ctx.Json)
             ctx.WriteJson(mine.Select(s => new LocalSnapshotJson(s.Id, s.Id[..8], Text.Iso(s.Time), s.Host, s.Paths, s.Tags, s.FilesNew, s.FilesChanged,
                 s.BytesAdded)).ToList(), CliJson.Default.ListLocalSnapshotJson);

@@ -23,7 +23,9 @@ public sealed class SnapshotsCommand : Verb
         (2026-05-18 is its start), a timestamp (2026-05-18T10:00, '2026-05-18 10:00:00Z'), local time unless an offset
         is given, or an age before now (30m, 4h, 2D, 1W, 3M months, 1Y). --latest N keeps the N newest per group.
         --compact groups the snapshots by host and paths, one line each.
-        With a write-only key, only the snapshots this key wrote are shown, and only their IDs and times.
+        With a write-only key, only the snapshots this key wrote are shown, and only their IDs and times; --host,
+        --older, --newer and --latest apply, --path and --tag need a key that reads. A put-only host lists what its
+        local record holds, and every filter applies to it.
         """)
     {
         foreach (var o in new Option[] { _host, _tag, _path, _latest, _older, _newer, _compact }) Add(o);
@@ -34,17 +36,17 @@ public sealed class SnapshotsCommand : Verb
         var older = Moment(ctx, _older);
         var newer = Moment(ctx, _newer);
         var repo = await ctx.OpenRepositoryAsync().ConfigureAwait(false);
-        if (repo.IsPutOnly) return EnrollCommand.ListLocal(ctx, repo);
-        if (repo.Keys.ReadKey is null) return await ListOwnAsync(ctx, repo).ConfigureAwait(false);
+        if (repo.IsPutOnly)
+            return EnrollCommand.ListLocal(ctx, repo, mine => Keep(ctx, mine, s => Matches(ctx, s.Host, s.Tags, s.Paths)
+                && InRange(s.Time, older, newer), s => s.Host + "\0" + string.Join("\0", s.Paths), s => s.Time));
+        if (repo.Keys.ReadKey is null) return await ListOwnAsync(ctx, repo, older, newer).ConfigureAwait(false);
         int damaged = 0;
         var all = await repo.Snapshots.LoadAllAsync((id, e) =>
         {
             Interlocked.Increment(ref damaged);
             ctx.Warn($"{e.Message}; skipped (run 'dedup check')");
         }, ctx.Cancellation).ConfigureAwait(false);
-        var shown = all.Where(s => Matches(ctx, s)
-                                   && (older is null || SnapshotTime.Of(s) <= older)
-                                   && (newer is null || SnapshotTime.Of(s) >= newer)).ToList();
+        var shown = all.Where(s => Matches(ctx, s.Info.Host, s.Info.Tags, s.Info.Paths) && InRange(SnapshotTime.Of(s), older, newer)).ToList();
         if (ctx.Get(_latest) is { } n)
             shown = shown.GroupBy(GroupKey).SelectMany(g => g.TakeLast(n)).OrderBy(s => s.EffectiveTime).ThenBy(s => s.Id).ToList();
         if (ctx.Json)
@@ -98,15 +100,25 @@ public sealed class SnapshotsCommand : Verb
         }
     }
 
-    private bool Matches(CliContext ctx, LoadedSnapshot s)
+    private bool Matches(CliContext ctx, string? host, IReadOnlyCollection<string> tags, IReadOnlyCollection<string> snapshotPaths)
     {
         var hosts = ctx.Get(_host) ?? [];
-        if (hosts.Length > 0 && !hosts.Contains(s.Info.Host)) return false;
+        if (hosts.Length > 0 && !hosts.Contains(host)) return false;
         var tagSets = ctx.Get(_tag) ?? [];
-        if (tagSets.Length > 0 && !tagSets.Any(set => set.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).All(s.Info.Tags.Contains)))
+        if (tagSets.Length > 0 && !tagSets.Any(set => set.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).All(tags.Contains)))
             return false;
         var paths = (ctx.Get(_path) ?? []).Select(SnapshotSelection.NormalisePath);
-        return paths.All(p => s.Info.Paths.Contains(p));
+        return paths.All(snapshotPaths.Contains);
+    }
+
+    private static bool InRange(DateTimeOffset time, DateTimeOffset? older, DateTimeOffset? newer) =>
+        (older is null || time <= older) && (newer is null || time >= newer);
+
+    /// <summary>The filter, then --latest N per group, oldest first: for the listings that are not of loaded snapshots.</summary>
+    private List<T> Keep<T>(CliContext ctx, IEnumerable<T> all, Func<T, bool> matches, Func<T, string> group, Func<T, DateTimeOffset> time)
+    {
+        var shown = all.Where(matches).OrderBy(time).ToList();
+        return ctx.Get(_latest) is { } n ? shown.GroupBy(group).SelectMany(g => g.TakeLast(n)).OrderBy(time).ToList() : shown;
     }
 
     public static string TrustName(SignerTrust t) => t switch
@@ -116,9 +128,15 @@ public sealed class SnapshotsCommand : Verb
         _ => "untrusted",
     };
 
-    private static async Task<int> ListOwnAsync(CliContext ctx, Dedup.Repository.Repository repo)
+    private async Task<int> ListOwnAsync(CliContext ctx, Dedup.Repository.Repository repo, DateTimeOffset? older, DateTimeOffset? newer)
     {
-        var own = await repo.Snapshots.ListOwnHeadersAsync(ctx.Cancellation).ConfigureAwait(false);
+        // A write-only key reads only the signed headers of its own snapshots: host and times, not paths or tags.
+        if ((ctx.Get(_tag) ?? []).Length > 0 || (ctx.Get(_path) ?? []).Length > 0)
+            throw new UsageException("a write-only key cannot read the paths or tags of snapshots; filter by --host, --older, --newer or --latest");
+        var hosts = ctx.Get(_host) ?? [];
+        var own = Keep(ctx, await repo.Snapshots.ListOwnHeadersAsync(ctx.Cancellation).ConfigureAwait(false),
+            o => (hosts.Length == 0 || hosts.Contains(o.Header.CertifiedHost)) && InRange(o.StoredAt, older, newer),
+            o => o.Header.CertifiedHost ?? "", o => o.StoredAt);
         if (ctx.Json)
         {
             ctx.WriteJson(own.Select(o => new OwnSnapshotJson(o.Header.Id.ToString(), o.Header.Id.ToShortString(), Text.Iso(o.Header.ClaimedTime),
