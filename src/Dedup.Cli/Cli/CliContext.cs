@@ -107,7 +107,18 @@ public sealed class CliContext(ParseResult parse, Profile? profile, Cancellation
         Get(GlobalOptions.Enrollment) is { } file ? Dedup.Repository.PutOnly.Enrollment.Parse(File.ReadAllBytes(file), file)
         : Dedup.Repository.PutOnly.LocalState.FindEnrollment(Dedup.Repository.PutOnly.LocalState.DefaultBase(), RepositoryUrl);
 
-    public StorageHandle OpenStorage() => _storage ??= StorageFactory.Open(RepositoryUrl, S3, Bandwidth);
+    /// <summary>The store, read-only as of --as-of's moment when it is given (refused on verbs that write).</summary>
+    public StorageHandle OpenStorage()
+    {
+        if (_storage is not null) return _storage;
+        DateTimeOffset? asOf = null;
+        if (Get(GlobalOptions.AsOf) is { } text)
+        {
+            AsOfReading.RequireReadVerb(VerbName);
+            asOf = AsOfReading.ParseTime(text, "--as-of");
+        }
+        return _storage = StorageFactory.Open(RepositoryUrl, S3, Bandwidth, asOf);
+    }
 
     /// <summary>Says (on stdout) who signed a snapshot about to be used, so a restore never hands out data without saying whose.</summary>
     public void SaySigner(LoadedSnapshot s)

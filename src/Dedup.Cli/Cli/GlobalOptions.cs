@@ -42,10 +42,12 @@ public static class GlobalOptions
 
     public static readonly Option<long?> LimitDownload = Global(Opt.Rate("limit-download", "limit downloads to RATE KiB/s across all connections (as restic)"));
 
+    public static readonly Option<string> AsOf = Global(Opt.Text("as-of", "TIME", AsOfReading.Help));
+
     /// <summary>"-h, --help" only: System.CommandLine's default also takes "-?" and "/?".</summary>
     public static readonly HelpOption Help = new("--help", "-h") { Description = "show this help", Recursive = true };
 
-    public static readonly IReadOnlyList<Option> All = [Repo, PasswordFile, Profile, Json, Quiet, S3Region, S3Connections, S3StorageClass, CacheDir, Key, Enrollment, LimitUpload, LimitDownload];
+    public static readonly IReadOnlyList<Option> All = [Repo, PasswordFile, Profile, Json, Quiet, S3Region, S3Connections, S3StorageClass, CacheDir, Key, Enrollment, LimitUpload, LimitDownload, AsOf];
 
     public const string Environment = """
         Environment:

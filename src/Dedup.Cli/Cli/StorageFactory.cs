@@ -27,11 +27,13 @@ public static class StorageFactory
 {
     /// <summary>
     /// Opens a repository URL: "s3:…" for S3, anything else is a local folder. <paramref name="bandwidth"/> (--limit-upload,
-    /// --limit-download) holds across every connection to the store.
+    /// --limit-download) holds across every connection to the store. With <paramref name="asOf"/> it is the read-only view
+    /// of the bucket's versions at that moment (<see cref="AsOfReading"/>).
     /// </summary>
-    public static StorageHandle Open(string url, S3Settings settings, BandwidthLimits? bandwidth = null)
+    public static StorageHandle Open(string url, S3Settings settings, BandwidthLimits? bandwidth = null, DateTimeOffset? asOf = null)
     {
         bandwidth ??= new BandwidthLimits(null, null);
+        if (asOf is not null && !url.StartsWith("s3:", StringComparison.Ordinal)) _ = AsOfReading.View(url, null, asOf.Value);
         // A local folder has no connections to limit and no transient errors to retry: only the bandwidth limit applies.
         if (!url.StartsWith("s3:", StringComparison.Ordinal)) return new StorageHandle(new LocalStorage(url).WithBandwidthLimit(bandwidth), null);
         S3Location location;
@@ -51,9 +53,19 @@ public static class StorageFactory
             MaxConnections = connections,
         };
         var s3 = new S3Storage(location, options);
+        IMaintenanceStorage store = s3;
+        try
+        {
+            if (asOf is { } moment) store = AsOfReading.View(url, s3, moment);
+        }
+        catch
+        {
+            s3.Dispose();
+            throw;
+        }
         // Limits first, then retry: a request waiting out its backoff or for its bandwidth holds no connection slot,
         // and retried bytes count against the bandwidth limit.
-        return new StorageHandle(s3.WithConcurrencyLimit(connections).WithBandwidthLimit(bandwidth).WithRetries(Retries()), s3);
+        return new StorageHandle(store.WithConcurrencyLimit(connections).WithBandwidthLimit(bandwidth).WithRetries(Retries()), s3);
     }
 
     /// <summary>

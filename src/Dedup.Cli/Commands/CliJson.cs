@@ -36,6 +36,8 @@ namespace Dedup.Cli.Commands;
 [JsonSerializable(typeof(PruneSummary))]
 [JsonSerializable(typeof(CopyStatus))]
 [JsonSerializable(typeof(CopySummary))]
+[JsonSerializable(typeof(RollbackChangeJson))]
+[JsonSerializable(typeof(RollbackSummary))]
 [JsonSerializable(typeof(RepairIndexReport))]
 [JsonSerializable(typeof(RepairSnapshotsReport))]
 [JsonSerializable(typeof(List<KeyJson>))]

@@ -11,6 +11,8 @@ public sealed class CopyCommand : Verb
 {
     private readonly Argument<string[]> _snapshots;
     private readonly Option<string> _fromRepo = Opt.Text("from-repo", "URL", "the repository to copy from");
+    private readonly Option<string> _fromAsOf = Opt.Text("from-as-of", "TIME",
+        "copy from the source as its bucket held it at TIME, read from the bucket's object versions (see --as-of)");
     private readonly Option<string> _fromPasswordFile = Opt.Text("from-password-file", "FILE", "read the source password from FILE (env DEDUP_FROM_PASSWORD_FILE)");
 
     public CopyCommand() : base("copy", "Copy snapshots from another repository into this one (-r), with deduplication.", """
@@ -26,13 +28,16 @@ public sealed class CopyCommand : Verb
         _fromRepo.Required = true;
         Add(_fromRepo);
         Add(_fromPasswordFile);
+        Add(_fromAsOf);
     }
 
     public override async Task<int> RunAsync(CliContext ctx)
     {
         var from = ctx.Get(_fromRepo)!;
         if (from == ctx.RepositoryUrl) throw new UsageException("--from-repo and -r name the same repository");
-        using var sourceStorage = StorageFactory.Open(from, ctx.S3, ctx.Bandwidth);
+        if (ctx.Given(GlobalOptions.AsOf)) AsOfReading.RequireReadVerb(ctx.VerbName);
+        var fromAsOf = ctx.Get(_fromAsOf) is { } time ? AsOfReading.ParseTime(time, "--from-as-of") : (DateTimeOffset?)null;
+        using var sourceStorage = StorageFactory.Open(from, ctx.S3, ctx.Bandwidth, fromAsOf);
         Repo source;
         using (var password = Passwords.ForSource(ctx.Get(_fromPasswordFile)))
             source = await Repo.OpenAsync(sourceStorage.Storage, password.Memory, ct: ctx.Cancellation).ConfigureAwait(false);
