@@ -180,6 +180,37 @@ public sealed class S3AsOfTests : S3TestBase
     }
 
     [Fact]
+    public async Task A_pack_a_backup_host_overwrote_on_a_server_ignoring_create_only_is_repaired_by_rollback()
+    {
+        // RGW ignores If-None-Match on versioned buckets (threat 12): a compromised host's client credentials can
+        // overwrite a pack. The old version stays, and the admin's rollback brings it back.
+        var bucket = S3Env.VersionedBucket;
+        var (url, prefix) = NewVersionedRepo(bucket, "asof-client");
+        var src = Cli.Dir.CreateDirectory("src");
+        File.WriteAllBytes(Path.Combine(src, "data.bin"), RandomBytes(1 << 20, 3232));
+        Init(S3Env.Client, url);
+        Ok(S3Env.Client, url, ["backup", src]);
+        var before = await VersionsAsync(bucket, prefix);
+        var moment = before.Max(v => v.LastModified);
+        var pack = before.First(v => v.Key.Contains("/data/", StringComparison.Ordinal));
+        using (var client = S3Env.Sdk(S3Env.Client))
+            await client.PutObjectAsync(new PutObjectRequest { BucketName = bucket, Key = pack.Key, InputStream = new MemoryStream(RandomBytes(4000, 6)) });
+        var overwrite = Assert.Single(await VersionsAsync(bucket, prefix), v => before.All(b => b.VersionId != v.VersionId));
+        Assert.True(overwrite.LastModified > moment, $"overwrite at {overwrite.LastModified:O}, not after {moment:O}");
+        Assert.NotEqual(0, Run(S3Env.Admin, url, ["check", "--read-data"], FreshCache()).ExitCode);
+
+        var at = Stamp(moment);
+        var changes = JsonOutput.Lines(Admin(url, "rollback", "--to", at, "--json").Stdout).SkipLast(1).ToList();
+        var change = Assert.Single(changes);
+        Assert.Equal(pack.Key[(prefix.Length + 1)..], change.GetProperty("name").GetString());
+        Assert.Equal("copy", change.GetProperty("action").GetString());
+        Admin(url, "check", "--read-data");
+        var restored = Cli.Dir.Combine("restored");
+        Admin(url, "restore", "latest", "--target", restored);
+        Assert.Equal(File.ReadAllBytes(Path.Combine(src, "data.bin")), File.ReadAllBytes(Path.Join(restored, Path.GetFullPath(src), "data.bin")));
+    }
+
+    [Fact]
     public void As_of_and_rollback_refuse_what_they_cannot_do_in_one_line()
     {
         var (plain, _) = NewRepo(S3Env.Bucket, "asof-plain");
@@ -200,7 +231,7 @@ public sealed class S3AsOfTests : S3TestBase
         AssertOneLineError(Run(S3Env.Admin, versioned, ["snapshots", "--as-of", "yesterday"]), "is not a time");
         AssertOneLineError(Run(S3Env.Admin, versioned, ["rollback", "--to", "2999-01-01"]), "in the future");
         // Before the repository existed there is nothing to read.
-        AssertOneLineError(Run(S3Env.Admin, versioned, ["snapshots", "--as-of", "2001-01-01"]), "no repository");
+        AssertOneLineError(Run(S3Env.Admin, versioned, ["snapshots", "--as-of", "2001-01-01"]), "no Dedup repository");
     }
 
     public override void Dispose()
