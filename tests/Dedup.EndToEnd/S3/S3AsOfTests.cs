@@ -134,7 +134,9 @@ public sealed class S3AsOfTests : S3TestBase
         var damaged = Run(S3Env.Admin, url, ["snapshots", "--json"], FreshCache());
         Assert.True(damaged.ExitCode != 0 || !SnapshotIds(damaged).SetEquals([first, second]), $"the attack did not show: {damaged}");
 
-        // Reading as of the moment before (README "Recovery as of a time" runs these): nothing is written.
+        // Reading as of the moment before: nothing is written. These are the commands of the README's "Recovery as of a
+        // time" (snapshots, check --read-data, restore latest --target, copy --from-as-of; rollback --dry-run,
+        // rollback --remove-newer, check --read-data below), with this test's URL and moment.
         var at = Stamp(moment);
         Assert.Equal([first, second], SnapshotIds(Admin(url, "snapshots", "--as-of", at, "--json")));
         Assert.Contains(second[..8], Admin(url, "snapshots", "--as-of", at).Stdout);
@@ -143,12 +145,15 @@ public sealed class S3AsOfTests : S3TestBase
         Admin(url, "restore", "latest", "--target", restored, "--as-of", at);
         TreeFixture.AssertSame(src, Path.Join(restored, Path.GetFullPath(src)));
         Assert.Contains("extra.bin", Admin(url, "ls", second, "--as-of", at).Stdout);
+        Assert.Equal(File.ReadAllBytes(extra), Admin(url, "dump", second, extra, "--as-of", at).StdoutBytes);
+        Assert.Contains("extra.bin", Admin(url, "diff", first, second, "--as-of", at).Stdout);
+        Admin(url, "stats", "--as-of", at);
         // copy reads its source as of the moment.
         Assert.Equal(0, Cli.Init().ExitCode);
-        var copied = Cli.Run(["-r", Cli.Repo, "copy", "--from-repo", url, "--from-as-of", at, "--json"],
+        var copied = Cli.Run(["-r", Cli.Repo, "copy", "--from-repo", url, "--from-as-of", at],
             S3Env.Admin.Env(new() { ["DEDUP_FROM_PASSWORD_FILE"] = Cli.PasswordFile }));
         Assert.True(copied.ExitCode == 0, copied.ToString());
-        Assert.Equal(2, JsonOutput.Result(copied.Stdout).GetProperty("copied").GetArrayLength());
+        Assert.Contains("2 snapshot(s) copied", copied.Stdout);
         Assert.Equal(attacked.Select(v => v.VersionId).Order(), (await VersionsAsync(bucket, prefix)).Select(v => v.VersionId).Order());
 
         // The dry run lists exactly the attack's changes, and changes nothing; client credentials may not roll back.
