@@ -8,13 +8,14 @@ namespace Dedup.Tests.Architecture;
 
 /// <summary>
 /// Only maintenance code deletes (issue 12, "Least privilege"): outside the storage implementations themselves, every
-/// method that calls a delete of a store (DeleteAsync, AbortIncompleteUploadsAsync) must live in Dedup.Maintenance.
+/// method that calls a delete of a store (DeleteAsync, AbortIncompleteUploadsAsync, and on versions DeleteVersionAsync and
+/// AddDeleteMarkerAsync) must live in Dedup.Maintenance.
 /// A backup, restore, check or CLI path that deleted anything would make a stolen backup credential dangerous again.
 /// The test reads the IL of every Dedup assembly and finds the call sites, so a new delete anywhere else fails it.
 /// </summary>
 public sealed class DeletionBoundaryTests
 {
-    private static readonly string[] DeletingMembers = ["DeleteAsync", "AbortIncompleteUploadsAsync"];
+    private static readonly string[] DeletingMembers = ["DeleteAsync", "AbortIncompleteUploadsAsync", "DeleteVersionAsync", "AddDeleteMarkerAsync"];
     private static readonly string[] StorageAssemblies = ["Dedup.Storage", "Dedup.Storage.S3"];
 
     public static TheoryData<string> ProductAssemblies()
