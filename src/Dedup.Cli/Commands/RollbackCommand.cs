@@ -50,11 +50,17 @@ public sealed class RollbackCommand : Verb
         if (moment > DateTimeOffset.UtcNow) throw new UsageException($"--to {ctx.Get(_to)} is in the future; give a time in the past");
         if (!dryRun) await AdminAccess.RequireDeleteAsync(handle.Storage, ctx.Cancellation).ConfigureAwait(false);
         if (dryRun) ctx.Say($"dry run: the changes that would put {s3.Location} back to {AsOfStorage.Describe(moment)}; nothing is changed");
-        ctx.Say($"{"CHANGE",-8}  {"OBJECT".PadRight(NameWidth)}  {"AS OF",-24}  {"NOW",-36}  ACTION");
+        var header = false;
         var outcome = await VersionRollback.RunAsync(s3, "", moment, dryRun, removeNewer, change =>
         {
-            if (ctx.Json) ctx.WriteJson(RollbackChangeJson.Of(change, removeNewer), CliJson.Default.RollbackChangeJson);
-            else ctx.Say($"{Kind(change.Kind),-8}  {change.Name.PadRight(NameWidth)}  {Then(change),-24}  {Now(change),-36}  {Describe(change, removeNewer, dryRun)}");
+            if (ctx.Json)
+            {
+                ctx.WriteJson(RollbackChangeJson.Of(change, removeNewer), CliJson.Default.RollbackChangeJson);
+                return;
+            }
+            if (!header) ctx.Say($"{"CHANGE",-8}  {"OBJECT".PadRight(NameWidth)}  {"AS OF",-24}  {"NOW",-36}  ACTION");
+            header = true;
+            ctx.Say($"{Kind(change.Kind),-8}  {change.Name.PadRight(NameWidth)}  {Then(change),-24}  {Now(change),-36}  {Describe(change, removeNewer, dryRun)}");
         }, ctx.Cancellation).ConfigureAwait(false);
         if (ctx.Json)
         {
