@@ -12,7 +12,7 @@ public static class Verbs
     public static IReadOnlyList<Command> All { get; } =
     [
         new InitCommand(), new BackupCommand(), new SnapshotsCommand(), new RestoreCommand(), new LsCommand(), new DiffCommand(), new FindCommand(), new StatsCommand(), new DumpCommand(), new MountCommand(),
-        new CheckCommand(), new ForgetCommand(), new PruneCommand(), new CopyCommand(), new RollbackCommand(), RepairCommands.Create(), KeyCommands.Create(),
+        new CheckCommand(), new ForgetCommand(), new PruneCommand(), RetentionCommands.Create(), new CopyCommand(), new RollbackCommand(), RepairCommands.Create(), KeyCommands.Create(),
         CatCommands.Create(), new PolicyCommand(), new DoctorCommand(), new EnrollCommand(), new StatusCommand(), ScheduleCommands.Create(), CompletionCommands.Create(), new VersionCommand(), new HelpCommand(),
     ];
 }

@@ -52,6 +52,8 @@ namespace Dedup.Cli.Commands;
 [JsonSerializable(typeof(PackJson))]
 [JsonSerializable(typeof(TreeJson))]
 [JsonSerializable(typeof(IamPolicy))]
+[JsonSerializable(typeof(RetentionSettingJson))]
+[JsonSerializable(typeof(RetentionExtendJson))]
 [JsonSerializable(typeof(Enrolled))]
 [JsonSerializable(typeof(List<LocalSnapshotJson>))]
 [JsonSerializable(typeof(FleetStatusJson))]

@@ -3,7 +3,9 @@ using System.Globalization;
 using System.Text.Json.Serialization;
 using Dedup.Cli.Cli;
 using Dedup.Maintenance;
+using Dedup.Maintenance.ObjectLock;
 using Dedup.Maintenance.Prune;
+using Dedup.Storage.S3;
 using Repo = Dedup.Repository.Repository;
 
 namespace Dedup.Cli.Commands;
@@ -90,8 +92,15 @@ public sealed class PruneCommand : Verb
             ctx.Warn("warning: --grace 0 deletes marked packs at once; that is safe only if no backup is running against this repository");
     }
 
-    public static Task<PruneReport> RunAsync(CliContext ctx, Repo repo, PruneOptions options) =>
-        Pruner.RunAsync(repo, ctx.OpenStorage().Storage, options, ctx.Cancellation);
+    public static async Task<PruneReport> RunAsync(CliContext ctx, Repo repo, PruneOptions options)
+    {
+        var report = await Pruner.RunAsync(repo, ctx.OpenStorage().Storage, options, ctx.Cancellation).ConfigureAwait(false);
+        // On a versioned bucket the deletes above only hid the packs: free them, and extend Object Lock (spec/object-lock.md).
+        if (!options.DryRun && ctx.OpenStorage().S3 is { } s3
+            && (await s3.GetProtectionAsync(ctx.Cancellation).ConfigureAwait(false)).Versioning is VersioningState.Enabled or VersioningState.Suspended)
+            report.Versioned = await VersionedPrune.RunAsync(repo, s3, null, ctx.Cancellation).ConfigureAwait(false);
+        return report;
+    }
 
     private static string Grace(TimeSpan t) =>
         t == TimeSpan.Zero ? "none" : t.TotalHours % 24 == 0 ? $"{t.TotalDays:0}d" : $"{t.TotalHours.ToString("0.##", CultureInfo.InvariantCulture)}h";
@@ -124,7 +133,17 @@ public sealed class PruneCommand : Verb
             ctx.Say($"trust:    {r.SnapshotsIgnored} snapshots ignored (unreadable or untrusted), {r.DanglingSnapshots} dangling, "
                     + $"{r.IndexFilesIgnored} index files ignored (untrusted signer), {r.ForeignClaimsIgnored} foreign claims ignored "
                     + $"(a pack claimed in another dedup domain than its header records), {r.CopiesVerified} writer copies verified");
+        if (r.Versioned is { } v) PrintVersioned(ctx, v);
         foreach (var note in r.Notes) ctx.Say("note:     " + note);
+    }
+
+    private static void PrintVersioned(CliContext ctx, VersionedPruneReport v)
+    {
+        var s = v.Sweep;
+        ctx.Say($"versions: {s.VersionsDeleted} old pack versions removed ({Text.Bytes(s.BytesFreed)} freed), {s.DeleteMarkersRemoved} delete markers removed"
+                + (s.NamesLocked > 0 ? $"; {s.VersionsLocked} versions of {s.NamesLocked} deleted packs ({Text.Bytes(s.BytesLocked)}) locked until "
+                                       + (s.LockedUntil is { } u ? Text.Iso(u) : "a date the server did not say") + ": a later prune removes them" : ""));
+        if (v.Retention is { } r && v.Target is { } t) RetentionCommands.Say(ctx, r, t, "retention");
     }
 
     /// <summary>The plan's totals; with <paramref name="table"/>, every pack it lists, one row each.</summary>
@@ -165,12 +184,21 @@ public sealed record PruneSummary(
 {
     [JsonPropertyOrder(-1)] public string MessageType => "prune";
 
+    /// <summary>Only on a versioned bucket.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public VersionsJson? Versions { get; init; }
+
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public RetentionExtendJson? Retention { get; init; }
+
     public static PruneSummary From(PruneReport r, PruneOptions o) => new(
         o.DryRun, o.Grace.TotalSeconds, r.Snapshots, r.BlobsUsed, r.BlobsTotal, r.PacksTotal, r.PacksUnused, r.PacksToRepack, r.OrphanPacks,
         r.BytesUnused, r.BytesRepacked, r.PacksMarked, r.PacksDeleted, r.BytesFreed, r.PacksRecovered, r.MarksPending, r.MarksCompleted,
         r.IndexFilesWritten, r.IndexFilesDeleted, r.MarkersRemoved, r.UploadsAborted,
         r.SnapshotsIgnored, r.DanglingSnapshots, r.IndexFilesIgnored, r.ForeignClaimsIgnored, r.CopiesVerified, r.Notes.ToList(),
-        r.Plan is null ? null : PrunePlanJson.From(r.Plan));
+        r.Plan is null ? null : PrunePlanJson.From(r.Plan))
+    {
+        Versions = r.Versioned is { Sweep: var s } ? VersionsJson.From(s) : null,
+        Retention = r.Versioned is { Retention: { } x, Target: { } t } ? RetentionExtendJson.From(x, t) : null,
+    };
 }
 
 /// <summary>The plan as --json prints it: totals, then one entry per pack it lists.</summary>
@@ -184,6 +212,14 @@ public sealed record PrunePlanJson(
         p.BytesOverhead, p.BytesMarked, p.BytesOrphaned, p.BytesToRepack, p.PacksToDelete, p.BytesToDelete, p.BytesToDownload, p.BytesToUpload,
         p.MarksPending, p.MarksExpired,
         p.Packs.Select(x => new PackPlanJson(x.Pack.ToString(), x.Action.ToString().ToLowerInvariant(), x.Size, x.Used, x.Unused, x.DeletedThisRun, x.Reason)).ToList());
+}
+
+/// <summary>prune on a versioned bucket: old versions of deleted packs, removed or still locked.</summary>
+public sealed record VersionsJson(int VersionsDeleted, long BytesFreed, int DeleteMarkersRemoved, int PacksLocked, int VersionsLocked, long BytesLocked,
+    string? LockedUntil, int PacksKept)
+{
+    public static VersionsJson From(VersionSweepReport s) => new(s.VersionsDeleted, s.BytesFreed, s.DeleteMarkersRemoved, s.NamesLocked, s.VersionsLocked,
+        s.BytesLocked, s.LockedUntil is { } u ? Text.Iso(u) : null, s.NamesKept);
 }
 
 public sealed record PackPlanJson(string Pack, string Action, long Size, long Used, long Unused, bool DeletedThisRun, string Reason);

@@ -75,6 +75,8 @@ public sealed class PruneReport
     public List<string> Notes { get; } = [];
     /// <summary>The plan this run made (and, unless a dry run, executed).</summary>
     public PrunePlan? Plan { get; set; }
+    /// <summary>On a versioned bucket: old versions removed or still locked, and retention extended (spec/object-lock.md).</summary>
+    public ObjectLock.VersionedPruneReport? Versioned { get; set; }
 }
 
 /// <summary>
