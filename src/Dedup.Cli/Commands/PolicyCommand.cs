@@ -29,7 +29,13 @@ public sealed class PolicyCommand : Verb
         put-only  for hosts that back up from an enrolment ('dedup enroll') and read nothing: s3:PutObject on the
                 prefix, create-only, and nothing else; --with-list adds listing the prefix, --with-multipart the
                 multipart actions (ListBucketMultipartUploads, ListMultipartUploadParts, AbortMultipartUpload).
-        admin   everything on the bucket and prefix: what prune, forget and 'key remove' need.
+        admin   everything on the bucket and prefix: what prune, forget and 'key remove' need, and with Object Lock
+                ('dedup retention', prune on a versioned bucket) s3:GetBucketObjectLockConfiguration,
+                s3:PutBucketObjectLockConfiguration, s3:ListBucketVersions, s3:GetObjectRetention,
+                s3:PutObjectRetention and s3:DeleteObjectVersion. Dedup never uses s3:BypassGovernanceRetention.
+        Every backup role (client, write-only, put-only) explicitly denies what would touch Object Lock: changing a
+        retention (or writing an object with its own, shorter one), bypassing governance mode, changing the bucket's
+        default retention, and deleting a version.
         Without --principal the output is an IAM identity policy (attach it to the user or role). With
         --principal it is a bucket policy naming that principal (for Ceph RGW: arn:aws:iam:::user/NAME).
         The output is always the policy document (indented), with or without --json.
@@ -101,6 +107,7 @@ public sealed class PolicyCommand : Verb
             new("ReadAndCreateObjects", "Allow", ["s3:GetObject", "s3:PutObject"], objects),
             new("CreateOnlyNoOverwrite", "Deny", ["s3:PutObject"], objects, CreateOnly()),
             MetadataStaysReadable(Arns(bucket, prefix, "config", "keys/*", "index/*", "snapshots/*", "inflight/*", "marks/*", "revocations/*", "tombstones/*")),
+            NeverTouchRetention(bucket, prefix),
         ]);
     }
 
@@ -124,6 +131,7 @@ public sealed class PolicyCommand : Verb
             new("CreateOnlyNoOverwrite", "Deny", ["s3:PutObject"], created, CreateOnly()),
             new("NeverReadContent", "Deny", ["s3:GetObject"], Arns(bucket, prefix, "data/*", "snapshots/*", "inflight/*")),
             MetadataStaysReadable(Arns(bucket, prefix, "index/*", "snapshots/*", "inflight/*")),
+            NeverTouchRetention(bucket, prefix),
         ]);
     }
 
@@ -142,6 +150,7 @@ public sealed class PolicyCommand : Verb
             new("CreateOnlyNoOverwrite", "Deny", ["s3:PutObject"], created.DeepClone(), CreateOnly()),
             new("NeverRead", "Deny", ["s3:GetObject"], ObjectsArn(bucket, prefix)),
             MetadataStaysReadable(Arns(bucket, prefix, "index/*", "snapshots/*", "inflight/*")),
+            NeverTouchRetention(bucket, prefix),
         };
         if (withList) statements.Add(new("ListRepository", "Allow", ["s3:ListBucket"], BucketArn(bucket), PrefixCondition(prefix)));
         if (withMultipart)
@@ -151,6 +160,21 @@ public sealed class PolicyCommand : Verb
         }
         return new IamPolicy(statements);
     }
+
+    /// <summary>Object Lock actions a backup host never needs (spec/object-lock.md, threat 34-36).</summary>
+    public static readonly string[] RetentionActions =
+    [
+        "s3:PutObjectRetention", "s3:BypassGovernanceRetention", "s3:PutObjectLegalHold", "s3:PutBucketObjectLockConfiguration", "s3:DeleteObjectVersion",
+    ];
+
+    /// <summary>
+    /// Backup hosts never touch Object Lock: the bucket's default retention locks what they write without their asking.
+    /// The explicit Deny holds whatever else grants them (an s3:* granted by mistake, an object's owner rights); on AWS a
+    /// put with its own lock headers needs s3:PutObjectRetention, so it also stops a host from locking its writes more
+    /// briefly than the default.
+    /// </summary>
+    private static PolicyStatement NeverTouchRetention(string bucket, string prefix) =>
+        new("NeverTouchRetention", "Deny", RetentionActions, new JsonArray(BucketArn(bucket), ObjectsArn(bucket, prefix)));
 
     public static IamPolicy Admin(string bucket, string prefix) => new([
         new("AdminBucket", "Allow", ["s3:*"], BucketArn(bucket)),
