@@ -22,13 +22,18 @@ public sealed class S3RetentionTests : S3TestBase
 
     private string Url => $"s3:{S3Env.Endpoint}/{_bucket}/{Prefix}";
 
-    /// <summary>The README's "Object Lock, managed by Dedup" commands: init with a retention, then a client backs up.</summary>
+    /// <summary>
+    /// The README's "Object Lock, managed by Dedup" commands: init with a retention (README: dedup init --retention-mode
+    /// governance --retention-period 30d; the test adds only its fast key-derivation settings), then a client backs up.
+    /// </summary>
     [Fact]
     public async Task Backups_carry_the_default_retention_extend_is_idempotent_and_the_client_cannot_shorten_or_delete()
     {
         await CreateLockedBucketWithClientPolicyAsync();
         var init = Ok(S3Env.Admin, Url, ["init", "--retention-mode", "governance", "--retention-period", "30d", .. DedupCli.FastKdf]);
         Assert.Contains("locked for 30 days in governance mode", init.Stdout);
+        // README: dedup retention show
+        Assert.Contains("governance, 30 days", Ok(S3Env.Admin, Url, ["retention", "show"]).Stdout);
         var shown = JsonOutput.Result(Ok(S3Env.Admin, Url, ["retention", "show", "--json"]).Stdout);
         Assert.Equal("governance", shown.GetProperty("mode").GetString());
         Assert.Equal(30, shown.GetProperty("days").GetInt32());
@@ -91,6 +96,9 @@ public sealed class S3RetentionTests : S3TestBase
         var target = Cli.Dir.Combine("restored");
         Ok(S3Env.Admin, Url, ["restore", "latest", "--target", target]);
         TreeFixture.AssertSame(src, Path.Join(target, Path.GetFullPath(src)));
+        // README: dedup retention extend (default margin 7 days: everything, locked to 30d + 2h, is below 30d + 7d).
+        var plain = Ok(S3Env.Admin, Url, ["retention", "extend"]).Stdout;
+        Assert.Contains($"{objects.Count} of {objects.Count} live objects extended", plain);
     }
 
     /// <summary>
@@ -110,7 +118,8 @@ public sealed class S3RetentionTests : S3TestBase
         File.WriteAllBytes(file, RandomBytes(3 << 20, 1));
         Ok(S3Env.Client, Url, ["backup", src]);
         var unlocked = (await PackKeysAsync()).ToHashSet();
-        Ok(S3Env.Admin, Url, ["retention", "set", "--retention-mode", "governance", "--retention-period", "1d"]);
+        // README: dedup retention set --retention-mode governance --retention-period 30d
+        Ok(S3Env.Admin, Url, ["retention", "set", "--retention-mode", "governance", "--retention-period", "30d"]);
         // Backup 2 under the default retention; backup 3 is the one that stays.
         File.WriteAllBytes(file, RandomBytes(3 << 20, 2));
         Ok(S3Env.Client, Url, ["backup", src]);
@@ -129,8 +138,8 @@ public sealed class S3RetentionTests : S3TestBase
         Assert.Equal(unlocked.Count, versions.GetProperty("delete_markers_removed").GetInt32());
         Assert.Equal(locked.Count, versions.GetProperty("packs_locked").GetInt32());
         var lockedUntil = DateTimeOffset.Parse(versions.GetProperty("locked_until").GetString()!, System.Globalization.CultureInfo.InvariantCulture);
-        Assert.InRange(lockedUntil, DateTimeOffset.UtcNow.AddHours(23), DateTimeOffset.UtcNow.AddDays(1));
-        // The end of prune extends the live objects' retention (default margin 7 days: all are below 1d + 7d).
+        Assert.InRange(lockedUntil, DateTimeOffset.UtcNow.AddDays(30).AddHours(-1), DateTimeOffset.UtcNow.AddDays(30));
+        // The end of prune extends the live objects' retention (default margin 7 days: all are below 30d + 7d).
         Assert.True(prune.GetProperty("retention").GetProperty("extended").GetInt32() >= kept.Count, prune.ToString());
 
         var left = await AllVersionsAsync();
@@ -170,6 +179,10 @@ public sealed class S3RetentionTests : S3TestBase
         Ok(S3Env.Admin, Url, ["restore", "latest", "--target", target]);
         Assert.Equal(RandomBytes(3 << 20, 3), File.ReadAllBytes(Path.Join(target, Path.GetFullPath(file))));
         Ok(S3Env.Admin, Url, ["check", "--read-data"]);
+        // README: dedup prune (after the first prune's extension every live object is above 30d + 7d: nothing to extend).
+        var plain = Ok(S3Env.Admin, Url, ["prune"]).Stdout;
+        Assert.Contains("versions: 0 old pack versions removed", plain);
+        Assert.Contains("retention: 0 of ", plain);
     }
 
     /// <summary>
@@ -210,6 +223,35 @@ public sealed class S3RetentionTests : S3TestBase
         var target = Cli.Dir.Combine("restored");
         Ok(S3Env.Admin, url, ["restore", "latest", "--target", target]);
         TreeFixture.AssertSame(src, Path.Join(target, Path.GetFullPath(src)));
+    }
+
+    /// <summary>
+    /// Spec threat 36: a host overwrites a live pack (a versioned RGW bucket ignores If-None-Match), so that the genuine
+    /// bytes become a noncurrent version, unlocked here (the shared bucket has no default retention). Prune's sweep must
+    /// not remove it: it touches only names that are no longer live.
+    /// </summary>
+    [Fact]
+    public async Task Prune_never_removes_old_versions_of_a_live_pack_that_a_client_overwrote()
+    {
+        var (url, prefix) = NewRepo(S3Env.LockedBucket, "overwrite");
+        Init(S3Env.Admin, url);
+        var src = Cli.Dir.Combine("src");
+        TreeFixture.Build(src, seed: 153);
+        Ok(S3Env.Client, url, ["backup", src]);
+        var pack = (await S3Env.ListAsync(S3Env.LockedBucket, prefix)).Keys.First(k => k.Contains("/data/", StringComparison.Ordinal));
+        using var client = S3Env.Sdk(S3Env.Client);
+        using var admin = S3Env.Sdk(S3Env.Admin);
+        var genuine = (await admin.GetObjectMetadataAsync(S3Env.LockedBucket, pack)).VersionId;
+        // The attack, with the client credentials: garbage under the pack's name.
+        await client.PutObjectAsync(new PutObjectRequest { BucketName = S3Env.LockedBucket, Key = pack, ContentBody = "garbage" });
+        Assert.NotEqual(genuine, (await admin.GetObjectMetadataAsync(S3Env.LockedBucket, pack)).VersionId);
+
+        var prune = JsonOutput.Result(Ok(S3Env.Admin, url, ["prune", "--grace", "0", "--json"]).Stdout);
+        Assert.Equal(0, prune.GetProperty("versions").GetProperty("versions_deleted").GetInt32());
+        using var old = await admin.GetObjectAsync(new GetObjectRequest { BucketName = S3Env.LockedBucket, Key = pack, VersionId = genuine });
+        using var bytes = new MemoryStream();
+        await old.ResponseStream.CopyToAsync(bytes);
+        Assert.Equal(pack[(pack.LastIndexOf('/') + 1)..], Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(bytes.ToArray())));
     }
 
     [Fact]
