@@ -36,7 +36,10 @@ public sealed class PruneOptionSet
 
     public readonly Option<long?> MaxRepackSize = Opt.Size("max-repack-size", "SIZE", "repack packs of at most this many bytes in one run (500M, 2G); the rest waits for the next run");
 
-    public IEnumerable<Option> All => [Grace, MaxBackupAge, MaxUnused, MaxRepackSize];
+    public readonly Option<TimeSpan?> KeepDeleted = Opt.Duration("keep-deleted",
+        "versioned S3 buckets: keep a deleted pack's old versions recoverable this long before removing them (default: the bucket's Object Lock retention period, else 30d)");
+
+    public IEnumerable<Option> All => [Grace, MaxBackupAge, MaxUnused, MaxRepackSize, KeepDeleted];
 
     public PruneOptions Read(CliContext ctx, bool dryRun)
     {
@@ -45,6 +48,7 @@ public sealed class PruneOptionSet
         if (ctx.Get(MaxBackupAge) is { } age) options = options with { MaxBackupAge = age };
         if (ctx.Get(MaxUnused) is { } budget) options = options with { MaxUnused = budget };
         if (ctx.Get(MaxRepackSize) is { } cap) options = options with { MaxRepackSize = cap };
+        if (ctx.Get(KeepDeleted) is { } keep) options = options with { KeepDeleted = keep };
         return options;
     }
 }
@@ -98,7 +102,7 @@ public sealed class PruneCommand : Verb
         // On a versioned bucket the deletes above only hid the packs: free them, and extend Object Lock (spec/object-lock.md).
         if (!options.DryRun && ctx.OpenStorage().S3 is { } s3
             && (await s3.GetProtectionAsync(ctx.Cancellation).ConfigureAwait(false)).Versioning is VersioningState.Enabled or VersioningState.Suspended)
-            report.Versioned = await VersionedPrune.RunAsync(repo, s3, null, ctx.Cancellation).ConfigureAwait(false);
+            report.Versioned = await VersionedPrune.RunAsync(repo, s3, null, options.KeepDeleted, ctx.Cancellation).ConfigureAwait(false);
         return report;
     }
 
@@ -142,7 +146,8 @@ public sealed class PruneCommand : Verb
         var s = v.Sweep;
         ctx.Say($"versions: {s.VersionsDeleted} old pack versions removed ({Text.Bytes(s.BytesFreed)} freed), {s.DeleteMarkersRemoved} delete markers removed"
                 + (s.NamesLocked > 0 ? $"; {s.VersionsLocked} versions of {s.NamesLocked} deleted packs ({Text.Bytes(s.BytesLocked)}) locked until "
-                                       + (s.LockedUntil is { } u ? Text.Iso(u) : "a date the server did not say") + ": a later prune removes them" : ""));
+                                       + (s.LockedUntil is { } u ? Text.Iso(u) : "a date the server did not say") + ": a later prune removes them" : "")
+                + (s.NamesRecent > 0 ? $"; {s.NamesRecent} packs ({Text.Bytes(s.BytesRecent)}) deleted recently stay recoverable until {Text.Iso(s.RecentUntil!.Value)} (--keep-deleted)" : ""));
         if (v.Retention is { } r && v.Target is { } t) RetentionCommands.Say(ctx, r, t, "retention");
     }
 
@@ -216,10 +221,10 @@ public sealed record PrunePlanJson(
 
 /// <summary>prune on a versioned bucket: old versions of deleted packs, removed or still locked.</summary>
 public sealed record VersionsJson(int VersionsDeleted, long BytesFreed, int DeleteMarkersRemoved, int PacksLocked, int VersionsLocked, long BytesLocked,
-    string? LockedUntil, int PacksKept)
+    string? LockedUntil, int PacksKept, int PacksRecent, long BytesRecent, string? RecentUntil)
 {
     public static VersionsJson From(VersionSweepReport s) => new(s.VersionsDeleted, s.BytesFreed, s.DeleteMarkersRemoved, s.NamesLocked, s.VersionsLocked,
-        s.BytesLocked, s.LockedUntil is { } u ? Text.Iso(u) : null, s.NamesKept);
+        s.BytesLocked, s.LockedUntil is { } u ? Text.Iso(u) : null, s.NamesKept, s.NamesRecent, s.BytesRecent, s.RecentUntil is { } r ? Text.Iso(r) : null);
 }
 
 public sealed record PackPlanJson(string Pack, string Action, long Size, long Used, long Unused, bool DeletedThisRun, string Reason);

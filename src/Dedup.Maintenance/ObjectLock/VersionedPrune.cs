@@ -17,17 +17,13 @@ public sealed record VersionedPruneReport(VersionSweepReport Sweep, RetentionRep
 /// </summary>
 public static class VersionedPrune
 {
-    public static async Task<VersionedPruneReport> RunAsync(Repo repo, S3Storage s3, TimeSpan? margin, CancellationToken ct)
-    {
-        // The index as it is now, after this run's compaction: a pack it lists stays, whatever its versions look like
-        // (a listed pack that is not live is damage, and its old versions are what recovery reads).
-        var marks = await repo.LoadMarksAsync(ct).ConfigureAwait(false);
-        var marked = marks.SelectMany(m => m.Packs).ToHashSet();
-        var view = new IndexTable();
-        await repo.LoadIndexIntoAsync(view, marked, ct).ConfigureAwait(false);
-        var sweep = await VersionSweeper.SweepAsync(s3, Layout.DataPrefix,
-            name => Layout.TryParseId(name, out var pack) && !view.ContainsPack(pack) && !marked.Contains(pack), repo.Clock, ct).ConfigureAwait(false);
+    /// <summary>On a versioned bucket without a default retention, deleted packs stay recoverable this long (as AWS's usual noncurrent-version lifecycle).</summary>
+    public static readonly TimeSpan DefaultKeepDeleted = TimeSpan.FromDays(30);
 
+    /// <param name="keepDeleted">How long a deleted pack's versions stay recoverable; null: the bucket's retention period, or
+    /// <see cref="DefaultKeepDeleted"/> on a bucket without one.</param>
+    public static async Task<VersionedPruneReport> RunAsync(Repo repo, S3Storage s3, TimeSpan? margin, TimeSpan? keepDeleted, CancellationToken ct)
+    {
         BucketRetention? bucket;
         try
         {
@@ -37,6 +33,16 @@ public static class VersionedPrune
         {
             bucket = null; // versioned without Object Lock: nothing to extend
         }
+
+        // The index as it is now, after this run's compaction: a pack it lists stays, whatever its versions look like
+        // (a listed pack that is not live is damage, and its old versions are what recovery reads).
+        var marks = await repo.LoadMarksAsync(ct).ConfigureAwait(false);
+        var marked = marks.SelectMany(m => m.Packs).ToHashSet();
+        var view = new IndexTable();
+        await repo.LoadIndexIntoAsync(view, marked, ct).ConfigureAwait(false);
+        var sweep = await VersionSweeper.SweepAsync(s3, Layout.DataPrefix,
+            name => Layout.TryParseId(name, out var pack) && !view.ContainsPack(pack) && !marked.Contains(pack),
+            keepDeleted ?? bucket?.Period ?? DefaultKeepDeleted, repo.Clock, ct).ConfigureAwait(false);
         if (bucket is null) return new VersionedPruneReport(sweep, null, null);
         var target = new RetentionTarget(bucket.Mode, bucket.Period, margin ?? RetentionTarget.DefaultMargin);
         var markedNames = marked.Select(Layout.Pack).ToHashSet(StringComparer.Ordinal);

@@ -32,6 +32,12 @@ public sealed record PruneOptions
     public bool DryRun { get; init; }
 
     /// <summary>
+    /// Versioned buckets: how long a deleted pack's old versions stay recoverable before prune removes them (null: the
+    /// bucket's retention period, or 30 days without one). See spec/object-lock.md.
+    /// </summary>
+    public TimeSpan? KeepDeleted { get; init; }
+
+    /// <summary>
     /// A dry run only: plan as if these snapshots were already gone — the ones a dry-run <c>forget --prune</c> would
     /// remove — so that its plan shows what forgetting them would free. Empty otherwise.
     /// </summary>

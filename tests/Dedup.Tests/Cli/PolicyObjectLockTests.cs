@@ -11,17 +11,11 @@ namespace Dedup.Tests.Cli;
 /// </summary>
 public sealed class PolicyObjectLockTests
 {
-    public static TheoryData<string> Roles => new() { "client", "write-only", "put-only" };
+    public static TheoryData<string> Roles => PolicyStorageClassTests.Roles;
 
-    private static IamPolicy For(string role) => role switch
-    {
-        "client" => PolicyCommand.Client("b", "repo"),
-        "write-only" => PolicyCommand.WriteOnly("b", "repo", [new string('a', 64)]),
-        _ => PolicyCommand.PutOnly("b", "repo", withList: true, withMultipart: true),
-    };
+    private static IamPolicy For(string role) => PolicyStorageClassTests.For(role);
 
-    private static IEnumerable<string> Resources(JsonNode node) =>
-        node is JsonArray a ? a.Select(n => n!.GetValue<string>()) : [node.GetValue<string>()];
+    private static IEnumerable<string> Resources(JsonNode node) => PolicyStorageClassTests.Resources(node);
 
     [Theory]
     [MemberData(nameof(Roles))]

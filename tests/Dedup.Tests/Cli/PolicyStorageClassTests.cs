@@ -15,14 +15,14 @@ public sealed class PolicyStorageClassTests
 {
     public static TheoryData<string> Roles => new() { "client", "write-only", "put-only" };
 
-    private static IamPolicy For(string role) => role switch
+    internal static IamPolicy For(string role) => role switch
     {
         "client" => PolicyCommand.Client("b", "repo"),
         "write-only" => PolicyCommand.WriteOnly("b", "repo", [new string('a', 64)]),
         _ => PolicyCommand.PutOnly("b", "repo", withList: true, withMultipart: true),
     };
 
-    private static IEnumerable<string> Resources(JsonNode node) =>
+    internal static IEnumerable<string> Resources(JsonNode node) =>
         node is JsonArray a ? a.Select(n => n!.GetValue<string>()) : [node.GetValue<string>()];
 
     [Theory]
