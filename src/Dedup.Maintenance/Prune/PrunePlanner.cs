@@ -50,6 +50,9 @@ internal sealed class PrunePlanner
         foreach (var d in used.Dangling)
             _report.Notes.Add($"snapshot {d.Snapshot[..8]} of host '{d.Host}' is incomplete: {d.Problem}; what it does reach is kept. Run 'dedup check', then 'dedup repair snapshots'.");
         _report.DanglingSnapshots = used.Dangling.Count;
+        foreach (var (_, why) in used.BlindDomains)
+            _report.Notes.Add($"{why}: none of its domain's packs is marked or repacked this run, since what that tree holds is unknown. "
+                + "Run 'dedup check --read-data'; put the damaged pack back ('dedup rollback' on a versioned bucket) or run 'dedup repair snapshots'.");
         _report.Snapshots = snapshots.Count;
         _report.BlobsUsed = used.Count;
         _report.BlobsTotal = _repo.Index.Count;
@@ -249,6 +252,11 @@ internal sealed class PrunePlanner
         foreach (var (packId, packClaims) in claims)
         {
             if (markedBy.ContainsKey(packId) || !stored.TryGetValue(packId, out var obj)) continue;
+            if (packClaims.Any(c => !_foreignClaims.Contains(c) && used.BlindDomains.ContainsKey(_repo.Index.GetClaim(c).Domain)))
+            {
+                plans[packId] = new PackPlan(packId, PackAction.Keep, obj.Size, obj.Size, 0, false, "its domain has a tree that cannot be read (see the notes)");
+                continue;
+            }
             long usedBytes = 0, claimed = 0;
             foreach (var c in packClaims.Where(c => !_foreignClaims.Contains(c)))
             {

@@ -16,15 +16,24 @@ public sealed record DanglingSnapshot(string Snapshot, string Host, string Probl
 /// and no per-blob objects. Every location of a needed blob counts as used, in the snapshot's own domain only, so a
 /// false claim elsewhere can never make a real copy look unused. Trees shared between snapshots are walked once.
 /// A snapshot that refers to a blob its domain does not have is recorded as dangling and walked as far as it goes:
-/// what it does reach stays kept, and a planted snapshot cannot stop prune.
+/// what it does reach stays kept, and a planted snapshot cannot stop prune. A tree that its domain's index does list
+/// but that cannot be read (a damaged or overwritten pack, or nesting past the limit) is different: what lies below it
+/// is unknown, so that domain is <em>blind</em> and prune marks and repacks none of its packs until it is repaired.
+/// Blindness is per domain: a host that damages its own trees stops pruning of its own domain only, and one that
+/// damages another domain's trees (a versioned bucket that ignores create-only lets it overwrite them) cannot make
+/// prune take that domain's data for unused.
 /// </summary>
 internal sealed class UsedBlobs(IndexTable index)
 {
     private readonly BitArray _used = new(Math.Max(1, index.Count));
     private readonly List<DanglingSnapshot> _dangling = [];
+    private readonly Dictionary<DomainId, string> _blind = [];
 
     public long Count { get; private set; }
     public IReadOnlyList<DanglingSnapshot> Dangling => _dangling;
+
+    /// <summary>Domains with an indexed tree that could not be read, each with the first such problem.</summary>
+    public IReadOnlyDictionary<DomainId, string> BlindDomains => _blind;
 
     public bool IsUsed(int entry) => _used[entry];
 
@@ -60,6 +69,7 @@ internal sealed class UsedBlobs(IndexTable index)
             if (depth > Limits.MaxTreeDepth)
             {
                 problem ??= "its trees nest too deep";
+                _blind.TryAdd(domain, $"snapshot {snapshot.Id.ToShortString()} of host '{snapshot.Info.Host}': its trees nest too deep");
                 continue;
             }
             List<TreeNode> nodes;
@@ -70,6 +80,7 @@ internal sealed class UsedBlobs(IndexTable index)
             catch (Exception e) when (e is CorruptObjectException or BlobMissingException or Dedup.Storage.ObjectNotFoundException)
             {
                 problem ??= $"tree {treeId.ToShortString()} cannot be read ({e.Message})";
+                _blind.TryAdd(domain, $"tree {treeId.ToShortString()} of snapshot {snapshot.Id.ToShortString()} (host '{snapshot.Info.Host}') is indexed but cannot be read");
                 continue;
             }
             foreach (var node in nodes)

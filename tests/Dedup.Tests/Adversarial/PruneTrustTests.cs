@@ -196,6 +196,54 @@ public sealed class PruneTrustTests
     }
 
     /// <summary>
+    /// Spec 18, attack 40. On a versioned bucket Ceph RGW ignores create-only, so web2's client credentials can overwrite
+    /// packs (emulated here by replacing the bytes in the store). The attacker cannot tell which packs hold web1's trees,
+    /// so it overwrites every pack its own index does not list. web1's trees no longer open: prune must not take web1's
+    /// data for unused (the old versions would be the only copy left), while web2's own forgotten data still goes.
+    /// Putting the genuine bytes back (what 'dedup rollback' does on a versioned bucket) then restores web1 whole.
+    /// </summary>
+    [Fact]
+    public async Task Overwritten_tree_packs_of_another_domain_do_not_make_prune_delete_its_data()
+    {
+        await using var f = await Fleet.CreateAsync();
+        var (_, web1New) = await f.Web1HistoryAsync(21, 22);
+        var web2Old = await f.BackupAsync(f.Web2, "web2", Fleet.Content(23));
+        f.Clock.Advance(TimeSpan.FromMinutes(1));
+        var web2New = await f.BackupAsync(f.Web2, "web2", Fleet.Content(24));
+
+        var attacker = await f.BreakInAsync();
+        var own = (await attacker.OwnBlobsAsync()).Select(b => Layout.Pack(b.Location.PackId)).ToHashSet();
+        var genuine = new Dictionary<string, byte[]>();
+        foreach (var name in f.Names("data/").Where(n => !own.Contains(n)))
+        {
+            using (var copy = new MemoryStream())
+            {
+                await using (var stream = await f.S.Storage.OpenReadAsync(name)) await stream.CopyToAsync(copy);
+                genuine[name] = copy.ToArray();
+            }
+            await f.S.Storage.DeleteAsync(name); // the emulated overwrite: RGW keeps the old bytes as a version
+            await f.S.Storage.PutAsync(name, RandomNumberGenerator.GetBytes(genuine[name].Length));
+        }
+        Assert.NotEmpty(genuine);
+
+        await Forget.RunAsync(f.Admin, f.S.Storage, new ForgetOptions { Ids = [web2Old.SnapshotId.ToString()] });
+        var before = f.Names("data/");
+        var reports = await f.PruneTwicePastGraceAsync();
+        Assert.Contains(reports[0].Notes, n => n.Contains("host 'web1'", StringComparison.Ordinal) && n.Contains("none of its domain's packs is marked", StringComparison.Ordinal));
+        var gone = before.Except(f.Names("data/")).ToList();
+        Assert.NotEmpty(gone); // prune ran: web2's forgotten snapshot's data went
+        Assert.All(genuine.Keys, name => Assert.DoesNotContain(name, gone));
+
+        foreach (var (name, bytes) in genuine)
+        {
+            await f.S.Storage.DeleteAsync(name);
+            await f.S.Storage.PutAsync(name, bytes);
+        }
+        await f.AssertRestoresAsync(web1New.SnapshotId, Fleet.Content(22));
+        await f.AssertRestoresAsync(web2New.SnapshotId, Fleet.Content(24));
+    }
+
+    /// <summary>
     /// Spec 18, attacks 10 and 13. Before revocation the attacker writes an index file, snapshots and a marker for
     /// web1's domain or host; then the admin removes web2's key, and the attacker (who kept the key in memory) backs
     /// up, claims its old blobs in garbage, and floods markers. None of it counts: the post-revocation packs are orphans
