@@ -134,6 +134,60 @@ public sealed class S3ColdStorageTests : S3TestBase
     }
 
     [Fact]
+    public async Task Prune_keeps_archived_partly_used_packs_and_deletes_unused_ones_only_after_the_minimum_duration()
+    {
+        var (url, prefix) = NewRepo(S3Env.Bucket, "cold-prune");
+        var admin = S3Env.Admin;
+        var src = Cli.Dir.CreateDirectory("src");
+        Init(admin, url);
+        async Task<HashSet<string>> Glacier() =>
+            (await ClassesAsync(S3Env.Bucket, prefix)).Where(c => c.Value == "GLACIER").Select(c => Path.GetFileName(c.Key)).ToHashSet();
+        WriteFiles(Path.Combine(src, "a"), 30);
+        Ok(admin, url, ["--s3-storage-class", "GLACIER", "backup", src]);
+        var packsOfA = await Glacier();
+        WriteFiles(Path.Combine(src, "c"), 40);
+        Ok(admin, url, ["--s3-storage-class", "GLACIER", "backup", src]);
+        var packsOfC = (await Glacier()).Except(packsOfA).ToHashSet();
+        Assert.NotEmpty(packsOfC);
+        // The latest snapshot keeps a/f1 and a/f2 only: a's packs become partly used, c's wholly unused.
+        Directory.Delete(Path.Combine(src, "c"), recursive: true);
+        File.Delete(Path.Combine(src, "a", "f0.bin"));
+        Ok(admin, url, ["--s3-storage-class", "GLACIER", "backup", src]);
+        Ok(admin, url, ["forget", "--keep-last", "1"]);
+
+        // --max-unused 0 would repack every partly used pack, --grace 0 would delete at once: the classes stop both.
+        var first = JsonOutput.Result(Ok(admin, url, ["prune", "--grace", "0", "--max-unused", "0", "--json"]).Stdout);
+        var plan = first.GetProperty("plan").GetProperty("packs").EnumerateArray()
+            .ToDictionary(p => p.GetProperty("pack").GetString()!, p => (Action: p.GetProperty("action").GetString()!, Reason: p.GetProperty("reason").GetString()!));
+        foreach (var pack in packsOfC)
+        {
+            Assert.Equal("keep", plan[pack].Action);
+            Assert.Contains("minimum storage duration", plan[pack].Reason, StringComparison.Ordinal);
+        }
+        Assert.Contains(packsOfA, p => plan.TryGetValue(p, out var x) && x.Reason.Contains("archived in GLACIER: never repacked", StringComparison.Ordinal));
+        Assert.DoesNotContain(plan.Values, p => p.Action == "repack");
+        Assert.True(first.GetProperty("archived_packs_kept").GetInt32() >= 1);
+        Assert.Equal(packsOfC.Count, first.GetProperty("packs_waiting_min_duration").GetInt32());
+        var after = await Glacier();
+        Assert.Superset(after, packsOfA.Union(packsOfC).ToHashSet());
+
+        // Told to ignore the minimum duration: c's packs are marked and (grace 0) deleted; a's stay, still not repacked.
+        var second = JsonOutput.Result(Ok(admin, url, ["prune", "--grace", "0", "--max-unused", "0", "--ignore-min-storage-duration", "--json"]).Stdout);
+        Assert.Equal(packsOfC.Count, second.GetProperty("packs_deleted").GetInt32());
+        after = await Glacier();
+        Assert.Empty(after.Intersect(packsOfC));
+        Assert.Superset(packsOfA, after.Intersect(packsOfA).ToHashSet());
+        Assert.Equal(packsOfA.Order(), after.Intersect(packsOfA).Order());
+
+        // Nothing the latest snapshot needs was lost: retrieve and restore it, byte-identical.
+        EmulatedArchiveClock.Set(_emulation, "auto", TimeSpan.Zero);
+        var target = Cli.Dir.Combine("t");
+        Ok(admin, url, ["restore", "latest", "--target", target, "--retrieve-tier", "bulk"], Emulated);
+        foreach (var f in new[] { "f1.bin", "f2.bin" })
+            Assert.Equal(File.ReadAllBytes(Path.Combine(src, "a", f)), File.ReadAllBytes(Path.Combine(target + src, "a", f)));
+    }
+
+    [Fact]
     public void Plan_on_a_local_folder_is_one_clear_line()
     {
         Cli.Init();
