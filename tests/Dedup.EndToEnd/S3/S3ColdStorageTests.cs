@@ -69,6 +69,15 @@ public sealed class S3ColdStorageTests : S3TestBase
         Assert.Contains("f0.bin", Ok(client, url, ["ls", "latest"], Emulated).Stdout, StringComparison.Ordinal);
         var failed = Run(client, url, ["restore", "latest", "--target", Cli.Dir.Combine("t")], Emulated);
         AssertOneLineError(failed, "archive storage class", "--plan", "--retrieve-tier");
+        // check names each archived pack and what to run, and does not call it damage; copy fails with one line.
+        var check = Run(client, url, ["check", "--read-data"], Emulated);
+        Assert.True(check.ExitCode == 0, check.ToString());
+        foreach (var pack in glacier)
+            Assert.Contains($"{pack}: archived in GLACIER and not retrieved: not read, so not verified", check.Stdout + check.Stderr, StringComparison.Ordinal);
+        Assert.Contains("--retrieve-tier standard", check.Stdout + check.Stderr, StringComparison.Ordinal);
+        Cli.Init();
+        var copy = Cli.Run(["-r", Cli.Repo, "copy", "--from-repo", url, "--from-password-file", Cli.PasswordFile], client.Env(Emulated));
+        AssertOneLineError(copy, "archive storage class", "--retrieve-tier");
         Assert.Empty(ArchiveEmulatingStorage.RequestedNames(_emulation));
     }
 
