@@ -50,6 +50,7 @@ public sealed class S3ColdStorageTests : S3TestBase
         var src = Cli.Dir.CreateDirectory("src");
         WriteFiles(Path.Combine(src, "a"), 1);
         Init(client, url);
+        // README "Cold storage": the backup with the archive class.
         Ok(client, url, ["--s3-storage-class", "GLACIER", "backup", src]);
 
         var classes = await ClassesAsync(S3Env.Bucket, prefix);
@@ -114,6 +115,7 @@ public sealed class S3ColdStorageTests : S3TestBase
         Assert.Empty(ArchiveEmulatingStorage.RequestedNames(_emulation));
         Assert.False(Directory.Exists(target));
         // The same, as a table on a terminal (the README's command).
+        // README "Cold storage": the plan as a table, and below the retrieval with the same arguments.
         var table = Ok(client, url, [.. restoreA, "--plan"], Emulated).Stdout;
         Assert.Contains("standard", table, StringComparison.Ordinal);
         Assert.Contains("GLACIER", table, StringComparison.Ordinal);
@@ -145,23 +147,26 @@ public sealed class S3ColdStorageTests : S3TestBase
     [Fact]
     public async Task Prune_keeps_archived_partly_used_packs_and_deletes_unused_ones_only_after_the_minimum_duration()
     {
+        // Spec threat 37: a backup host (client credentials) puts its packs in GLACIER, so that the admin's prune, which
+        // would repack partly used packs, cannot read them. The admin's prune keeps them and goes on.
         var (url, prefix) = NewRepo(S3Env.Bucket, "cold-prune");
         var admin = S3Env.Admin;
+        var host = S3Env.Client;
         var src = Cli.Dir.CreateDirectory("src");
         Init(admin, url);
         async Task<HashSet<string>> Glacier() =>
             (await ClassesAsync(S3Env.Bucket, prefix)).Where(c => c.Value == "GLACIER").Select(c => Path.GetFileName(c.Key)).ToHashSet();
         WriteFiles(Path.Combine(src, "a"), 30);
-        Ok(admin, url, ["--s3-storage-class", "GLACIER", "backup", src]);
+        Ok(host, url, ["--s3-storage-class", "GLACIER", "backup", src]);
         var packsOfA = await Glacier();
         WriteFiles(Path.Combine(src, "c"), 40);
-        Ok(admin, url, ["--s3-storage-class", "GLACIER", "backup", src]);
+        Ok(host, url, ["--s3-storage-class", "GLACIER", "backup", src]);
         var packsOfC = (await Glacier()).Except(packsOfA).ToHashSet();
         Assert.NotEmpty(packsOfC);
         // The latest snapshot keeps a/f1 and a/f2 only: a's packs become partly used, c's wholly unused.
         Directory.Delete(Path.Combine(src, "c"), recursive: true);
         File.Delete(Path.Combine(src, "a", "f0.bin"));
-        Ok(admin, url, ["--s3-storage-class", "GLACIER", "backup", src]);
+        Ok(host, url, ["--s3-storage-class", "GLACIER", "backup", src]);
         Ok(admin, url, ["forget", "--keep-last", "1"]);
 
         // --max-unused 0 would repack every partly used pack, --grace 0 would delete at once: the classes stop both.
@@ -179,6 +184,10 @@ public sealed class S3ColdStorageTests : S3TestBase
         Assert.Equal(packsOfC.Count, first.GetProperty("packs_waiting_min_duration").GetInt32());
         var after = await Glacier();
         Assert.Superset(after, packsOfA.Union(packsOfC).ToHashSet());
+        // README "Cold storage": the dry run lists what waits, and until when.
+        var dry = Ok(admin, url, ["prune", "--dry-run"]).Stdout;
+        Assert.Contains("minimum storage duration", dry, StringComparison.Ordinal);
+        Assert.Contains("never repacked", dry, StringComparison.Ordinal);
 
         // Told to ignore the minimum duration: c's packs are marked and (grace 0) deleted; a's stay, still not repacked.
         var second = JsonOutput.Result(Ok(admin, url, ["prune", "--grace", "0", "--max-unused", "0", "--ignore-min-storage-duration", "--json"]).Stdout);
@@ -191,6 +200,7 @@ public sealed class S3ColdStorageTests : S3TestBase
         // Nothing the latest snapshot needs was lost: retrieve and restore it, byte-identical.
         EmulatedArchiveClock.Set(_emulation, "auto", TimeSpan.Zero);
         var target = Cli.Dir.Combine("t");
+        // README "Cold storage": the restore with retrieval (bulk: free per GB on GLACIER).
         Ok(admin, url, ["restore", "latest", "--target", target, "--retrieve-tier", "bulk"], Emulated);
         foreach (var f in new[] { "f1.bin", "f2.bin" })
             Assert.Equal(File.ReadAllBytes(Path.Combine(src, "a", f)), File.ReadAllBytes(Path.Combine(target + src, "a", f)));
