@@ -215,5 +215,9 @@ public sealed class S3ColdStorageTests : S3TestBase
         Cli.Ok("backup", src);
         var r = Cli.Run(["-r", Cli.Repo, "restore", "latest", "--target", Cli.Dir.Combine("t"), "--plan"]);
         AssertOneLineError(r, "local folder");
+        AssertOneLineError(Cli.Run(["-r", Cli.Repo, "restore", "latest", "--target", Cli.Dir.Combine("t"), "--retrieve-tier", "bulk"]), "local folder");
+        AssertOneLineError(Cli.Run(["-r", Cli.Repo, "restore", "latest", "--target", Cli.Dir.Combine("t"), "--retrieve-days", "3"]), "--retrieve-days goes with --retrieve-tier");
+        AssertOneLineError(Cli.Run(["-r", Cli.Repo, "restore", "latest", "--target", Cli.Dir.Combine("t"), "--retrieve-tier", "fast"]), "'fast' not recognized", "expedited");
+        Assert.False(Directory.Exists(Cli.Dir.Combine("t")), "nothing was restored");
     }
 }
