@@ -113,6 +113,50 @@ public sealed class ColdStorageTests : IAsyncLifetime
         Assert.InRange(clock.GetUtcNow() - DateTimeOffset.UtcNow, TimeSpan.FromMinutes(59), TimeSpan.FromMinutes(61));
     }
 
+    /// <summary>The attacker's patched client for spec threat 39: every put asks for the cold class, tree packs included.</summary>
+    private sealed class EverythingColdClient(IMaintenanceStorage inner) : IMaintenanceStorage
+    {
+        public string Location => inner.Location;
+        public Task<PutOutcome> PutAsync(string name, ReadOnlyMemory<byte> data, CancellationToken cancellationToken = default) =>
+            inner.PutAsync(name, data, name.StartsWith("data/", StringComparison.Ordinal) ? PutHint.RarelyRead : PutHint.None, cancellationToken);
+        public Task<Stream> OpenReadAsync(string name, long offset = 0, long length = -1, CancellationToken cancellationToken = default) =>
+            inner.OpenReadAsync(name, offset, length, cancellationToken);
+        public Task<StoredObject?> StatAsync(string name, CancellationToken cancellationToken = default) => inner.StatAsync(name, cancellationToken);
+        public IAsyncEnumerable<StoredObject> ListAsync(string prefix, CancellationToken cancellationToken = default) => inner.ListAsync(prefix, cancellationToken);
+        public Task DeleteAsync(string name, CancellationToken cancellationToken = default) => inner.DeleteAsync(name, cancellationToken);
+        public Task<int> AbortIncompleteUploadsAsync(TimeSpan olderThan, CancellationToken cancellationToken = default) =>
+            inner.AbortIncompleteUploadsAsync(olderThan, cancellationToken);
+    }
+
+    /// <summary>
+    /// Spec threat 39 (open): a host with a patched client puts its tree packs in GLACIER too. Reading that snapshot's
+    /// trees then fails with ObjectArchivedException naming the pack (not damage, nothing lost), and restore planning cannot
+    /// see past it. This pins the current behaviour; the row says what is missing.
+    /// </summary>
+    [Fact]
+    public async Task Tree_packs_a_patched_host_put_in_glacier_are_refused_by_name_not_reported_as_damage()
+    {
+        using var s3 = Glacier();
+        var src = new TempDir();
+        DataGen.FileTree(src.Path, 3, 300_000);
+        await using (var host = await TestRepo.OnStorageAsync(new EverythingColdClient(s3)))
+            await Dedup.Archiver.Backup.Archiver.RunAsync(host.Repo, new Dedup.Archiver.Backup.BackupOptions { Paths = [src.Path], Workers = 2 }, new Dedup.Archiver.Backup.BackupProgress());
+        var archivedPacks = new List<string>();
+        await foreach (var (o, c) in s3.ListNonDefaultClassAsync("data/")) archivedPacks.Add(o.Name);
+        Assert.NotEmpty(archivedPacks);
+
+        var admin = new ArchiveEmulatingStorage(s3, _dir.Combine("emulation-39"), TimeProvider.System);
+        await using var repo = await TestRepo.OpenAsync(admin);
+        var snapshot = (await repo.Snapshots.LoadAllAsync()).Single();
+        var refused = await Assert.ThrowsAsync<ObjectArchivedException>(async () =>
+        {
+            await foreach (var _ in Dedup.Archiver.Trees.SnapshotWalker.WalkAsync(repo, snapshot)) { }
+        });
+        Assert.Contains(refused.Name, archivedPacks);
+        Assert.Contains("request its retrieval first", refused.Message, StringComparison.Ordinal);
+        src.Dispose();
+    }
+
     private static async Task<byte[]> ReadAll(Stream s)
     {
         var m = new MemoryStream();
