@@ -3,6 +3,7 @@ using System.Threading.Channels;
 using Dedup.Format;
 using Dedup.Repository.Index;
 using Dedup.Repository.Packs;
+using Dedup.Storage;
 
 namespace Dedup.Repository;
 
@@ -150,7 +151,10 @@ public sealed class RepositoryWriter : IAsyncDisposable
                 try
                 {
                     // AlreadyExists is fine: the name is the hash of the bytes, so the same pack is there.
-                    await _repo.Storage.PutAsync(Layout.Pack(pack.Id), pack.Bytes, _failed.Token).ConfigureAwait(false);
+                    // Data packs are read only by restores and checks, so they may go to a cold class; tree packs stay
+                    // hot with the metadata, so listing and backing up never wait for a retrieval.
+                    var hint = pack.Index.Type == BlobType.Data ? PutHint.RarelyRead : PutHint.None;
+                    await _repo.Storage.PutAsync(Layout.Pack(pack.Id), pack.Bytes, hint, _failed.Token).ConfigureAwait(false);
                     Interlocked.Increment(ref Statistics._packs);
                     PackStored?.Invoke(pack.Index);
                     _repo.Index.AddPack(pack.Index, _domain.Id);

@@ -55,6 +55,10 @@ internal static class S3Errors
                 return new StorageException($"{location}: this machine's clock differs too much from the server's ({detail}).", e);
             if (code == "NoSuchBucket")
                 return new ObjectNotFoundException($"{location}: bucket '{bucket}' does not exist ({detail}).", e);
+            if (code == "InvalidObjectState" && operation == "read")
+                return new ObjectArchivedException(
+                    $"{location}: '{key}' is in an archive storage class and has no retrieved copy to read ({detail}); request its retrieval first.",
+                    key.StartsWith(location.KeyPrefix, StringComparison.Ordinal) ? key[location.KeyPrefix.Length..] : key, null, e);
             if (status == 403 || code == "AccessDenied")
                 return new StorageAccessDeniedException($"{location}: access denied for {what} ({detail}).", e) { Operation = operation };
             if (status == 404 || code is "NoSuchKey" or "NotFound")

@@ -8,7 +8,7 @@ namespace Dedup.Storage.S3;
 /// <summary>Multipart uploads, their cleanup, and bucket-level questions.</summary>
 public sealed partial class S3Storage
 {
-    private async Task<PutOutcome> PutMultipartAsync(string name, string key, ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
+    private async Task<PutOutcome> PutMultipartAsync(string name, string key, ReadOnlyMemory<byte> data, PutHint hint, CancellationToken cancellationToken)
     {
         // CompleteMultipartUpload ignores If-None-Match on RGW, so check first. A race with another
         // writer can still overwrite; names are content hashes, so the bytes would be the same. Credentials that may
@@ -27,7 +27,7 @@ public sealed partial class S3Storage
             Key = key,
             CannedACL = S3CannedACL.BucketOwnerFullControl,
         };
-        if (StorageClassFor(name) is { } storageClass)
+        if (StorageClassFor(hint) is { } storageClass)
             initiate.StorageClass = storageClass;
         string uploadId;
         try

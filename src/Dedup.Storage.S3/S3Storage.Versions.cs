@@ -148,8 +148,8 @@ public sealed partial class S3Storage
             DestinationKey = key,
             CannedACL = S3CannedACL.BucketOwnerFullControl,
         };
-        if (StorageClassFor(name) is { } storageClass)
-            request.StorageClass = storageClass;
+        // No storage class: the copy gets the bucket's default. Whether the object is a data pack (which may go cold) is
+        // known only to callers that put with PutHint.RarelyRead, and a hot copy is always readable.
         try
         {
             await ResendUnparsedAsync(() => _client.CopyObjectAsync(request, cancellationToken)).ConfigureAwait(false);

@@ -73,12 +73,16 @@ public sealed partial class S3Storage : IMaintenanceStorage, IDisposable
         return config;
     }
 
-    public async Task<PutOutcome> PutAsync(string name, ReadOnlyMemory<byte> data, CancellationToken cancellationToken = default)
+    public Task<PutOutcome> PutAsync(string name, ReadOnlyMemory<byte> data, CancellationToken cancellationToken = default) =>
+        PutAsync(name, data, PutHint.None, cancellationToken);
+
+    /// <summary>Objects put with <see cref="PutHint.RarelyRead"/> get <see cref="S3StorageOptions.StorageClass"/>; the rest the bucket's default.</summary>
+    public async Task<PutOutcome> PutAsync(string name, ReadOnlyMemory<byte> data, PutHint hint, CancellationToken cancellationToken = default)
     {
         StorageNames.Validate(name);
         var key = _location.KeyOf(name);
         if (data.Length >= _options.MultipartThreshold)
-            return await PutMultipartAsync(name, key, data, cancellationToken).ConfigureAwait(false);
+            return await PutMultipartAsync(name, key, data, hint, cancellationToken).ConfigureAwait(false);
         var md5 = Md5Base64(data.Span);
         PutObjectRequest Request()
         {
@@ -94,7 +98,7 @@ public sealed partial class S3Storage : IMaintenanceStorage, IDisposable
                 CannedACL = S3CannedACL.BucketOwnerFullControl,
                 MD5Digest = md5,
             };
-            if (StorageClassFor(name) is { } storageClass)
+            if (StorageClassFor(hint) is { } storageClass)
                 request.StorageClass = storageClass;
             return request;
         }
@@ -257,8 +261,7 @@ public sealed partial class S3Storage : IMaintenanceStorage, IDisposable
         }
     }
 
-    private string? StorageClassFor(string name) =>
-        _options.StorageClass is { } storageClass && _options.UseStorageClass(name) ? storageClass : null;
+    private string? StorageClassFor(PutHint hint) => hint == PutHint.RarelyRead ? _options.StorageClass : null;
 
     private static bool IsPreconditionFailed(AmazonS3Exception e) =>
         e.StatusCode == HttpStatusCode.PreconditionFailed || S3Errors.IsCode(e, "PreconditionFailed");

@@ -15,11 +15,9 @@ public sealed record S3StorageOptions
     /// <summary>Part size of multipart uploads (S3 minimum 5 MiB except the last part).</summary>
     public int PartSize { get; init; } = 16 << 20;
 
-    /// <summary>Storage class for objects <see cref="UseStorageClass"/> selects, e.g. "STANDARD_IA"; null for the bucket default.</summary>
+    /// <summary>Storage class for objects put with <see cref="PutHint.RarelyRead"/> (data packs), e.g. "STANDARD_IA" or "GLACIER"; null for the bucket default.</summary>
     public string? StorageClass { get; init; }
 
-    /// <summary>Which names get <see cref="StorageClass"/>; by default only pack data ("data/…"), which is rarely read.</summary>
-    public Func<string, bool> UseStorageClass { get; init; } = static name => name.StartsWith("data/", StringComparison.Ordinal);
 
     /// <summary>HTTP connections per server. Concurrency itself is limited by <see cref="ConcurrencyLimitingStorage"/>.</summary>
     public int MaxConnections { get; init; } = 5;

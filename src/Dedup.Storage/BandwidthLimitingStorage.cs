@@ -37,10 +37,13 @@ public class BandwidthLimitingStorage : IStorage
 
     public string Location => Inner.Location;
 
-    public async Task<PutOutcome> PutAsync(string name, ReadOnlyMemory<byte> data, CancellationToken cancellationToken = default)
+    public Task<PutOutcome> PutAsync(string name, ReadOnlyMemory<byte> data, CancellationToken cancellationToken = default) =>
+        PutAsync(name, data, PutHint.None, cancellationToken);
+
+    public async Task<PutOutcome> PutAsync(string name, ReadOnlyMemory<byte> data, PutHint hint, CancellationToken cancellationToken = default)
     {
         if (_upload is not null) await _upload.TakeAsync(data.Length, cancellationToken).ConfigureAwait(false);
-        return await Inner.PutAsync(name, data, cancellationToken).ConfigureAwait(false);
+        return await Inner.PutAsync(name, data, hint, cancellationToken).ConfigureAwait(false);
     }
 
     public async Task<Stream> OpenReadAsync(string name, long offset = 0, long length = -1, CancellationToken cancellationToken = default)

@@ -27,6 +27,9 @@ public class ConcurrencyLimitingStorage : IStorage
     public Task<PutOutcome> PutAsync(string name, ReadOnlyMemory<byte> data, CancellationToken cancellationToken = default) =>
         WithSlotAsync(ct => Inner.PutAsync(name, data, ct), cancellationToken);
 
+    public Task<PutOutcome> PutAsync(string name, ReadOnlyMemory<byte> data, PutHint hint, CancellationToken cancellationToken = default) =>
+        WithSlotAsync(ct => Inner.PutAsync(name, data, hint, ct), cancellationToken);
+
     public async Task<Stream> OpenReadAsync(string name, long offset = 0, long length = -1, CancellationToken cancellationToken = default)
     {
         await _slots.WaitAsync(cancellationToken).ConfigureAwait(false);

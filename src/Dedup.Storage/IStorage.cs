@@ -27,6 +27,13 @@ public interface IStorage
     Task<PutOutcome> PutAsync(string name, ReadOnlyMemory<byte> data, CancellationToken cancellationToken = default);
 
     /// <summary>
+    /// <see cref="PutAsync(string, ReadOnlyMemory{byte}, CancellationToken)"/> with what the caller knows of the object's
+    /// use (<see cref="PutHint"/>). Stores without storage classes ignore the hint; wrappers must pass it through.
+    /// </summary>
+    Task<PutOutcome> PutAsync(string name, ReadOnlyMemory<byte> data, PutHint hint, CancellationToken cancellationToken = default) =>
+        PutAsync(name, data, cancellationToken);
+
+    /// <summary>
     /// Opens the object for streaming reads, from <paramref name="offset"/> for <paramref name="length"/>
     /// bytes (-1: to the end). Throws <see cref="ObjectNotFoundException"/> when it does not exist.
     /// The stream may end early if the object is shorter than asked; callers check lengths.

@@ -72,6 +72,9 @@ public sealed class PutOnlyStorage(IStorage inner) : IStorage
     public Task<PutOutcome> PutAsync(string name, ReadOnlyMemory<byte> data, CancellationToken cancellationToken = default) =>
         inner.PutAsync(name, data, cancellationToken);
 
+    public Task<PutOutcome> PutAsync(string name, ReadOnlyMemory<byte> data, PutHint hint, CancellationToken cancellationToken = default) =>
+        inner.PutAsync(name, data, hint, cancellationToken);
+
     public Task<Stream> OpenReadAsync(string name, long offset = 0, long length = -1, CancellationToken cancellationToken = default) =>
         ReadsAllowed ? Counted(inner.OpenReadAsync(name, offset, length, cancellationToken)) : throw new PutOnlyHostException("read", name);
 

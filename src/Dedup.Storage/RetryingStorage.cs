@@ -13,14 +13,17 @@ public class RetryingStorage(IStorage inner, RetryPolicy? policy = null) : IStor
 
     public string Location => Inner.Location;
 
-    public async Task<PutOutcome> PutAsync(string name, ReadOnlyMemory<byte> data, CancellationToken cancellationToken = default)
+    public Task<PutOutcome> PutAsync(string name, ReadOnlyMemory<byte> data, CancellationToken cancellationToken = default) =>
+        PutAsync(name, data, PutHint.None, cancellationToken);
+
+    public async Task<PutOutcome> PutAsync(string name, ReadOnlyMemory<byte> data, PutHint hint, CancellationToken cancellationToken = default)
     {
         var failedBefore = false;
         var outcome = await RunAsync(async ct =>
         {
             try
             {
-                return await Inner.PutAsync(name, data, ct).ConfigureAwait(false);
+                return await Inner.PutAsync(name, data, hint, ct).ConfigureAwait(false);
             }
             catch (Exception e) when (RetryPolicy.IsTransient(e))
             {

@@ -76,6 +76,14 @@ public sealed class DedupCli : IDisposable
         return new RunningCli(p, string.Join(' ', args));
     }
 
+    /// <summary>Starts a long-running command with these exact arguments (give -r yourself) and environment.</summary>
+    public RunningCli StartWith(string[] args, Dictionary<string, string?> env)
+    {
+        var p = Process.Start(StartInfo(args, env, withPassword: true))!;
+        p.StandardInput.Close();
+        return new RunningCli(p, string.Join(' ', args));
+    }
+
     /// <summary>Starts a command and leaves its standard input open: the test decides when the command may read on.</summary>
     public Process StartWithInput(string[] args, Dictionary<string, string?>? env = null) => Process.Start(StartInfo(args, env, withPassword: true))!;
 

@@ -167,20 +167,23 @@ public sealed class FaultInjectingStorage : IMaintenanceStorage
 
     private static readonly FaultKind[] ErrorKinds = [FaultKind.Transient, FaultKind.AccessDenied, FaultKind.Full, FaultKind.Permanent];
 
-    public async Task<PutOutcome> PutAsync(string name, ReadOnlyMemory<byte> data, CancellationToken cancellationToken = default)
+    public Task<PutOutcome> PutAsync(string name, ReadOnlyMemory<byte> data, CancellationToken cancellationToken = default) =>
+        PutAsync(name, data, PutHint.None, cancellationToken);
+
+    public async Task<PutOutcome> PutAsync(string name, ReadOnlyMemory<byte> data, PutHint hint, CancellationToken cancellationToken = default)
     {
         var fault = await NextAsync(StorageOp.Put, name, cancellationToken, [.. ErrorKinds, FaultKind.LandThenTransient, FaultKind.FlipBytes]).ConfigureAwait(false);
         switch (fault?.Kind)
         {
             case null:
-                return await Inner.PutAsync(name, data, cancellationToken).ConfigureAwait(false);
+                return await Inner.PutAsync(name, data, hint, cancellationToken).ConfigureAwait(false);
             case FaultKind.LandThenTransient:
-                await Inner.PutAsync(name, data, cancellationToken).ConfigureAwait(false);
+                await Inner.PutAsync(name, data, hint, cancellationToken).ConfigureAwait(false);
                 throw ErrorFor(fault.Kind, "put", name);
             case FaultKind.FlipBytes:
                 var copy = data.ToArray();
                 if (copy.Length > 0) copy[NextRandom(copy.Length)] ^= (byte)(1 << NextRandom(8));
-                return await Inner.PutAsync(name, copy, cancellationToken).ConfigureAwait(false);
+                return await Inner.PutAsync(name, copy, hint, cancellationToken).ConfigureAwait(false);
             default:
                 throw ErrorFor(fault.Kind, "put", name);
         }

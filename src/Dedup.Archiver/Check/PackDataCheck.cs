@@ -40,6 +40,11 @@ internal static class PackDataCheck
             {
                 return; // deleted by a concurrent prune after listing
             }
+            catch (Dedup.Storage.ObjectArchivedException e)
+            {
+                log.Add(name, PackStructureCheck.ArchivedNote(e, "not read, so not verified"), warning: true);
+                return;
+            }
             Interlocked.Add(ref progress._bytesRead, read);
             Interlocked.Increment(ref progress._packsRead);
             // Each claim is opened as it describes the pack: that is what a restore through it would read.

@@ -74,8 +74,17 @@ internal static class PackStructureCheck
             {
                 log.Add(name, "missing: it vanished while being checked");
             }
+            catch (Dedup.Storage.ObjectArchivedException e)
+            {
+                log.Add(name, ArchivedNote(e, "its header was not read"), warning: true);
+            }
         }).ConfigureAwait(false);
     }
+
+    /// <summary>What check says of a pack in an archive class (GLACIER, DEEP_ARCHIVE) it could not read, and what to run.</summary>
+    internal static string ArchivedNote(Dedup.Storage.ObjectArchivedException e, string what) =>
+        $"archived{(e.StorageClass is { } c ? $" in {c}" : "")} and not retrieved: {what}. 'dedup restore SNAPSHOT --target DIR --plan' lists the "
+        + "archived packs a snapshot needs and the cost; '--retrieve-tier standard --retrieve-days N' on that restore retrieves them, then check again";
 
     /// <summary>
     /// The exact size of a pack a writer produced from these blobs: the blobs back to back, the sealed header

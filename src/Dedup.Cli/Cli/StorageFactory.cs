@@ -7,8 +7,14 @@ namespace Dedup.Cli.Cli;
 /// An opened store and what owns it. <see cref="Storage"/> can delete because both backends can; verbs that
 /// should not delete take it as <see cref="IStorage"/>, and only 'key remove' uses the maintenance view.
 /// </summary>
-public sealed class StorageHandle(IMaintenanceStorage storage, S3Storage? s3) : IDisposable
+public sealed class StorageHandle(IMaintenanceStorage storage, S3Storage? s3, IArchiveStorage? archive = null, TimeProvider? clock = null) : IDisposable
 {
+    /// <summary>Archive states and retrievals (S3 GLACIER, DEEP_ARCHIVE); null for local folders.</summary>
+    public IArchiveStorage? Archive { get; } = archive ?? s3;
+
+    /// <summary>The clock for waiting on retrievals: the system's, or the archive emulation's in tests.</summary>
+    public TimeProvider Clock { get; } = clock ?? TimeProvider.System;
+
     public IMaintenanceStorage Storage { get; } = storage;
 
     /// <summary>The S3 backend itself, for bucket-level questions (versioning, Object Lock); null for local folders.</summary>
@@ -54,9 +60,20 @@ public static class StorageFactory
         };
         var s3 = new S3Storage(location, options);
         IMaintenanceStorage store = s3;
+        ArchiveEmulatingStorage? emulation = null;
+        TimeProvider? clock = null;
         try
         {
-            if (asOf is { } moment) store = AsOfReading.View(url, s3, moment);
+            if (asOf is { } moment)
+            {
+                store = AsOfReading.View(url, s3, moment);
+            }
+            else if (Environment.GetEnvironmentVariable(ArchiveEmulatingStorage.EnvironmentVariable) is { Length: > 0 } stateDirectory)
+            {
+                // Tests only: archive semantics emulated on a server that has none (see ArchiveEmulatingStorage).
+                clock = new EmulatedArchiveClock(stateDirectory);
+                store = emulation = new ArchiveEmulatingStorage(s3, stateDirectory, clock);
+            }
         }
         catch
         {
@@ -65,7 +82,7 @@ public static class StorageFactory
         }
         // Limits first, then retry: a request waiting out its backoff or for its bandwidth holds no connection slot,
         // and retried bytes count against the bandwidth limit.
-        return new StorageHandle(store.WithConcurrencyLimit(connections).WithBandwidthLimit(bandwidth).WithRetries(Retries()), s3);
+        return new StorageHandle(store.WithConcurrencyLimit(connections).WithBandwidthLimit(bandwidth).WithRetries(Retries()), s3, emulation, clock);
     }
 
     /// <summary>

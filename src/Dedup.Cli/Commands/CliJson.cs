@@ -19,6 +19,8 @@ namespace Dedup.Cli.Commands;
 [JsonSerializable(typeof(List<SnapshotJson>))]
 [JsonSerializable(typeof(List<OwnSnapshotJson>))]
 [JsonSerializable(typeof(RestoreStatus))]
+[JsonSerializable(typeof(RestorePlanJson))]
+[JsonSerializable(typeof(RetrievalStatus))]
 [JsonSerializable(typeof(RestoreSummary))]
 [JsonSerializable(typeof(RestoreActionLine))]
 [JsonSerializable(typeof(LsEntry))]

@@ -39,7 +39,10 @@ public sealed class PruneOptionSet
     public readonly Option<TimeSpan?> KeepDeleted = Opt.Duration("keep-deleted",
         "versioned S3 buckets: keep a deleted pack's old versions recoverable this long before removing them (default: the bucket's Object Lock retention period, else 30d)");
 
-    public IEnumerable<Option> All => [Grace, MaxBackupAge, MaxUnused, MaxRepackSize, KeepDeleted];
+    public readonly Option<bool> IgnoreMinStorageDuration = Opt.Flag("ignore-min-storage-duration",
+        "mark unused packs in GLACIER (90 days), DEEP_ARCHIVE (180), STANDARD_IA or GLACIER_IR (30) before their minimum storage duration has passed; AWS charges the rest of it anyway");
+
+    public IEnumerable<Option> All => [Grace, MaxBackupAge, MaxUnused, MaxRepackSize, KeepDeleted, IgnoreMinStorageDuration];
 
     public PruneOptions Read(CliContext ctx, bool dryRun)
     {
@@ -49,6 +52,7 @@ public sealed class PruneOptionSet
         if (ctx.Get(MaxUnused) is { } budget) options = options with { MaxUnused = budget };
         if (ctx.Get(MaxRepackSize) is { } cap) options = options with { MaxRepackSize = cap };
         if (ctx.Get(KeepDeleted) is { } keep) options = options with { KeepDeleted = keep };
+        if (ctx.Get(IgnoreMinStorageDuration)) options = options with { IgnoreMinStorageDuration = true };
         return options;
     }
 }
@@ -65,6 +69,8 @@ public sealed class PruneCommand : Verb
         Each run first makes a plan (see it with --dry-run): packs no snapshot uses are marked; packs partly unused are
         repacked, emptiest first, until at most --max-unused of the repository is unused space (pack headers are not
         unused); marks older than the grace period have their packs deleted. The plan says what it downloads and uploads.
+        Cold storage (S3): packs archived in GLACIER or DEEP_ARCHIVE are never repacked, and unused packs in a class
+        with a minimum storage duration are kept until it has passed (--ignore-min-storage-duration: not).
         Durations: 30s, 48h, 7d, 2w, 6m (months of 30 days), 1y, or combined as 1d12h.
         With --json, status lines ("message_type": "status") come first and the report is the last line.
         """)
@@ -98,7 +104,7 @@ public sealed class PruneCommand : Verb
 
     public static async Task<PruneReport> RunAsync(CliContext ctx, Repo repo, PruneOptions options)
     {
-        var report = await Pruner.RunAsync(repo, ctx.OpenStorage().Storage, options, ctx.Cancellation).ConfigureAwait(false);
+        var report = await Pruner.RunAsync(repo, ctx.OpenStorage().Storage, options, ctx.Cancellation, ctx.OpenStorage().Archive).ConfigureAwait(false);
         // On a versioned bucket the deletes above only hid the packs: free them, and extend Object Lock (spec/object-lock.md).
         if (!options.DryRun && ctx.OpenStorage().S3 is { } s3
             && (await s3.GetProtectionAsync(ctx.Cancellation).ConfigureAwait(false)).Versioning is VersioningState.Enabled or VersioningState.Suspended)
@@ -129,6 +135,9 @@ public sealed class PruneCommand : Verb
                     + (r.PacksRecovered > 0 ? $"; {r.PacksRecovered} marked packs kept because newer snapshots need them" : ""));
         }
         ctx.Say($"marks:    {r.MarksPending} pending, {r.MarksCompleted} completed");
+        if (r.ArchivedPacksKept + r.PacksWaitingMinDuration > 0)
+            ctx.Say($"cold:     {r.ArchivedPacksKept} partly used archived packs kept (never repacked), {r.PacksWaitingMinDuration} unused packs kept until their "
+                    + "minimum storage duration has passed (the plan's reasons say until when; prune --dry-run lists them)");
         if (r.IndexFilesWritten + r.IndexFilesDeleted + r.MarkersRemoved + r.UploadsAborted > 0)
             ctx.Say($"tidied:   {r.IndexFilesWritten} index files written, {r.IndexFilesDeleted} replaced, {r.MarkersRemoved} stale backup markers removed, "
                     + $"{r.UploadsAborted} abandoned uploads aborted");
@@ -188,6 +197,10 @@ public sealed record PruneSummary(
     IReadOnlyList<string> Notes, PrunePlanJson? Plan)
 {
     [JsonPropertyOrder(-1)] public string MessageType => "prune";
+    /// <summary>Partly used packs in an archive class, kept because repacking them would need a retrieval.</summary>
+    public int ArchivedPacksKept { get; init; }
+    /// <summary>Unused packs kept until their class's minimum storage duration has passed.</summary>
+    public int PacksWaitingMinDuration { get; init; }
 
     /// <summary>Only on a versioned bucket.</summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public VersionsJson? Versions { get; init; }
@@ -203,6 +216,8 @@ public sealed record PruneSummary(
     {
         Versions = r.Versioned is { Sweep: var s } ? VersionsJson.From(s) : null,
         Retention = r.Versioned is { Retention: { } x, Target: { } t } ? RetentionExtendJson.From(x, t) : null,
+        ArchivedPacksKept = r.ArchivedPacksKept,
+        PacksWaitingMinDuration = r.PacksWaitingMinDuration,
     };
 }
 

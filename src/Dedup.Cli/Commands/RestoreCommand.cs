@@ -24,6 +24,9 @@ public sealed class RestoreCommand : Verb
     private readonly Option<bool> _verbose = Opt.Flag("verbose", "list every path restored, replaced, kept, unchanged or deleted", 'v');
     private readonly Option<bool> _noSparse = Opt.Flag("no-sparse", "write runs of zeros as data instead of leaving holes (sparse files are the default)");
     private readonly Option<bool> _noXattrs = Opt.Flag("no-xattrs", "do not restore extended attributes and POSIX ACLs");
+    private readonly Option<bool> _plan = Opt.Flag("plan", "list the archived data packs (GLACIER, DEEP_ARCHIVE) this restore needs, their size and the retrieval cost per tier; requests and writes nothing");
+    private readonly Option<string> _retrieveTier = Opt.OneOf("retrieve-tier", "first request retrieval of the archived packs this restore needs at this tier, wait until they are readable, then restore", "expedited", "standard", "bulk");
+    private readonly Option<int?> _retrieveDays = Opt.Int("retrieve-days", "N", 1, 365, "with --retrieve-tier: keep the retrieved copies readable for N days (default 7; AWS charges their storage meanwhile)");
     private readonly SnapshotSelection _selection = new();
 
     public RestoreCommand() : base("restore", "Restore a snapshot, or part of it, into a directory.", """
@@ -41,13 +44,17 @@ public sealed class RestoreCommand : Verb
         --verify re-reads every file written and compares it with the snapshot's blob IDs.
         Files that could not be restored are listed on stderr, and the exit code is 3.
         With --json, status lines ("message_type": "status") come first and the summary is the last line.
+        Cold storage (S3): data packs in GLACIER or DEEP_ARCHIVE must be retrieved before they can be read. --plan lists
+        those this restore needs (same snapshot, paths and filters), their bytes and the cost per tier, and requests
+        nothing. --retrieve-tier TIER [--retrieve-days N] requests exactly those, waits, then restores; if interrupted,
+        the same command again goes on (requests are idempotent, finished files are kept).
 
 
         """ + SnapshotSelection.Help)
     {
         _snapshot = Arg<string>("SNAPSHOT", SnapshotSelection.ArgumentHelp, ArgumentArity.ExactlyOne);
         _target.Required = true;
-        foreach (var o in new Option[] { _target, _include, _exclude, _overwrite, _delete, _force, _dryRun, _verify, _verbose, _noSparse, _noXattrs }.Concat(_selection.All)) Add(o);
+        foreach (var o in new Option[] { _target, _include, _exclude, _overwrite, _delete, _force, _dryRun, _verify, _verbose, _noSparse, _noXattrs, _plan, _retrieveTier, _retrieveDays }.Concat(_selection.All)) Add(o);
     }
 
     public override async Task<int> RunAsync(CliContext ctx)
@@ -69,6 +76,17 @@ public sealed class RestoreCommand : Verb
         var repo = await ctx.OpenRepositoryAsync(loadIndex: true, reads: "restore files").ConfigureAwait(false);
         var snapshot = await repo.Snapshots.ResolveAsync(ctx.Get(_snapshot)!, _selection.Filter(ctx), ctx.Cancellation).ConfigureAwait(false);
         ctx.SaySigner(snapshot);
+        if (ctx.Given(_retrieveDays) && !ctx.Given(_retrieveTier)) throw new UsageException("--retrieve-days goes with --retrieve-tier TIER (expedited, standard or bulk)");
+        if (ctx.Get(_plan) || ctx.Get(_retrieveTier) is not null)
+        {
+            var plan = await RestoreRetrieval.PlanAsync(ctx, repo, snapshot, ctx.Get(_include) ?? [], ctx.Get(_exclude) ?? []).ConfigureAwait(false);
+            if (ctx.Get(_plan))
+            {
+                RestoreRetrieval.SayPlan(ctx, snapshot, plan);
+                return ExitCodes.Ok;
+            }
+            await RestoreRetrieval.RetrieveAsync(ctx, plan, RestoreRetrieval.ParseTier(ctx.Get(_retrieveTier)!), ctx.Get(_retrieveDays) ?? 7).ConfigureAwait(false);
+        }
         var options = new RestoreOptions
         {
             Target = target,

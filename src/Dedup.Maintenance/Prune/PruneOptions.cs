@@ -38,6 +38,12 @@ public sealed record PruneOptions
     public TimeSpan? KeepDeleted { get; init; }
 
     /// <summary>
+    /// Mark unused packs in a class with a minimum storage duration (GLACIER 90 d, DEEP_ARCHIVE 180 d, STANDARD_IA and
+    /// GLACIER_IR 30 d) before that duration has passed. Deleting early saves nothing: AWS charges the rest anyway.
+    /// </summary>
+    public bool IgnoreMinStorageDuration { get; init; }
+
+    /// <summary>
     /// A dry run only: plan as if these snapshots were already gone — the ones a dry-run <c>forget --prune</c> would
     /// remove — so that its plan shows what forgetting them would free. Empty otherwise.
     /// </summary>
@@ -54,6 +60,10 @@ public sealed class PruneReport
     public int PacksUnused { get; set; }
     public int PacksToRepack { get; set; }
     public int OrphanPacks { get; set; }
+    /// <summary>Partly used packs in an archive class, kept: repacking them would need a retrieval.</summary>
+    public int ArchivedPacksKept { get; set; }
+    /// <summary>Unused packs kept until their class's minimum storage duration has passed.</summary>
+    public int PacksWaitingMinDuration { get; set; }
     public long BytesUnused { get; set; }
     public long BytesRepacked { get; set; }
     public int PacksRepacked { get; set; }

@@ -26,8 +26,13 @@ internal sealed class PrunePlanner
     private readonly HashSet<int> _foreignClaims = [];
     private long _headerBytesRead;
 
-    public PrunePlanner(Repo repo, IMaintenanceStorage storage, PruneOptions options)
+    private readonly IArchiveStorage? _archive;
+    // Packs in a class other than the default: their class (GLACIER, STANDARD_IA...) and when they were stored.
+    private readonly Dictionary<ObjectId, string> _classes = [];
+
+    public PrunePlanner(Repo repo, IMaintenanceStorage storage, PruneOptions options, IArchiveStorage? archive = null)
     {
+        _archive = archive;
         _repo = repo;
         _storage = storage;
         _options = options;
@@ -58,6 +63,9 @@ internal sealed class PrunePlanner
         _report.BlobsTotal = _repo.Index.Count;
 
         var stored = await Pruner.ListPacksAsync(_storage, ct).ConfigureAwait(false);
+        if (_archive is not null)
+            await foreach (var (obj, storageClass) in _archive.ListNonDefaultClassAsync(Layout.DataPrefix, ct).ConfigureAwait(false))
+                if (Layout.TryParseId(obj.Name, out var id) && obj.Name == Layout.Pack(id)) _classes[id] = storageClass;
         var marks = _repo.Marks;
         var claims = ClaimsByPack();
         await FindForeignClaimsAsync(claims, stored, ct).ConfigureAwait(false);
@@ -272,6 +280,7 @@ internal sealed class PrunePlanner
             }
             if (usedBytes == 0)
             {
+                if (WaitsForMinimumDuration(packId, obj, plans, "no trusted snapshot uses it")) continue;
                 plans[packId] = new PackPlan(packId, PackAction.Mark, obj.Size, 0, obj.Size, false, "no trusted snapshot uses it");
                 whollyUnused += obj.Size;
                 continue;
@@ -281,6 +290,15 @@ internal sealed class PrunePlanner
             usedTotal += usedBytes;
             overhead += obj.Size - usedBytes - unused;
             if (unused == 0) continue;
+            if (_classes.TryGetValue(packId, out var storageClass) && StorageClasses.IsArchive(storageClass))
+            {
+                // Repacking reads the pack: an archived one would need a retrieval first (hours, and a fee), so it stays,
+                // and its unused bytes do not drive the repacking of hot packs.
+                plans[packId] = new PackPlan(packId, PackAction.Keep, obj.Size, usedBytes, unused, false,
+                    $"{100.0 * unused / obj.Size:0.#}% unused, but archived in {storageClass}: never repacked (that would need a retrieval)");
+                _report.ArchivedPacksKept++;
+                continue;
+            }
             unusedTotal += unused;
             partly.Add((packId, obj.Size, usedBytes, unused));
         }
@@ -324,11 +342,27 @@ internal sealed class PrunePlanner
         foreach (var (id, o) in stored)
         {
             if (_repo.Index.ContainsPack(id) || markedBy.ContainsKey(id) || o.LastModified >= cutoff) continue;
+            if (WaitsForMinimumDuration(id, o, plans, "no index lists it")) continue;
             plans[id] = new PackPlan(id, PackAction.Mark, o.Size, 0, o.Size, false, "no index lists it (an interrupted backup, or claims that do not count)");
             bytes += o.Size;
             _report.OrphanPacks++;
         }
         return bytes;
+    }
+
+    /// <summary>
+    /// An unused pack in a class with a minimum storage duration is not marked before that duration has passed since it
+    /// was stored (deleting it earlier saves nothing: AWS charges the rest), unless told to ignore it. It stays, with when.
+    /// </summary>
+    private bool WaitsForMinimumDuration(ObjectId packId, StoredObject obj, Dictionary<ObjectId, PackPlan> plans, string why)
+    {
+        if (_options.IgnoreMinStorageDuration || !_classes.TryGetValue(packId, out var storageClass)) return false;
+        var until = obj.LastModified + StorageClasses.MinimumStorageDuration(storageClass);
+        if (until <= Now) return false;
+        plans[packId] = new PackPlan(packId, PackAction.Keep, obj.Size, 0, obj.Size, false,
+            $"{why}, but it is in {storageClass} since {obj.LastModified:u}: marked by a prune after {until:u} (minimum storage duration; --ignore-min-storage-duration marks it now)");
+        _report.PacksWaitingMinDuration++;
+        return true;
     }
 
     internal static TimeSpan Max(TimeSpan a, TimeSpan b) => a > b ? a : b;

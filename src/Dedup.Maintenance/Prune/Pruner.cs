@@ -44,17 +44,18 @@ public sealed class Pruner
     }
 
     /// <summary>Plans, and unless <see cref="PruneOptions.DryRun"/>, executes the plan. The report carries the plan.</summary>
-    public static async Task<PruneReport> RunAsync(Repo repo, IMaintenanceStorage storage, PruneOptions options, CancellationToken ct = default)
+    /// <param name="archive">The store's storage classes (S3), so archived packs are never repacked; null for a local folder.</param>
+    public static async Task<PruneReport> RunAsync(Repo repo, IMaintenanceStorage storage, PruneOptions options, CancellationToken ct = default, IArchiveStorage? archive = null)
     {
-        var plan = await PlanAsync(repo, storage, options, ct).ConfigureAwait(false);
+        var plan = await PlanAsync(repo, storage, options, ct, archive).ConfigureAwait(false);
         return options.DryRun ? plan.Report : await ExecuteAsync(repo, storage, plan, ct).ConfigureAwait(false);
     }
 
     /// <summary>Decides every pack's fate and writes nothing (see <see cref="PrunePlan"/>).</summary>
-    public static async Task<PrunePlan> PlanAsync(Repo repo, IMaintenanceStorage storage, PruneOptions options, CancellationToken ct = default)
+    public static async Task<PrunePlan> PlanAsync(Repo repo, IMaintenanceStorage storage, PruneOptions options, CancellationToken ct = default, IArchiveStorage? archive = null)
     {
         repo.Keys.RequireReadKey("prune (it must read every snapshot)");
-        var plan = await new PrunePlanner(repo, storage, options).PlanAsync(ct).ConfigureAwait(false);
+        var plan = await new PrunePlanner(repo, storage, options, archive).PlanAsync(ct).ConfigureAwait(false);
         // In the plan, so that --dry-run says it too.
         if (options.Grace != TimeSpan.Zero && options.Grace - options.MaxBackupAge < Dedup.Repository.PutOnly.PutOnlyRules.ResumeWindow)
             plan.Report.Notes.Add($"grace {options.Grace.TotalHours:0.#} h with max backup age {options.MaxBackupAge.TotalHours:0.#} h is unsafe with put-only hosts: "

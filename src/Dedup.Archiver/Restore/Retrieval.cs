@@ -1,0 +1,106 @@
+using Dedup.Archiver.Filtering;
+using Dedup.Archiver.Trees;
+using Dedup.Format;
+using Dedup.Repository.Snapshots;
+using Dedup.Storage;
+using Repo = Dedup.Repository.Repository;
+
+namespace Dedup.Archiver.Restore;
+
+/// <summary>One pack a restore needs, and whether it can be read now.</summary>
+public sealed record PackState(ObjectId Pack, string Name, ArchiveState State);
+
+/// <summary>The packs a restore needs, by archive state: what must be retrieved before it can run.</summary>
+public sealed record RetrievalPlan(IReadOnlyList<PackState> Packs)
+{
+    /// <summary>Packs with no readable copy now: archived, or a retrieval still running.</summary>
+    public IReadOnlyList<PackState> Unreadable => Packs.Where(p => !p.State.Readable).ToList();
+
+    /// <summary>Packs that need a retrieval request (archived, none running).</summary>
+    public IReadOnlyList<PackState> ToRequest => Packs.Where(p => p.State.Status == ArchiveStatus.Archived).ToList();
+}
+
+/// <summary>
+/// Cold storage for restores: which packs a selection needs (the same walk and filters as <see cref="Restorer"/>), their
+/// archive states, retrieval requests, and waiting for them. Trees are read on the way, so tree packs must be hot; data
+/// packs are the ones a storage class or lifecycle rule may archive.
+/// </summary>
+public static class Retrieval
+{
+    /// <summary>The data packs holding the content of the files that a restore with these filters writes.</summary>
+    public static async Task<IReadOnlySet<ObjectId>> NeededPacksAsync(Repo repo, LoadedSnapshot snapshot, IReadOnlyList<string> includes,
+        IReadOnlyList<string> excludes, CancellationToken ct = default)
+    {
+        var inc = new PathFilter(includes);
+        var exc = new PathFilter(excludes);
+        var packs = new HashSet<ObjectId>();
+        async Task WalkAsync(IReadOnlyList<ObjectId> tree, string dir, int depth)
+        {
+            if (depth > Limits.MaxTreeDepth) throw new CorruptObjectException(dir, $"directories nest deeper than {Limits.MaxTreeDepth} levels");
+            foreach (var node in await SnapshotWalker.LoadDirectoryAsync(repo, snapshot.Domain, tree, ct).ConfigureAwait(false))
+            {
+                var path = dir + "/" + node.Name;
+                if (exc.Matches(path)) continue;
+                bool selected = inc.IsEmpty || inc.Matches(path);
+                if (node.Type == NodeType.Directory)
+                {
+                    if (selected || inc.CouldMatchBelow(path)) await WalkAsync(node.Content, path, depth + 1).ConfigureAwait(false);
+                }
+                else if (selected && node.Type == NodeType.File)
+                {
+                    // The pack a reader tries first; the others are fallbacks, read only when it fails.
+                    foreach (var blob in node.Content)
+                        if (repo.Index.TryGet(blob, snapshot.Domain, out var location)) packs.Add(location.PackId);
+                }
+            }
+        }
+        await WalkAsync(SnapshotWalker.RootTree(snapshot.Info), "", 0).ConfigureAwait(false);
+        return packs;
+    }
+
+    /// <summary>Asks the store for each pack's state (one HEAD each, <paramref name="parallel"/> at a time).</summary>
+    public static async Task<RetrievalPlan> PlanAsync(IArchiveStorage archive, IEnumerable<ObjectId> packs, int parallel, CancellationToken ct = default)
+    {
+        var ids = packs.ToArray();
+        var states = new PackState[ids.Length];
+        await Parallel.ForAsync(0, ids.Length, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, parallel), CancellationToken = ct }, async (i, c) =>
+        {
+            var name = Layout.Pack(ids[i]);
+            states[i] = new PackState(ids[i], name, await archive.GetArchiveStateAsync(name, c).ConfigureAwait(false));
+        }).ConfigureAwait(false);
+        return new RetrievalPlan(states.OrderBy(s => s.Name, StringComparer.Ordinal).ToList());
+    }
+
+    /// <summary>Requests retrieval of every archived pack of the plan. Idempotent: a re-run after a kill asks again harmlessly.</summary>
+    public static Task RequestAsync(IArchiveStorage archive, RetrievalPlan plan, RetrievalTier tier, int days, int parallel, CancellationToken ct = default) =>
+        Parallel.ForEachAsync(plan.ToRequest, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, parallel), CancellationToken = ct },
+            async (p, c) => await archive.RequestRestoreAsync(p.Name, tier, days, c).ConfigureAwait(false));
+
+    /// <summary>
+    /// Polls the unreadable packs every <paramref name="interval"/> of <paramref name="clock"/> until all are readable,
+    /// calling <paramref name="progress"/> (readable, total) after each poll. A copy that expired meanwhile is asked for again.
+    /// </summary>
+    public static async Task WaitAsync(IArchiveStorage archive, RetrievalPlan plan, RetrievalTier tier, int days, TimeProvider clock, TimeSpan interval,
+        int parallel, Action<int, int> progress, CancellationToken ct = default)
+    {
+        var pending = plan.Unreadable.Select(p => p.Pack).ToList();
+        int total = plan.Packs.Count;
+        progress(total - pending.Count, total);
+        while (pending.Count > 0)
+        {
+            await Task.Delay(interval, clock, ct).ConfigureAwait(false);
+            var now = await PlanAsync(archive, pending, parallel, ct).ConfigureAwait(false);
+            await RequestAsync(archive, now, tier, days, parallel, ct).ConfigureAwait(false);
+            pending = now.Unreadable.Select(p => p.Pack).ToList();
+            progress(total - pending.Count, total);
+        }
+    }
+
+    /// <summary>How often to ask: about a tenth of the tier's typical time (Expedited 1-5 min, Standard 3-5 h, Bulk 5-12 h).</summary>
+    public static TimeSpan PollInterval(RetrievalTier tier) => tier switch
+    {
+        RetrievalTier.Expedited => TimeSpan.FromMinutes(1),
+        RetrievalTier.Bulk => TimeSpan.FromHours(1),
+        _ => TimeSpan.FromMinutes(20),
+    };
+}

@@ -1,0 +1,223 @@
+using System.Text.Json;
+using Amazon.S3.Model;
+using Dedup.Storage.S3;
+using Dedup.TestKit;
+using Xunit;
+
+namespace Dedup.EndToEnd.S3;
+
+/// <summary>
+/// Cold storage against the real S3 server. The storage-class headers are real (RGW stores GLACIER and reports it);
+/// the archive semantics come from ArchiveEmulatingStorage (DEDUP_EMULATE_ARCHIVE), an emulation on top of it: RGW
+/// keeps GLACIER objects readable and has no RestoreObject.
+/// </summary>
+[Collection("S3")]
+public sealed class S3ColdStorageTests : S3TestBase
+{
+    private readonly string _emulation;
+
+    public S3ColdStorageTests() => _emulation = Cli.Dir.Combine("archive-emulation");
+
+    private Dictionary<string, string?> Emulated => new() { [ArchiveEmulatingStorage.EnvironmentVariable] = _emulation };
+
+    /// <summary>Key (under the prefix) → storage class, as the admin's listing reports it.</summary>
+    private static async Task<SortedDictionary<string, string>> ClassesAsync(string bucket, string prefix)
+    {
+        using var s3 = S3Env.Sdk(S3Env.Admin);
+        var result = new SortedDictionary<string, string>(StringComparer.Ordinal);
+        var request = new ListObjectsV2Request { BucketName = bucket, Prefix = prefix + "/" };
+        ListObjectsV2Response page;
+        do
+        {
+            page = await s3.ListObjectsV2Async(request);
+            foreach (var o in page.S3Objects ?? []) result[o.Key[(prefix.Length + 1)..]] = o.StorageClass?.Value is { Length: > 0 } c ? c : "STANDARD";
+            request.ContinuationToken = page.NextContinuationToken;
+        } while (page.IsTruncated == true);
+        return result;
+    }
+
+    private static void WriteFiles(string dir, int seed)
+    {
+        Directory.CreateDirectory(dir);
+        for (int i = 0; i < 3; i++) File.WriteAllBytes(Path.Combine(dir, $"f{i}.bin"), RandomBytes(2 << 20, seed + i));
+    }
+
+    [Fact]
+    public async Task With_glacier_only_data_packs_are_archived_and_listing_works_while_a_restore_names_what_to_run()
+    {
+        var (url, prefix) = NewRepo(S3Env.Bucket, "cold-class");
+        var client = S3Env.Client;
+        var src = Cli.Dir.CreateDirectory("src");
+        WriteFiles(Path.Combine(src, "a"), 1);
+        Init(client, url);
+        // README "Cold storage": the backup with the archive class.
+        Ok(client, url, ["--s3-storage-class", "GLACIER", "backup", src]);
+
+        var classes = await ClassesAsync(S3Env.Bucket, prefix);
+        var glacier = classes.Where(c => c.Value == "GLACIER").Select(c => c.Key).ToList();
+        Assert.NotEmpty(glacier);
+        Assert.All(glacier, k => Assert.StartsWith("data/", k, StringComparison.Ordinal));
+        // Everything else (config, keys, index, snapshots and the tree pack, also under data/) is STANDARD.
+        Assert.Contains(classes, c => c.Key.StartsWith("data/", StringComparison.Ordinal) && c.Value == "STANDARD");
+        Assert.All(classes.Where(c => !c.Key.StartsWith("data/", StringComparison.Ordinal)), c => Assert.Equal("STANDARD", c.Value));
+        // Also by HEAD, as S3Storage sees one data pack.
+        var s3 = new S3Storage(Dedup.Storage.S3.S3Location.Parse(url), null, new Amazon.Runtime.BasicAWSCredentials(S3Env.Admin.Key, S3Env.Admin.Secret));
+        using (s3)
+            Assert.Equal(("GLACIER", Dedup.Storage.ArchiveStatus.Archived), await StateOf(s3, glacier[0]));
+
+        // With archive semantics: snapshots and ls read only hot objects, so they work; a restore hits an archived pack.
+        Ok(client, url, ["snapshots"], Emulated);
+        Assert.Contains("f0.bin", Ok(client, url, ["ls", "latest"], Emulated).Stdout, StringComparison.Ordinal);
+        var failed = Run(client, url, ["restore", "latest", "--target", Cli.Dir.Combine("t")], Emulated);
+        AssertOneLineError(failed, "archive storage class", "--plan", "--retrieve-tier");
+        // check names each archived pack and what to run, and does not call it damage; copy fails with one line.
+        var check = Run(client, url, ["check", "--read-data"], Emulated);
+        Assert.True(check.ExitCode == 0, check.ToString());
+        foreach (var pack in glacier)
+            Assert.Contains($"{pack}: archived in GLACIER and not retrieved: not read, so not verified", check.Stdout + check.Stderr, StringComparison.Ordinal);
+        Assert.Contains("--retrieve-tier standard", check.Stdout + check.Stderr, StringComparison.Ordinal);
+        Cli.Init();
+        var copy = Cli.Run(["-r", Cli.Repo, "copy", "--from-repo", url, "--from-password-file", Cli.PasswordFile], client.Env(Emulated));
+        AssertOneLineError(copy, "archive storage class", "--retrieve-tier");
+        Assert.Empty(ArchiveEmulatingStorage.RequestedNames(_emulation));
+    }
+
+    private static async Task<(string?, Dedup.Storage.ArchiveStatus)> StateOf(S3Storage s3, string name)
+    {
+        var state = await s3.GetArchiveStateAsync(name);
+        return (state.StorageClass, state.Status);
+    }
+
+    [Fact]
+    public async Task A_partial_restore_plans_and_retrieves_only_its_packs_and_a_kill_while_waiting_resumes()
+    {
+        var (url, prefix) = NewRepo(S3Env.Bucket, "cold-restore");
+        var client = S3Env.Client;
+        var src = Cli.Dir.CreateDirectory("src");
+        WriteFiles(Path.Combine(src, "a"), 10);
+        Init(client, url);
+        Ok(client, url, ["--s3-storage-class", "GLACIER", "backup", src]);
+        var packsOfA = (await ClassesAsync(S3Env.Bucket, prefix)).Where(c => c.Value == "GLACIER").Select(c => c.Key).ToHashSet();
+        WriteFiles(Path.Combine(src, "b"), 20);
+        Ok(client, url, ["--s3-storage-class", "GLACIER", "backup", src]);
+        var allPacks = (await ClassesAsync(S3Env.Bucket, prefix)).Where(c => c.Value == "GLACIER").Select(c => c.Key).ToHashSet();
+        Assert.True(allPacks.Count > packsOfA.Count, "the second backup added archived packs of its own");
+        var target = Cli.Dir.Combine("t");
+        string[] restoreA = ["restore", "latest", "--target", target, "--include", Path.Combine(src, "a")];
+
+        // --plan: exactly the packs of a/, all archived, a cost per tier; nothing requested, nothing written.
+        var plan = JsonOutput.Result(Ok(client, url, [.. restoreA, "--plan", "--json"], Emulated).Stdout);
+        var planned = plan.GetProperty("unreadable").EnumerateArray().Select(p => p.GetProperty("name").GetString()!).ToHashSet();
+        Assert.Equal(packsOfA.Order(), planned.Order());
+        Assert.Equal(packsOfA.Count, plan.GetProperty("archived_packs").GetInt32());
+        var tiers = plan.GetProperty("tiers").EnumerateArray().ToDictionary(t => t.GetProperty("tier").GetString()!, t => t.GetProperty("cost_usd"));
+        Assert.True(tiers["expedited"].GetDecimal() > tiers["standard"].GetDecimal(), "expedited costs more than standard");
+        Assert.Empty(ArchiveEmulatingStorage.RequestedNames(_emulation));
+        Assert.False(Directory.Exists(target));
+        // The same, as a table on a terminal (the README's command).
+        // README "Cold storage": the plan as a table, and below the retrieval with the same arguments.
+        var table = Ok(client, url, [.. restoreA, "--plan"], Emulated).Stdout;
+        Assert.Contains("standard", table, StringComparison.Ordinal);
+        Assert.Contains("GLACIER", table, StringComparison.Ordinal);
+
+        // Retrieve with a frozen clock: the retrievals never finish, the process waits; kill it while it waits.
+        EmulatedArchiveClock.Set(_emulation, "frozen", TimeSpan.Zero);
+        using (var waiting = Cli.StartWith(["-r", url, .. restoreA, "--retrieve-tier", "standard", "--retrieve-days", "7"], client.Env(Emulated)))
+        {
+            waiting.WaitForLine("retrieval: 0/", TimeSpan.FromMinutes(2));
+            Assert.Equal(packsOfA.Order(), ArchiveEmulatingStorage.RequestedNames(_emulation));
+            waiting.Signal("KILL");
+            Assert.NotEqual(0, waiting.WaitForExit(TimeSpan.FromMinutes(1)).ExitCode);
+        }
+        Assert.False(File.Exists(Path.Combine(target + src, "a", "f0.bin")), "nothing was restored before the packs thawed");
+
+        // The re-run, on a clock that moves as the process waits: asks again (idempotent), waits out the 5 hours, restores.
+        EmulatedArchiveClock.Set(_emulation, "auto", TimeSpan.Zero);
+        var done = Ok(client, url, [.. restoreA, "--retrieve-tier", "standard", "--retrieve-days", "7"], Emulated);
+        Assert.Contains($"retrieval: {packsOfA.Count}/{packsOfA.Count} pack(s) readable", done.Stdout, StringComparison.Ordinal);
+        Assert.Equal(packsOfA.Order(), ArchiveEmulatingStorage.RequestedNames(_emulation));
+        for (int i = 0; i < 3; i++)
+            Assert.Equal(File.ReadAllBytes(Path.Combine(src, "a", $"f{i}.bin")), File.ReadAllBytes(Path.Combine(target + src, "a", $"f{i}.bin")));
+        Assert.False(Directory.Exists(Path.Combine(target + src, "b")));
+        // The emulated clock moved by at least the standard tier's 5 hours: the wait was measured on it, not slept.
+        var offset = double.Parse(File.ReadAllText(Path.Combine(_emulation, "clock")).Split(' ')[1], System.Globalization.CultureInfo.InvariantCulture);
+        Assert.True(offset >= TimeSpan.FromHours(5).TotalSeconds, $"clock moved {offset} s");
+    }
+
+    [Fact]
+    public async Task Prune_keeps_archived_partly_used_packs_and_deletes_unused_ones_only_after_the_minimum_duration()
+    {
+        // Spec threat 37: a backup host (client credentials) puts its packs in GLACIER, so that the admin's prune, which
+        // would repack partly used packs, cannot read them. The admin's prune keeps them and goes on.
+        var (url, prefix) = NewRepo(S3Env.Bucket, "cold-prune");
+        var admin = S3Env.Admin;
+        var host = S3Env.Client;
+        var src = Cli.Dir.CreateDirectory("src");
+        Init(admin, url);
+        async Task<HashSet<string>> Glacier() =>
+            (await ClassesAsync(S3Env.Bucket, prefix)).Where(c => c.Value == "GLACIER").Select(c => Path.GetFileName(c.Key)).ToHashSet();
+        WriteFiles(Path.Combine(src, "a"), 30);
+        Ok(host, url, ["--s3-storage-class", "GLACIER", "backup", src]);
+        var packsOfA = await Glacier();
+        WriteFiles(Path.Combine(src, "c"), 40);
+        Ok(host, url, ["--s3-storage-class", "GLACIER", "backup", src]);
+        var packsOfC = (await Glacier()).Except(packsOfA).ToHashSet();
+        Assert.NotEmpty(packsOfC);
+        // The latest snapshot keeps a/f1 and a/f2 only: a's packs become partly used, c's wholly unused.
+        Directory.Delete(Path.Combine(src, "c"), recursive: true);
+        File.Delete(Path.Combine(src, "a", "f0.bin"));
+        Ok(host, url, ["--s3-storage-class", "GLACIER", "backup", src]);
+        Ok(admin, url, ["forget", "--keep-last", "1"]);
+
+        // --max-unused 0 would repack every partly used pack, --grace 0 would delete at once: the classes stop both.
+        var first = JsonOutput.Result(Ok(admin, url, ["prune", "--grace", "0", "--max-unused", "0", "--json"]).Stdout);
+        var plan = first.GetProperty("plan").GetProperty("packs").EnumerateArray()
+            .ToDictionary(p => p.GetProperty("pack").GetString()!, p => (Action: p.GetProperty("action").GetString()!, Reason: p.GetProperty("reason").GetString()!));
+        foreach (var pack in packsOfC)
+        {
+            Assert.Equal("keep", plan[pack].Action);
+            Assert.Contains("minimum storage duration", plan[pack].Reason, StringComparison.Ordinal);
+        }
+        Assert.Contains(packsOfA, p => plan.TryGetValue(p, out var x) && x.Reason.Contains("archived in GLACIER: never repacked", StringComparison.Ordinal));
+        Assert.DoesNotContain(plan.Values, p => p.Action == "repack");
+        Assert.True(first.GetProperty("archived_packs_kept").GetInt32() >= 1);
+        Assert.Equal(packsOfC.Count, first.GetProperty("packs_waiting_min_duration").GetInt32());
+        var after = await Glacier();
+        Assert.Superset(after, packsOfA.Union(packsOfC).ToHashSet());
+        // README "Cold storage": the dry run lists what waits, and until when.
+        var dry = Ok(admin, url, ["prune", "--dry-run"]).Stdout;
+        Assert.Contains("minimum storage duration", dry, StringComparison.Ordinal);
+        Assert.Contains("never repacked", dry, StringComparison.Ordinal);
+
+        // Told to ignore the minimum duration: c's packs are marked and (grace 0) deleted; a's stay, still not repacked.
+        var second = JsonOutput.Result(Ok(admin, url, ["prune", "--grace", "0", "--max-unused", "0", "--ignore-min-storage-duration", "--json"]).Stdout);
+        Assert.Equal(packsOfC.Count, second.GetProperty("packs_deleted").GetInt32());
+        after = await Glacier();
+        Assert.Empty(after.Intersect(packsOfC));
+        Assert.Superset(packsOfA, after.Intersect(packsOfA).ToHashSet());
+        Assert.Equal(packsOfA.Order(), after.Intersect(packsOfA).Order());
+
+        // Nothing the latest snapshot needs was lost: retrieve and restore it, byte-identical.
+        EmulatedArchiveClock.Set(_emulation, "auto", TimeSpan.Zero);
+        var target = Cli.Dir.Combine("t");
+        // README "Cold storage": the restore with retrieval (bulk: free per GB on GLACIER).
+        Ok(admin, url, ["restore", "latest", "--target", target, "--retrieve-tier", "bulk"], Emulated);
+        foreach (var f in new[] { "f1.bin", "f2.bin" })
+            Assert.Equal(File.ReadAllBytes(Path.Combine(src, "a", f)), File.ReadAllBytes(Path.Combine(target + src, "a", f)));
+    }
+
+    [Fact]
+    public void Plan_on_a_local_folder_is_one_clear_line()
+    {
+        Cli.Init();
+        var src = Cli.Dir.CreateDirectory("src");
+        File.WriteAllText(Path.Combine(src, "x"), "x");
+        Cli.Ok("backup", src);
+        var r = Cli.Run(["-r", Cli.Repo, "restore", "latest", "--target", Cli.Dir.Combine("t"), "--plan"]);
+        AssertOneLineError(r, "local folder");
+        AssertOneLineError(Cli.Run(["-r", Cli.Repo, "restore", "latest", "--target", Cli.Dir.Combine("t"), "--retrieve-tier", "bulk"]), "local folder");
+        AssertOneLineError(Cli.Run(["-r", Cli.Repo, "restore", "latest", "--target", Cli.Dir.Combine("t"), "--retrieve-days", "3"]), "--retrieve-days goes with --retrieve-tier");
+        AssertOneLineError(Cli.Run(["-r", Cli.Repo, "restore", "latest", "--target", Cli.Dir.Combine("t"), "--retrieve-tier", "fast"]), "'fast' not recognized", "expedited");
+        Assert.False(Directory.Exists(Cli.Dir.Combine("t")), "nothing was restored");
+    }
+}
