@@ -73,7 +73,7 @@ public sealed class ShellIntegrationTests : IDisposable
     [Theory]
     [InlineData("ba", "backup")]
     [InlineData("backup --one", "--one-file-system")]
-    [InlineData("forget --keep-d", "--keep-daily")]
+    [InlineData("forget --keep-da", "--keep-daily")]
     [InlineData("key ", "add list passwd remove")]
     [InlineData("policy --role ", "admin client put-only write-only")]
     [InlineData("-r /x snap", "snapshots")]
