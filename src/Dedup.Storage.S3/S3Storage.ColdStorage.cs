@@ -74,29 +74,9 @@ public sealed partial class S3Storage : IArchiveStorage
     public async IAsyncEnumerable<(StoredObject Object, string StorageClass)> ListNonDefaultClassAsync(
         string prefix, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
-        StorageNames.ValidatePrefix(prefix);
-        var keyPrefix = _location.KeyPrefix;
-        var request = new ListObjectsV2Request { BucketName = _location.Bucket, Prefix = keyPrefix + prefix, MaxKeys = _options.ListPageSize };
-        while (true)
-        {
-            ListObjectsV2Response page;
-            try
-            {
-                page = await ResendUnparsedAsync(() => _client.ListObjectsV2Async(request, cancellationToken)).ConfigureAwait(false);
-            }
-            catch (Exception e)
-            {
-                throw S3Errors.Map(e, _location, "list", request.Prefix, cancellationToken);
-            }
-            foreach (var o in page.S3Objects ?? [])
-            {
-                if (o.Key is null || !o.Key.StartsWith(keyPrefix, StringComparison.Ordinal) || o.Key.EndsWith('/')) continue;
-                if (ClassName(o.StorageClass) is { } c && c != "STANDARD")
-                    yield return (new StoredObject(o.Key[keyPrefix.Length..], o.Size ?? 0, ToUtc(o.LastModified)), c);
-            }
-            if (page.IsTruncated != true || string.IsNullOrEmpty(page.NextContinuationToken)) yield break;
-            request.ContinuationToken = page.NextContinuationToken;
-        }
+        await foreach (var (name, o) in ListObjectsAsync(prefix, cancellationToken).ConfigureAwait(false))
+            if (ClassName(o.StorageClass) is { } c && c != "STANDARD")
+                yield return (new StoredObject(name, o.Size ?? 0, ToUtc(o.LastModified)), c);
     }
 
     /// <summary>S3 omits the header for STANDARD; null and "" both mean the default class.</summary>

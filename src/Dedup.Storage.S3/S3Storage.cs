@@ -175,6 +175,17 @@ public sealed partial class S3Storage : IMaintenanceStorage, IDisposable
 
     public async IAsyncEnumerable<StoredObject> ListAsync(string prefix, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
+        await foreach (var (name, o) in ListObjectsAsync(prefix, cancellationToken).ConfigureAwait(false))
+            yield return new StoredObject(name, o.Size ?? 0, ToUtc(o.LastModified));
+    }
+
+    /// <summary>
+    /// The objects under <paramref name="prefix"/>, page by page, with their names relative to the store root; console
+    /// "folder" markers and keys outside the prefix are left out. The listing behind <see cref="ListAsync"/> and others
+    /// that need more of each entry (its storage class).
+    /// </summary>
+    private async IAsyncEnumerable<(string Name, S3Object Entry)> ListObjectsAsync(string prefix, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
         StorageNames.ValidatePrefix(prefix);
         var keyPrefix = _location.KeyPrefix;
         var request = new ListObjectsV2Request
@@ -200,7 +211,7 @@ public sealed partial class S3Storage : IMaintenanceStorage, IDisposable
                 // Keys ending in '/' are "folder" markers made by consoles, not objects.
                 if (o.Key is null || !o.Key.StartsWith(keyPrefix, StringComparison.Ordinal) || o.Key.EndsWith('/'))
                     continue;
-                yield return new StoredObject(o.Key[keyPrefix.Length..], o.Size ?? 0, ToUtc(o.LastModified));
+                yield return (o.Key[keyPrefix.Length..], o);
             }
             if (page.IsTruncated != true || string.IsNullOrEmpty(page.NextContinuationToken))
                 yield break;
