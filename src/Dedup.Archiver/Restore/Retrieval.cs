@@ -77,15 +77,21 @@ public static class Retrieval
             async (p, c) => await archive.RequestRestoreAsync(p.Name, tier, days, c).ConfigureAwait(false));
 
     /// <summary>
-    /// Polls the unreadable packs every <paramref name="interval"/> of <paramref name="clock"/> until all are readable,
-    /// calling <paramref name="progress"/> (readable, total) after each poll. A copy that expired meanwhile is asked for again.
+    /// The packs of <paramref name="plan"/> as they become readable: first those readable now, then, after each poll of
+    /// the unreadable ones every <paramref name="interval"/> of <paramref name="clock"/>, those that became readable since
+    /// (each pack once; a batch may be empty). <paramref name="progress"/> gets (readable, total) before each batch. A
+    /// copy that expired while waiting is asked for again. Callers act on each batch (restore the files, check the packs,
+    /// copy the snapshots it completes) before asking for the next, so work starts with the first thawed pack. Nothing is
+    /// requested here but re-requests: call <see cref="RequestAsync"/> first.
     /// </summary>
-    public static async Task WaitAsync(IArchiveStorage archive, RetrievalPlan plan, RetrievalTier tier, int days, TimeProvider clock, TimeSpan interval,
-        int parallel, Action<int, int> progress, CancellationToken ct = default)
+    public static async IAsyncEnumerable<IReadOnlyList<PackState>> ThawAsync(IArchiveStorage archive, RetrievalPlan plan, RetrievalTier tier, int days,
+        TimeProvider clock, TimeSpan interval, int parallel, Action<int, int> progress,
+        [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct = default)
     {
-        var pending = plan.Unreadable.Select(p => p.Pack).ToList();
         int total = plan.Packs.Count;
+        var pending = plan.Unreadable.Select(p => p.Pack).ToList();
         progress(total - pending.Count, total);
+        yield return plan.Packs.Where(p => p.State.Readable).ToList();
         while (pending.Count > 0)
         {
             await Task.Delay(interval, clock, ct).ConfigureAwait(false);
@@ -93,7 +99,15 @@ public static class Retrieval
             await RequestAsync(archive, now, tier, days, parallel, ct).ConfigureAwait(false);
             pending = now.Unreadable.Select(p => p.Pack).ToList();
             progress(total - pending.Count, total);
+            yield return now.Packs.Where(p => p.State.Readable).ToList();
         }
+    }
+
+    /// <summary>Waits until every pack of the plan is readable (<see cref="ThawAsync"/>, acting on no batch).</summary>
+    public static async Task WaitAsync(IArchiveStorage archive, RetrievalPlan plan, RetrievalTier tier, int days, TimeProvider clock, TimeSpan interval,
+        int parallel, Action<int, int> progress, CancellationToken ct = default)
+    {
+        await foreach (var _ in ThawAsync(archive, plan, tier, days, clock, interval, parallel, progress, ct).ConfigureAwait(false)) { }
     }
 
     /// <summary>How often to ask: about a tenth of the tier's typical time (Expedited 1-5 min, Standard 3-5 h, Bulk 5-12 h).</summary>

@@ -61,21 +61,31 @@ internal static class RestoreRetrieval
     /// <summary>Requests what the plan lacks, then waits, saying how many packs are readable after each poll.</summary>
     public static async Task RetrieveAsync(CliContext ctx, RetrievalPlan plan, RetrievalTier tier, int days)
     {
+        await foreach (var _ in ThawAsync(ctx, plan, tier, days).ConfigureAwait(false)) { }
+    }
+
+    /// <summary>
+    /// Requests what the plan lacks, then yields the packs as they become readable (<see cref="Retrieval.ThawAsync"/>),
+    /// saying how many are readable after each poll. The caller acts on each batch before the next poll.
+    /// </summary>
+    public static async IAsyncEnumerable<IReadOnlyList<PackState>> ThawAsync(CliContext ctx, RetrievalPlan plan, RetrievalTier tier, int days)
+    {
         var handle = ctx.OpenStorage();
         var archive = handle.Archive!;
         var toRequest = plan.ToRequest;
         await Retrieval.RequestAsync(archive, plan, tier, days, ctx.S3.Connections, ctx.Cancellation).ConfigureAwait(false);
-        if (plan.Unreadable.Count == 0) return;
         var interval = Retrieval.PollInterval(tier);
-        if (!ctx.Json)
+        if (!ctx.Json && plan.Unreadable.Count > 0)
             ctx.Say($"retrieval requested for {toRequest.Count} pack(s) ({Text.Bytes(toRequest.Sum(p => p.State.Size))}), tier {Name(tier)}, kept {days} day(s); "
                     + $"{plan.Unreadable.Count - toRequest.Count} already being retrieved. Waiting, asking every {Text.Duration(interval)}; "
                     + "interrupting is safe: run the same command again to go on");
-        await Retrieval.WaitAsync(archive, plan, tier, days, handle.Clock, interval, ctx.S3.Connections, (ready, total) =>
-        {
-            if (ctx.Json) ctx.WriteJson(new RetrievalStatus(ready, total), CliJson.Default.RetrievalStatus);
-            else ctx.Say($"retrieval: {ready}/{total} pack(s) readable");
-        }, ctx.Cancellation).ConfigureAwait(false);
+        await foreach (var batch in Retrieval.ThawAsync(archive, plan, tier, days, handle.Clock, interval, ctx.S3.Connections, (ready, total) =>
+                       {
+                           if (plan.Unreadable.Count == 0) return;
+                           if (ctx.Json) ctx.WriteJson(new RetrievalStatus(ready, total), CliJson.Default.RetrievalStatus);
+                           else ctx.Say($"retrieval: {ready}/{total} pack(s) readable");
+                       }, ctx.Cancellation).ConfigureAwait(false))
+            yield return batch;
     }
 
     private static readonly RetrievalTier[] Tiers = [RetrievalTier.Expedited, RetrievalTier.Standard, RetrievalTier.Bulk];
