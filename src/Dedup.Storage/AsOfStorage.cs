@@ -68,6 +68,22 @@ public sealed class AsOfStorage(IVersionedStorage source, DateTimeOffset moment)
         }
     }
 
+    /// <summary>
+    /// When <paramref name="name"/> first existed (its oldest version that is not a delete marker), at any time, and
+    /// whether it exists at <see cref="Moment"/>: for saying why a read as of a time finds nothing.
+    /// </summary>
+    public async Task<DateTimeOffset?> FirstWrittenAsync(string name, CancellationToken cancellationToken = default)
+    {
+        StorageNames.Validate(name);
+        DateTimeOffset? first = null;
+        await foreach (var v in source.ListVersionsAsync(name, cancellationToken).ConfigureAwait(false))
+        {
+            if (v.Name != name) break;
+            if (!v.IsDeleteMarker && (first is null || v.LastModified < first)) first = v.LastModified;
+        }
+        return first;
+    }
+
     private async ValueTask<StoredVersion?> ResolveAsync(string name, CancellationToken cancellationToken)
     {
         if (_resolved.TryGetValue(name, out var known)) return known;

@@ -1,3 +1,5 @@
+using Dedup.Format;
+using Dedup.Repository;
 using Dedup.Repository.Snapshots;
 using Dedup.Storage;
 using Dedup.Storage.S3;
@@ -35,6 +37,29 @@ public static class AsOfReading
         var clock = TimeProvider.System;
         if (SnapshotTime.TryParse(text, clock.GetUtcNow(), clock.LocalTimeZone, out var moment)) return moment;
         throw new UsageException($"{option} '{text}' is not a time: use {SnapshotTime.Forms}");
+    }
+
+    /// <summary>
+    /// Opens a repository through <paramref name="storage"/>; when that is a view as of a time at which the repository's
+    /// config did not exist, the error says so (and when it did exist) instead of suggesting 'dedup init'.
+    /// </summary>
+    public static async Task<T> ExplainMissingAsync<T>(StorageHandle storage, string url, Func<Task<T>> open, CancellationToken ct)
+    {
+        try
+        {
+            return await open().ConfigureAwait(false);
+        }
+        catch (RepositoryNotFoundException) when (storage.AsOf is { } view)
+        {
+            var at = AsOfStorage.Describe(view.Moment);
+            var first = await view.FirstWrittenAsync(Layout.Config, ct).ConfigureAwait(false);
+            if (first is null)
+                throw new RepositoryException($"There is no Dedup repository at {url}, at any time the bucket kept: no version of its config exists. Check the URL.");
+            if (first > view.Moment)
+                throw new RepositoryException($"The repository at {url} did not exist yet at {at}: it was created at {AsOfStorage.Describe(first.Value)}. Give a later time.");
+            throw new RepositoryException($"At {at} the repository at {url} had no config (it was deleted before then; a delete marker hid it). Give an earlier time, "
+                                          + "or see what 'dedup rollback --to TIME --dry-run' would put back.");
+        }
     }
 
     /// <summary>The read-only view as of <paramref name="moment"/>, once the bucket is known to keep versions.</summary>

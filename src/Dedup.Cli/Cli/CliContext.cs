@@ -142,14 +142,16 @@ public sealed class CliContext(ParseResult parse, Profile? profile, Cancellation
     {
         if (_repo is null)
         {
-            var storage = OpenStorage().Storage;
+            var handle = OpenStorage();
+            var storage = handle.Storage;
             using var password = RepositoryPassword(confirm: false);
             if (Enrollment() is { } enrolled)
                 _repo = Repo.OpenEnrolled(storage, enrolled, password.Memory.Span); // reads nothing (spec 21.1)
             else
             {
                 var hints = new KeyHints(KeyId, CacheDir, RepositoryUrl, rememberKey);
-                _repo = await Repo.OpenAsync((IStorage)storage, password.Memory, ct: Cancellation, options: hints.OpenOptions()).ConfigureAwait(false);
+                _repo = await AsOfReading.ExplainMissingAsync(handle, RepositoryUrl,
+                    () => Repo.OpenAsync((IStorage)storage, password.Memory, ct: Cancellation, options: hints.OpenOptions()), Cancellation).ConfigureAwait(false);
                 hints.Remember(_repo.KeyId);
             }
         }

@@ -7,8 +7,11 @@ namespace Dedup.Cli.Cli;
 /// An opened store and what owns it. <see cref="Storage"/> can delete because both backends can; verbs that
 /// should not delete take it as <see cref="IStorage"/>, and only 'key remove' uses the maintenance view.
 /// </summary>
-public sealed class StorageHandle(IMaintenanceStorage storage, S3Storage? s3, IArchiveStorage? archive = null, TimeProvider? clock = null) : IDisposable
+public sealed class StorageHandle(IMaintenanceStorage storage, S3Storage? s3, IArchiveStorage? archive = null, TimeProvider? clock = null, AsOfStorage? asOf = null) : IDisposable
 {
+    /// <summary>The read-only view of the bucket as of a time, under the wrappers; null when reading the current state.</summary>
+    public AsOfStorage? AsOf { get; } = asOf;
+
     /// <summary>Archive states and retrievals (S3 GLACIER, DEEP_ARCHIVE); null for local folders.</summary>
     public IArchiveStorage? Archive { get; } = archive ?? s3;
 
@@ -61,12 +64,13 @@ public static class StorageFactory
         var s3 = new S3Storage(location, options);
         IMaintenanceStorage store = s3;
         ArchiveEmulatingStorage? emulation = null;
+        AsOfStorage? view = null;
         TimeProvider? clock = null;
         try
         {
             if (asOf is { } moment)
             {
-                store = AsOfReading.View(url, s3, moment);
+                store = view = AsOfReading.View(url, s3, moment);
             }
             else if (Environment.GetEnvironmentVariable(ArchiveEmulatingStorage.EnvironmentVariable) is { Length: > 0 } stateDirectory)
             {
@@ -82,7 +86,7 @@ public static class StorageFactory
         }
         // Limits first, then retry: a request waiting out its backoff or for its bandwidth holds no connection slot,
         // and retried bytes count against the bandwidth limit.
-        return new StorageHandle(store.WithConcurrencyLimit(connections).WithBandwidthLimit(bandwidth).WithRetries(Retries()), s3, emulation, clock);
+        return new StorageHandle(store.WithConcurrencyLimit(connections).WithBandwidthLimit(bandwidth).WithRetries(Retries()), s3, emulation, clock, view);
     }
 
     /// <summary>

@@ -40,7 +40,8 @@ public sealed class CopyCommand : Verb
         using var sourceStorage = StorageFactory.Open(from, ctx.S3, ctx.Bandwidth, fromAsOf);
         Repo source;
         using (var password = Passwords.ForSource(ctx.Get(_fromPasswordFile)))
-            source = await Repo.OpenAsync(sourceStorage.Storage, password.Memory, ct: ctx.Cancellation).ConfigureAwait(false);
+            source = await AsOfReading.ExplainMissingAsync(sourceStorage, from,
+                () => Repo.OpenAsync(sourceStorage.Storage, password.Memory, ct: ctx.Cancellation), ctx.Cancellation).ConfigureAwait(false);
         await using (source.ConfigureAwait(false))
         {
             var dest = await ctx.OpenRepositoryAsync().ConfigureAwait(false);

@@ -216,10 +216,11 @@ public sealed class S3AsOfTests : S3TestBase
     }
 
     [Fact]
-    public void As_of_and_rollback_refuse_what_they_cannot_do_in_one_line()
+    public async Task As_of_and_rollback_refuse_what_they_cannot_do_in_one_line()
     {
         var (plain, _) = NewRepo(S3Env.Bucket, "asof-plain");
-        var (versioned, _) = NewVersionedRepo(S3Env.VersionedBucket, "asof-refuse");
+        var (versioned, versionedPrefix) = NewVersionedRepo(S3Env.VersionedBucket, "asof-refuse");
+        var (never, _) = NewVersionedRepo(S3Env.VersionedBucket, "asof-never");
         Init(S3Env.Client, plain);
         Init(S3Env.Client, versioned);
         AssertOneLineError(Run(S3Env.Admin, plain, ["snapshots", "--as-of", "1h"]), "no versioning");
@@ -235,8 +236,18 @@ public sealed class S3AsOfTests : S3TestBase
         AssertOneLineError(Run(S3Env.Admin, Cli.Repo, ["copy", "--from-repo", versioned, "--as-of", "1h"]), "--from-as-of");
         AssertOneLineError(Run(S3Env.Admin, versioned, ["snapshots", "--as-of", "yesterday"]), "is not a time");
         AssertOneLineError(Run(S3Env.Admin, versioned, ["rollback", "--to", "2999-01-01"]), "in the future");
-        // Before the repository existed there is nothing to read.
-        AssertOneLineError(Run(S3Env.Admin, versioned, ["snapshots", "--as-of", "2001-01-01"]), "no Dedup repository");
+        // Before the repository existed there is nothing to read, and the error says when it was created instead of
+        // suggesting 'dedup init'; where it never was, it says so; where its config was deleted, it says that.
+        var created = (await VersionsAsync(S3Env.VersionedBucket, versionedPrefix)).Single(v => v.Key == $"{versionedPrefix}/config").LastModified;
+        AssertOneLineError(Run(S3Env.Admin, versioned, ["snapshots", "--as-of", "2001-01-01"]), "did not exist yet at 2001-01-01",
+            $"created at {created.ToUniversalTime():yyyy-MM-dd HH:mm:ss}");
+        AssertOneLineError(Run(S3Env.Admin, never, ["snapshots", "--as-of", "1h"]), "no version of its config exists");
+        AssertOneLineError(Cli.Run(["-r", Cli.Repo, "copy", "--from-repo", versioned, "--from-as-of", "2001-01-01"],
+            S3Env.Admin.Env(new() { ["DEDUP_FROM_PASSWORD_FILE"] = Cli.PasswordFile })), "did not exist yet");
+        using (var s3 = S3Env.Sdk(S3Env.Admin)) await s3.DeleteObjectAsync(S3Env.VersionedBucket, $"{versionedPrefix}/config");
+        var deleted = Run(S3Env.Admin, versioned, ["snapshots", "--as-of", DateTimeOffset.UtcNow.AddMinutes(1).ToString("yyyy-MM-ddTHH:mm:ssZ")]);
+        AssertOneLineError(deleted, "had no config", "rollback --to TIME --dry-run");
+        Assert.DoesNotContain("dedup init", deleted.Stderr);
     }
 
     public override void Dispose()
