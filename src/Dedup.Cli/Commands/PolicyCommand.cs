@@ -17,7 +17,8 @@ public sealed class PolicyCommand : Verb
     private readonly Option<string[]> _keyId = Opt.List("key-id", "ID", "write-only: a host's own key file, the only key file it may read");
 
     public PolicyCommand() : base("policy", "Print the S3 policy JSON for a backup client or the admin.", """
-        client  may read, list and create objects under the prefix, but never delete them. Creates must carry
+        client  may read, list and create objects under the prefix, but never delete them, and read old versions
+                (s3:ListBucketVersions, s3:GetObjectVersion) for --as-of on a versioned bucket. Creates must carry
                 If-None-Match (enforced where the server knows the s3:if-none-match condition key), so existing
                 objects cannot be overwritten. No multipart abort either: stale uploads are the admin's to clean.
         write-only  for hosts with a write-only key: may list the prefix, read only what a backup needs (config,
@@ -105,6 +106,10 @@ public sealed class PolicyCommand : Verb
                 ["s3:GetBucketLocation", "s3:GetBucketVersioning", "s3:GetBucketObjectLockConfiguration", "s3:ListBucketMultipartUploads"],
                 BucketArn(bucket)),
             new("ReadAndCreateObjects", "Allow", ["s3:GetObject", "s3:PutObject"], objects),
+            // --as-of reads (spec/versioned-recovery.md): a full-key host may restore its files as they were before an
+            // attack. Old versions hold nothing its key could not read anyway; deleting them stays denied below.
+            new("ListOldVersions", "Allow", ["s3:ListBucketVersions"], BucketArn(bucket), PrefixCondition(prefix)),
+            new("ReadOldVersions", "Allow", ["s3:GetObjectVersion"], ObjectsArn(bucket, prefix)),
             new("CreateOnlyNoOverwrite", "Deny", ["s3:PutObject"], objects, CreateOnly()),
             MetadataStaysReadable(Arns(bucket, prefix, "config", "keys/*", "index/*", "snapshots/*", "inflight/*", "marks/*", "revocations/*", "tombstones/*")),
             NeverTouchRetention(bucket, prefix),

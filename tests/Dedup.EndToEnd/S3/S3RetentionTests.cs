@@ -42,6 +42,11 @@ public sealed class S3RetentionTests : S3TestBase
         TreeFixture.Build(src, seed: 151);
         var started = DateTimeOffset.UtcNow;
         Ok(S3Env.Client, Url, ["backup", src]);
+        // The printed client policy lets a full-key host read as of a time (version listing and reads); before the
+        // backup there was no snapshot, after it one.
+        Assert.Contains("0 snapshots", Ok(S3Env.Client, Url, ["snapshots", "--as-of", started.ToString("yyyy-MM-ddTHH:mm:ss.fffZ")]).Stdout);
+        Assert.Single(JsonDocument.Parse(Ok(S3Env.Client, Url, ["snapshots", "--json", "--as-of", DateTimeOffset.UtcNow.AddMinutes(1).ToString("yyyy-MM-ddTHH:mm:ssZ")]).Stdout)
+            .RootElement.EnumerateArray());
 
         // Every object the client wrote, and those init wrote, is locked by the bucket's default: the host asked for nothing.
         var objects = await CurrentRetentionAsync(_bucket, Prefix);
