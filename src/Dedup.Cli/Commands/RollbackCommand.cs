@@ -61,7 +61,7 @@ public sealed class RollbackCommand : Verb
             if (!header) ctx.Say($"{"CHANGE",-8}  {"OBJECT".PadRight(NameWidth)}  {"AS OF",-24}  {"NOW",-36}  ACTION");
             header = true;
             ctx.Say($"{Kind(change.Kind),-8}  {change.Name.PadRight(NameWidth)}  {Then(change),-24}  {Now(change),-36}  {Describe(change, removeNewer, dryRun)}");
-        }, ctx.Cancellation).ConfigureAwait(false);
+        }, ctx.Cancellation, parallel: ctx.S3.Connections).ConfigureAwait(false);
         if (ctx.Json)
         {
             ctx.WriteJson(new RollbackSummary(Text.Iso(moment), dryRun, outcome.Restored, outcome.Reverted, outcome.Newer, outcome.NewerHidden), CliJson.Default.RollbackSummary);

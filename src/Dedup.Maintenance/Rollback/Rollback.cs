@@ -109,25 +109,34 @@ public static class VersionRollback
         }
     }
 
-    /// <summary>Plans and applies, streaming; <paramref name="onChange"/> hears of each change (after it was applied, unless a dry run).</summary>
+    /// <summary>
+    /// Plans and applies, streaming; <paramref name="parallel"/> changes are applied at once (each is one or a few
+    /// requests on its own name, so their order does not matter). <paramref name="onChange"/> hears of each change, one
+    /// at a time, after it was applied (unless a dry run); with more than one at once, not necessarily in name order.
+    /// </summary>
     public static async Task<RollbackOutcome> RunAsync(IVersionedStorage store, string prefix, DateTimeOffset moment, bool dryRun, bool hideNewer,
-        Action<RollbackChange> onChange, CancellationToken ct = default)
+        Action<RollbackChange> onChange, CancellationToken ct = default, int parallel = 1)
     {
         int restored = 0, reverted = 0, newer = 0, hidden = 0;
-        await foreach (var change in PlanAsync(store, prefix, moment, ct).ConfigureAwait(false))
+        var report = new Lock();
+        var options = new ParallelOptions { MaxDegreeOfParallelism = dryRun ? 1 : Math.Max(1, parallel), CancellationToken = ct };
+        await Parallel.ForEachAsync(PlanAsync(store, prefix, moment, ct), options, async (change, c) =>
         {
-            if (!dryRun) await ApplyAsync(store, change, hideNewer, ct).ConfigureAwait(false);
-            switch (change.Kind)
+            if (!dryRun) await ApplyAsync(store, change, hideNewer, c).ConfigureAwait(false);
+            lock (report)
             {
-                case RollbackKind.Restore: restored++; break;
-                case RollbackKind.Revert: reverted++; break;
-                default:
-                    newer++;
-                    if (hideNewer) hidden++;
-                    break;
+                switch (change.Kind)
+                {
+                    case RollbackKind.Restore: restored++; break;
+                    case RollbackKind.Revert: reverted++; break;
+                    default:
+                        newer++;
+                        if (hideNewer) hidden++;
+                        break;
+                }
+                onChange(change);
             }
-            onChange(change);
-        }
+        }).ConfigureAwait(false);
         return new RollbackOutcome(restored, reverted, newer, hidden);
     }
 }

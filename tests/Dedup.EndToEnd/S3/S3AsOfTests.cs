@@ -148,6 +148,24 @@ public sealed class S3AsOfTests : S3TestBase
         Assert.Equal(File.ReadAllBytes(extra), Admin(url, "dump", second, extra, "--as-of", at).StdoutBytes);
         Assert.Contains("extra.bin", Admin(url, "diff", first, second, "--as-of", at).Stdout);
         Admin(url, "stats", "--as-of", at);
+        // mount shows the repository as of the moment (a real FUSE mount; files read through it are the originals).
+        var mountPoint = Cli.Dir.CreateDirectory("mnt-asof");
+        using (var mount = Cli.StartWith(["-r", url, "mount", mountPoint, "--as-of", at], S3Env.Admin.Env(FreshCache())))
+        {
+            try
+            {
+                mount.WaitForLine("Mounted ", TimeSpan.FromMinutes(2));
+                TreeFixture.AssertSame(src, Path.Join(mountPoint, "ids", second[..8], Path.GetFullPath(src)));
+                Assert.False(File.Exists(Path.Join(mountPoint, "ids", first[..8], extra)));
+                Assert.Equal(0, Dedup.TestKit.Tool.Run("fusermount3", "-u", mountPoint).ExitCode);
+                var ended = mount.WaitForExit(TimeSpan.FromMinutes(2));
+                Assert.True(ended.ExitCode == 0, $"dedup mount --as-of: {ended}");
+            }
+            finally
+            {
+                Dedup.TestKit.MountTable.ForceUnmount(mountPoint);
+            }
+        }
         // copy reads its source as of the moment.
         Assert.Equal(0, Cli.Init().ExitCode);
         var copied = Cli.Run(["-r", Cli.Repo, "copy", "--from-repo", url, "--from-as-of", at],

@@ -146,6 +146,59 @@ public sealed class AsOfStorageTests
             return unchanged && planned.Select(Show).SequenceEqual(applied.Select(Show));
         });
 
+    /// <summary>Copies back wait at a gate that opens only when <paramref name="together"/> of them are in flight at once.</summary>
+    private sealed class GatedCopies(VersionedMemoryStorage inner, int together) : IVersionedStorage
+    {
+        private readonly TaskCompletionSource _open = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private int _entered;
+        public int MostAtOnce;
+        private int _now;
+
+        public string Location => inner.Location;
+        public IAsyncEnumerable<StoredVersion> ListVersionsAsync(string prefix, CancellationToken ct = default) => inner.ListVersionsAsync(prefix, ct);
+        public Task<Stream> OpenReadVersionAsync(string name, string versionId, long offset = 0, long length = -1, CancellationToken ct = default) =>
+            inner.OpenReadVersionAsync(name, versionId, offset, length, ct);
+        public Task DeleteVersionAsync(string name, string versionId, CancellationToken ct = default) => inner.DeleteVersionAsync(name, versionId, ct);
+        public Task AddDeleteMarkerAsync(string name, CancellationToken ct = default) => inner.AddDeleteMarkerAsync(name, ct);
+
+        public async Task CopyVersionToCurrentAsync(string name, string versionId, CancellationToken ct = default)
+        {
+            var now = Interlocked.Increment(ref _now);
+            lock (_open) MostAtOnce = Math.Max(MostAtOnce, now);
+            if (Interlocked.Increment(ref _entered) == together) _open.SetResult();
+            // Bounds a failure (copies applied one at a time never open the gate); the passing run never waits on it.
+            await _open.Task.WaitAsync(TimeSpan.FromMinutes(1), ct);
+            Interlocked.Decrement(ref _now);
+            await inner.CopyVersionToCurrentAsync(name, versionId, ct);
+        }
+    }
+
+    [Fact]
+    public async Task Rollback_applies_changes_side_by_side_and_reports_each_once()
+    {
+        var clock = new ManualClock();
+        var store = new VersionedMemoryStorage { Clock = clock };
+        string[] names = ["index/a", "index/b", "snapshots/c", "snapshots/d"];
+        foreach (var n in names) await store.PutAsync(n, new byte[] { 1 });
+        var moment = clock.Now;
+        clock.Now += TimeSpan.FromSeconds(1);
+        foreach (var n in names) store.Overwrite(n, [6, 6]);
+
+        var gated = new GatedCopies(store, together: names.Length);
+        var reported = new List<string>();
+        var outcome = await VersionRollback.RunAsync(gated, "", moment, dryRun: false, hideNewer: false, c => reported.Add(c.Name), parallel: names.Length);
+
+        Assert.Equal(names.Length, gated.MostAtOnce);
+        Assert.Equal(names.Length, outcome.Reverted);
+        Assert.Equal(names, reported.Order(StringComparer.Ordinal));
+        foreach (var n in names)
+        {
+            using var s = await store.OpenReadAsync(n);
+            Assert.Equal(1, s.ReadByte());
+            Assert.Equal(-1, s.ReadByte());
+        }
+    }
+
     [Fact]
     public async Task A_name_only_deleted_since_comes_back_as_its_very_version_with_its_original_time()
     {
