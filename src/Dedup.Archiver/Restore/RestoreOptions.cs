@@ -1,3 +1,5 @@
+using Dedup.Format;
+
 namespace Dedup.Archiver.Restore;
 
 /// <summary>What to do with an entry that already exists in the target where the snapshot has one (restic 0.17's --overwrite).</summary>
@@ -31,6 +33,24 @@ public enum RestoreAction
     /// <summary>In the target, within the restored scope, not in the snapshot: removed (--delete).</summary>
     Delete,
 }
+
+/// <summary>Whether a file is written in this wave of a restore that runs as its packs thaw (<see cref="RestoreWave"/>).</summary>
+public enum ContentAvailability
+{
+    /// <summary>All its packs are readable: written now, as in any restore.</summary>
+    Ready,
+    /// <summary>A pack of it is still being retrieved: not written, counted in <see cref="RestoreResult.Deferred"/>.</summary>
+    Later,
+    /// <summary>An earlier wave of this restore wrote it: untouched and not counted again.</summary>
+    Done,
+}
+
+/// <summary>
+/// One wave of a restore as packs thaw (<see cref="ThawedRestore"/>): which files to write now, and whether this is the
+/// last wave, the only one that applies directory metadata (times, modes: a read-only mode would block later waves)
+/// and --delete.
+/// </summary>
+public sealed record RestoreWave(Func<TreeNode, ContentAvailability> Availability, bool Last);
 
 public sealed record RestoreOptions
 {
@@ -71,6 +91,8 @@ public sealed record RestoreOptions
     /// busy. A remote store wants one per connection, to hide its latency.
     /// </summary>
     public int ReadsInFlight { get; init; }
+    /// <summary>Null for a whole restore; else the wave of a restore as packs thaw. Called on the walker thread only.</summary>
+    public RestoreWave? Wave { get; init; }
 }
 
 public sealed record RestoreFailure(string Path, string Reason);
@@ -100,6 +122,8 @@ public sealed record RestoreResult(long Files, long Directories, long Bytes, lon
     public bool DryRun { get; init; }
     /// <summary>Files written again blob by blob because a blob's verified length differed from its best claim's (a false claim).</summary>
     public long FilesReadInOrder { get; init; }
+    /// <summary>Files not written in this wave because a pack of theirs is still being retrieved (<see cref="RestoreOptions.Wave"/>).</summary>
+    public long Deferred { get; init; }
 }
 
 public sealed class RestoreProgress

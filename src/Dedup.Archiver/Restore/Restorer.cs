@@ -31,7 +31,7 @@ public sealed partial class Restorer
     private readonly CancellationTokenSource _abort;
     private Exception? _fatal;
     private readonly string _target;
-    private long _files, _dirs, _bytes, _skipped;
+    private long _files, _dirs, _bytes, _skipped, _deferred;
     private readonly ConcurrentQueue<string> _skippedPaths = new();
     // Directories entered but not yet created (nothing inside them restored so far), outermost first.
     private readonly List<(string Path, TreeNode Node)> _pending = [];
@@ -91,8 +91,8 @@ public sealed partial class Restorer
         foreach (var link in r._hardLinks.Links) await r.RestoreLinkAsync(link).ConfigureAwait(false);
         r.VerifyWritten();
         // Directory times and modes last, deepest first: writing files inside would change the mtime, and a
-        // read-only mode would block writing them.
-        if (!options.DryRun)
+        // read-only mode would block writing them (so also not before the last wave of a restore as packs thaw).
+        if (!options.DryRun && r.LastWave)
             for (int i = r._directories.Count - 1; i >= 0; i--) r.ApplyMetadata(r._directories[i].Path, r._directories[i].Node);
         return new RestoreResult(r._files, r._dirs, r._bytes, r._skipped, r._failures.ToArray())
         {
@@ -107,6 +107,7 @@ public sealed partial class Restorer
             Damaged = r._damaged.ToArray(),
             Reads = r._streamer.Stats,
             FilesReadInOrder = r._filesReadInOrder,
+            Deferred = r._deferred,
         };
     }
 
@@ -123,6 +124,9 @@ public sealed partial class Restorer
         if (!dryRun) Directory.CreateDirectory(target);
         return true;
     }
+
+    /// <summary>Directory metadata and --delete wait for the last wave: nothing may be written into a directory after them.</summary>
+    private bool LastWave => _options.Wave?.Last ?? true;
 
     private bool Selected(string snapPath) => !_excludes.Matches(snapPath) && (_includes.IsEmpty || _includes.Matches(snapPath));
 
@@ -161,6 +165,16 @@ public sealed partial class Restorer
             if (!selected || !MaterializePending()) continue;
             if (node.Type == NodeType.File)
             {
+                // A wave of a restore that runs as packs thaw: before the hard-link check, since every name of a file
+                // has the same content and so the same answer (a deferred file's later names are linked in its wave).
+                switch (_options.Wave?.Availability(node) ?? ContentAvailability.Ready)
+                {
+                    case ContentAvailability.Done:
+                        continue;
+                    case ContentAvailability.Later:
+                        Interlocked.Increment(ref _deferred);
+                        continue;
+                }
                 Interlocked.Increment(ref _progress._totalFiles);
                 if (_hardLinks.IsLaterName(fsPath, snapPath, node)) continue; // linked at the end
                 Interlocked.Add(ref _progress._totalBytes, node.Size);
@@ -173,7 +187,7 @@ public sealed partial class Restorer
                 RestoreSpecial(fsPath, snapPath, node);
             }
         }
-        if (_options.Delete) DeleteExtras(entries, snapDir, fsDir);
+        if (_options.Delete && LastWave) DeleteExtras(entries, snapDir, fsDir);
     }
 
     /// <summary>Creates the directories on the way to the entry about to be restored, outermost first.</summary>

@@ -1,5 +1,3 @@
-using Dedup.Archiver.Filtering;
-using Dedup.Archiver.Trees;
 using Dedup.Format;
 using Dedup.Repository.Snapshots;
 using Dedup.Storage;
@@ -27,36 +25,13 @@ public sealed record RetrievalPlan(IReadOnlyList<PackState> Packs)
 /// </summary>
 public static class Retrieval
 {
-    /// <summary>The data packs holding the content of the files that a restore with these filters writes.</summary>
+    /// <summary>
+    /// The data packs holding the content of the files that a restore with these filters writes. An archived tree pack
+    /// stops it with its <see cref="ObjectArchivedException"/>; <see cref="NeededPacksWalk"/> goes on past it.
+    /// </summary>
     public static async Task<IReadOnlySet<ObjectId>> NeededPacksAsync(Repo repo, LoadedSnapshot snapshot, IReadOnlyList<string> includes,
-        IReadOnlyList<string> excludes, CancellationToken ct = default)
-    {
-        var inc = new PathFilter(includes);
-        var exc = new PathFilter(excludes);
-        var packs = new HashSet<ObjectId>();
-        async Task WalkAsync(IReadOnlyList<ObjectId> tree, string dir, int depth)
-        {
-            if (depth > Limits.MaxTreeDepth) throw new CorruptObjectException(dir, $"directories nest deeper than {Limits.MaxTreeDepth} levels");
-            foreach (var node in await SnapshotWalker.LoadDirectoryAsync(repo, snapshot.Domain, tree, ct).ConfigureAwait(false))
-            {
-                var path = dir + "/" + node.Name;
-                if (exc.Matches(path)) continue;
-                bool selected = inc.IsEmpty || inc.Matches(path);
-                if (node.Type == NodeType.Directory)
-                {
-                    if (selected || inc.CouldMatchBelow(path)) await WalkAsync(node.Content, path, depth + 1).ConfigureAwait(false);
-                }
-                else if (selected && node.Type == NodeType.File)
-                {
-                    // The pack a reader tries first; the others are fallbacks, read only when it fails.
-                    foreach (var blob in node.Content)
-                        if (repo.Index.TryGet(blob, snapshot.Domain, out var location)) packs.Add(location.PackId);
-                }
-            }
-        }
-        await WalkAsync(SnapshotWalker.RootTree(snapshot.Info), "", 0).ConfigureAwait(false);
-        return packs;
-    }
+        IReadOnlyList<string> excludes, CancellationToken ct = default) =>
+        (await NeededPacksWalk.RunAsync(repo, snapshot, includes, excludes, skipArchivedTrees: false, ct).ConfigureAwait(false)).Data;
 
     /// <summary>Asks the store for each pack's state (one HEAD each, <paramref name="parallel"/> at a time).</summary>
     public static async Task<RetrievalPlan> PlanAsync(IArchiveStorage archive, IEnumerable<ObjectId> packs, int parallel, CancellationToken ct = default)

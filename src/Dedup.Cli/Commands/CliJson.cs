@@ -23,6 +23,8 @@ namespace Dedup.Cli.Commands;
 [JsonSerializable(typeof(RetrievalStatus))]
 [JsonSerializable(typeof(RestoreSummary))]
 [JsonSerializable(typeof(RestoreActionLine))]
+[JsonSerializable(typeof(RestoreTreePlanJson))]
+[JsonSerializable(typeof(RestoreWaveJson))]
 [JsonSerializable(typeof(LsEntry))]
 [JsonSerializable(typeof(DiffStatus))]
 [JsonSerializable(typeof(DiffLine))]

@@ -46,8 +46,10 @@ public sealed class RestoreCommand : Verb
         With --json, status lines ("message_type": "status") come first and the summary is the last line.
         Cold storage (S3): data packs in GLACIER or DEEP_ARCHIVE must be retrieved before they can be read. --plan lists
         those this restore needs (same snapshot, paths and filters), their bytes and the cost per tier, and requests
-        nothing. --retrieve-tier TIER [--retrieve-days N] requests exactly those, waits, then restores; if interrupted,
-        the same command again goes on (requests are idempotent, finished files are kept).
+        nothing. --retrieve-tier TIER [--retrieve-days N] requests exactly those and restores files in waves as their
+        packs thaw (each wave says what it restored and what waits; directory times and modes, and --delete, come last);
+        if interrupted, the same command again goes on (requests are idempotent, finished files are kept). Tree packs a
+        backup host put in an archive class are listed by --plan and retrieved first.
 
 
         """ + SnapshotSelection.Help)
@@ -77,15 +79,10 @@ public sealed class RestoreCommand : Verb
         var snapshot = await repo.Snapshots.ResolveAsync(ctx.Get(_snapshot)!, _selection.Filter(ctx), ctx.Cancellation).ConfigureAwait(false);
         ctx.SaySigner(snapshot);
         if (ctx.Given(_retrieveDays) && !ctx.Given(_retrieveTier)) throw new UsageException("--retrieve-days goes with --retrieve-tier TIER (expedited, standard or bulk)");
-        if (ctx.Get(_plan) || ctx.Get(_retrieveTier) is not null)
+        if (ctx.Get(_plan))
         {
-            var plan = await RestoreRetrieval.PlanAsync(ctx, repo, snapshot, ctx.Get(_include) ?? [], ctx.Get(_exclude) ?? []).ConfigureAwait(false);
-            if (ctx.Get(_plan))
-            {
-                RestoreRetrieval.SayPlan(ctx, snapshot, plan);
-                return ExitCodes.Ok;
-            }
-            await RestoreRetrieval.RetrieveAsync(ctx, plan, RestoreRetrieval.ParseTier(ctx.Get(_retrieveTier)!), ctx.Get(_retrieveDays) ?? 7).ConfigureAwait(false);
+            await RestoreThaw.SayPlanAsync(ctx, repo, snapshot, ctx.Get(_include) ?? [], ctx.Get(_exclude) ?? []).ConfigureAwait(false);
+            return ExitCodes.Ok;
         }
         var options = new RestoreOptions
         {
@@ -102,16 +99,11 @@ public sealed class RestoreCommand : Verb
             // Against S3 every connection is kept busy with one ranged read of pack data.
             ReadsInFlight = ctx.OpenStorage().S3 is null ? 0 : ctx.S3.Connections,
         };
-        var progress = new RestoreProgress();
-        RestoreResult result;
-        using (ctx.Progress(t => new RestoreStatus(t.TotalSeconds, Percent(progress.Bytes, progress.TotalBytes), progress.Files, progress.TotalFiles,
-                   progress.Bytes, progress.TotalBytes), CliJson.Default.RestoreStatus,
-                   s => $"{s.FilesDone}/{Total(s.TotalFiles)} files, {Text.Bytes(s.BytesDone)}/{TotalBytes(s.TotalBytes)}, "
-                        + $"{ProgressReport<RestoreStatus>.RateAndEta(s.BytesDone, s.TotalBytes, TimeSpan.FromSeconds(s.SecondsElapsed))}, "
-                        + Text.Duration(TimeSpan.FromSeconds(s.SecondsElapsed))))
-        {
-            result = await Restorer.RunAsync(repo, snapshot, options, progress, ctx.Cancellation).ConfigureAwait(false);
-        }
+        // With a retrieval tier: archived packs are requested, and files restored in waves as their packs thaw.
+        var result = ctx.Get(_retrieveTier) is { } tier
+            ? await RestoreThaw.RestoreAsync(ctx, repo, snapshot, options, RestoreRetrieval.ParseTier(tier), ctx.Get(_retrieveDays) ?? 7,
+                o => RunWithProgressAsync(ctx, repo, snapshot, o)).ConfigureAwait(false)
+            : await RunWithProgressAsync(ctx, repo, snapshot, options).ConfigureAwait(false);
         // A damaged blob is said once, with every file it cost; other failures one line per path.
         var damagedFiles = result.Damaged.SelectMany(d => d.Files).ToHashSet(StringComparer.Ordinal);
         foreach (var d in result.Damaged) ctx.Warn($"could not restore {d.Files.Count} file(s), {string.Join(", ", d.Files)}: {d.Reason}");
@@ -157,6 +149,20 @@ public sealed class RestoreCommand : Verb
             code = ExitCodes.Partial;
         }
         return code;
+    }
+
+    private static async Task<RestoreResult> RunWithProgressAsync(CliContext ctx, Dedup.Repository.Repository repo, Dedup.Repository.Snapshots.LoadedSnapshot snapshot,
+        RestoreOptions options)
+    {
+        var progress = new RestoreProgress();
+        using (ctx.Progress(t => new RestoreStatus(t.TotalSeconds, Percent(progress.Bytes, progress.TotalBytes), progress.Files, progress.TotalFiles,
+                   progress.Bytes, progress.TotalBytes), CliJson.Default.RestoreStatus,
+                   s => $"{s.FilesDone}/{Total(s.TotalFiles)} files, {Text.Bytes(s.BytesDone)}/{TotalBytes(s.TotalBytes)}, "
+                        + $"{ProgressReport<RestoreStatus>.RateAndEta(s.BytesDone, s.TotalBytes, TimeSpan.FromSeconds(s.SecondsElapsed))}, "
+                        + Text.Duration(TimeSpan.FromSeconds(s.SecondsElapsed))))
+        {
+            return await Restorer.RunAsync(repo, snapshot, options, progress, ctx.Cancellation).ConfigureAwait(false);
+        }
     }
 
     private static readonly Lock ActionLock = new();

@@ -20,24 +20,27 @@ internal static class RestoreRetrieval
 
     public static async Task<RetrievalPlan> PlanAsync(CliContext ctx, Repo repo, LoadedSnapshot snapshot, IReadOnlyList<string> includes, IReadOnlyList<string> excludes)
     {
-        var handle = ctx.OpenStorage();
-        if (handle.Archive is null)
-            throw new UsageException("--plan and --retrieve-tier are for S3 repositories whose data packs are in an archive class (GLACIER, DEEP_ARCHIVE); a local folder is always readable");
+        var archive = ArchiveOf(ctx);
         var needed = await Retrieval.NeededPacksAsync(repo, snapshot, includes, excludes, ctx.Cancellation).ConfigureAwait(false);
-        return await Retrieval.PlanAsync(handle.Archive, needed, ctx.S3.Connections, ctx.Cancellation).ConfigureAwait(false);
+        return await Retrieval.PlanAsync(archive, needed, ctx.S3.Connections, ctx.Cancellation).ConfigureAwait(false);
     }
+
+    /// <summary>The store's archive side, or one clear line for a store that has none.</summary>
+    public static IArchiveStorage ArchiveOf(CliContext ctx) =>
+        ctx.OpenStorage().Archive
+        ?? throw new UsageException("--plan and --retrieve-tier are for S3 repositories whose data packs are in an archive class (GLACIER, DEEP_ARCHIVE); a local folder is always readable");
 
     /// <summary>What --plan prints: the counts, the archived packs, and the cost per tier. Nothing is requested.</summary>
     public static void SayPlan(CliContext ctx, LoadedSnapshot snapshot, RetrievalPlan plan)
     {
         var unreadable = plan.Unreadable;
-        var costs = Tiers.Select(t => new TierCost(Name(t), Typical(unreadable, t), RetrievalPrices.Cost(unreadable.Select(p => (p.State.StorageClass ?? "", p.State.Size)), t))).ToList();
+        var costs = Costs(unreadable);
         if (ctx.Json)
         {
             ctx.WriteJson(new RestorePlanJson(snapshot.Id.ToString(), plan.Packs.Count, plan.Packs.Sum(p => p.State.Size),
                 plan.Packs.Count(p => p.State.Status == ArchiveStatus.Archived), plan.Packs.Count(p => p.State.Status == ArchiveStatus.Restoring),
                 plan.Packs.Count(p => p.State.Readable), unreadable.Sum(p => p.State.Size), costs,
-                unreadable.Select(p => new PlannedPack(p.Name, p.State.StorageClass, StatusName(p.State.Status), p.State.Size)).ToList()), CliJson.Default.RestorePlanJson);
+                Planned(unreadable)), CliJson.Default.RestorePlanJson);
             return;
         }
         ctx.Say($"restoring snapshot {snapshot.Id.ToShortString()} as asked reads {plan.Packs.Count} data pack(s), {Text.Bytes(plan.Packs.Sum(p => p.State.Size))}: "
@@ -48,6 +51,20 @@ internal static class RestoreRetrieval
             ctx.Say("nothing to retrieve: run the same restore without --plan");
             return;
         }
+        SayPacksAndCosts(ctx, unreadable, costs);
+        ctx.Say("then run the same restore with --retrieve-tier standard (or expedited, bulk) and --retrieve-days N");
+    }
+
+    /// <summary>The retrieval cost of these packs per tier.</summary>
+    public static List<TierCost> Costs(IReadOnlyList<PackState> unreadable) =>
+        Tiers.Select(t => new TierCost(Name(t), Typical(unreadable, t), RetrievalPrices.Cost(unreadable.Select(p => (p.State.StorageClass ?? "", p.State.Size)), t))).ToList();
+
+    public static List<PlannedPack> Planned(IReadOnlyList<PackState> unreadable) =>
+        unreadable.Select(p => new PlannedPack(p.Name, p.State.StorageClass, StatusName(p.State.Status), p.State.Size)).ToList();
+
+    /// <summary>A table of the packs, then one of the cost per tier.</summary>
+    public static void SayPacksAndCosts(CliContext ctx, IReadOnlyList<PackState> unreadable, List<TierCost> costs)
+    {
         var rows = new List<string[]> { new[] { "pack", "class", "state", "size" } };
         rows.AddRange(unreadable.Select(p => new[] { p.Name, p.State.StorageClass ?? "STANDARD", StatusName(p.State.Status), Text.Bytes(p.State.Size) }));
         foreach (var line in Text.Table(rows)) ctx.Say("  " + line);
@@ -55,7 +72,6 @@ internal static class RestoreRetrieval
         var tiers = new List<string[]> { new[] { "tier", "takes", "cost" } };
         tiers.AddRange(costs.Select(c => new[] { c.Tier, c.Typical, c.CostUsd is { } usd ? "$" + usd.ToString("0.0000", CultureInfo.InvariantCulture) : "not available" }));
         foreach (var line in Text.Table(tiers)) ctx.Say("  " + line);
-        ctx.Say("then run the same restore with --retrieve-tier standard (or expedited, bulk) and --retrieve-days N");
     }
 
     /// <summary>Requests what the plan lacks, then waits, saying how many packs are readable after each poll.</summary>
@@ -71,7 +87,7 @@ internal static class RestoreRetrieval
     public static async IAsyncEnumerable<IReadOnlyList<PackState>> ThawAsync(CliContext ctx, RetrievalPlan plan, RetrievalTier tier, int days)
     {
         var handle = ctx.OpenStorage();
-        var archive = handle.Archive!;
+        var archive = ArchiveOf(ctx);
         var toRequest = plan.ToRequest;
         await Retrieval.RequestAsync(archive, plan, tier, days, ctx.S3.Connections, ctx.Cancellation).ConfigureAwait(false);
         var interval = Retrieval.PollInterval(tier);
