@@ -21,7 +21,7 @@ public sealed class S3ColdStorageTests : S3TestBase
     private Dictionary<string, string?> Emulated => new() { [ArchiveEmulatingStorage.EnvironmentVariable] = _emulation };
 
     /// <summary>Key (under the prefix) → storage class, as the admin's listing reports it.</summary>
-    private static async Task<SortedDictionary<string, string>> ClassesAsync(string bucket, string prefix)
+    internal static async Task<SortedDictionary<string, string>> ClassesAsync(string bucket, string prefix)
     {
         using var s3 = S3Env.Sdk(S3Env.Admin);
         var result = new SortedDictionary<string, string>(StringComparer.Ordinal);
@@ -36,7 +36,7 @@ public sealed class S3ColdStorageTests : S3TestBase
         return result;
     }
 
-    private static void WriteFiles(string dir, int seed)
+    internal static void WriteFiles(string dir, int seed)
     {
         Directory.CreateDirectory(dir);
         for (int i = 0; i < 3; i++) File.WriteAllBytes(Path.Combine(dir, $"f{i}.bin"), RandomBytes(2 << 20, seed + i));
