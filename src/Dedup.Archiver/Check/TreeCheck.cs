@@ -122,6 +122,13 @@ internal sealed class TreeCheck(IndexTable table, BlobReader reader, BadLocation
                 {
                     reason = "its pack is missing";
                 }
+                catch (Dedup.Storage.ObjectArchivedException e)
+                {
+                    // Spec threat 39: not damage. The directories below are not checked until the pack is retrieved.
+                    log.Add(e.Name, PackStructureCheck.ArchivedNote(e, $"it holds trees (Dedup writes tree packs hot: a backup host put it there), so {path} "
+                        + "and what is below it were not checked"), warning: true);
+                    return null;
+                }
                 if (reason is not null) _badTrees[id] = reason;
             }
             if (reason is not null)

@@ -127,8 +127,12 @@ public sealed class S3ColdRestoreWaveTests : S3TestBase
         var before = await ClassesAsync(S3Env.Bucket, prefix);
         Assert.All(before.Where(c => c.Key.StartsWith("data/", StringComparison.Ordinal)), c => Assert.Equal("GLACIER", c.Value));
 
-        // ls cannot read the trees: one line naming the object, not damage.
+        // ls cannot read the trees: one line naming the object, not damage. check warns, names each, and what to run.
         AssertOneLineError(Run(admin, url, ["ls", "latest"], Emulated), "archive storage class", "data/");
+        var check = Run(admin, url, ["check"], Emulated);
+        Assert.True(check.ExitCode == 0, check.ToString());
+        Assert.Contains(treePacks, p => (check.Stdout + check.Stderr).Contains($"{p}: archived in GLACIER and not retrieved: it holds trees", StringComparison.Ordinal));
+        Assert.DoesNotContain("damage", check.Stdout + check.Stderr, StringComparison.OrdinalIgnoreCase);
         var target = Cli.Dir.Combine("t");
         // --plan lists the tree packs it met (what is below them it cannot see yet), with their cost; requests nothing.
         var plan = JsonOutput.Lines(Ok(admin, url, ["restore", "latest", "--target", target, "--plan", "--json"], Emulated).Stdout);
