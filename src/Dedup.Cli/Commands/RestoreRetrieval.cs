@@ -87,7 +87,7 @@ internal static class RestoreRetrieval
     public static async IAsyncEnumerable<IReadOnlyList<PackState>> ThawAsync(CliContext ctx, RetrievalPlan plan, RetrievalTier tier, int days)
     {
         var handle = ctx.OpenStorage();
-        var archive = ArchiveOf(ctx);
+        var archive = handle.Archive!;
         var toRequest = plan.ToRequest;
         await Retrieval.RequestAsync(archive, plan, tier, days, ctx.S3.Connections, ctx.Cancellation).ConfigureAwait(false);
         var interval = Retrieval.PollInterval(tier);

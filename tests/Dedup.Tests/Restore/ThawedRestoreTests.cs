@@ -43,6 +43,13 @@ public sealed class ThawedRestoreTests
         }
     }
 
+    /// <summary>A restore as packs thaw: waits between polls on the fake clock (<see cref="Driven"/>), one Restorer run per wave.</summary>
+    private Task<RestoreResult> RestoreAsThawedAsync(Repo repo, LoadedSnapshot snapshot, IArchiveStorage store, RestoreOptions options, RetrievalPlan plan,
+        Action<RestoreWaveReport> onWave, List<int> polls, CancellationToken ct = default) =>
+        ThawedRestore.RunAsync(repo, snapshot.Domain, options, plan,
+            Driven(Retrieval.ThawAsync(store, plan, RetrievalTier.Standard, 7, _clock, Interval, 2, (_, _) => { }, ct), polls),
+            o => Restorer.RunAsync(repo, snapshot, o, new RestoreProgress()), onWave, ct);
+
     /// <summary>The packs the restore reads first for the files below a source directory, by the readable ground truth.</summary>
     private static HashSet<string> PacksOf(Repo repo, Dictionary<string, TreeNode> entries, string dir) =>
         [.. entries.Where(e => e.Key.StartsWith(dir + "/", StringComparison.Ordinal) && e.Value.Type == NodeType.File)
@@ -92,11 +99,9 @@ public sealed class ThawedRestoreTests
         var waves = new List<(RestoreWaveReport Report, HashSet<string> Files, UnixFileMode? ModeOfC)>();
         var polls = new List<int>();
         var options = new RestoreOptions { Target = target.Path, Workers = 2, OnAction = (a, p, _) => { lock (actions) actions.Add((a, p)); } };
-        var result = await ThawedRestore.RunAsync(test.Repo, snapshot.Domain, options, plan,
-            Driven(Retrieval.ThawAsync(store, plan, RetrievalTier.Standard, 7, _clock, Interval, 2, (_, _) => { }), polls),
-            o => Restorer.RunAsync(test.Repo, snapshot, o, new RestoreProgress()),
+        var result = await RestoreAsThawedAsync(test.Repo, snapshot, store, options, plan,
             w => waves.Add((w, [.. Directory.EnumerateFiles(target.Path + src.Path, "*", SearchOption.AllDirectories).Select(f => Path.GetRelativePath(target.Path + src.Path, f))],
-                Directory.Exists(Restored("c")) ? File.GetUnixFileMode(Restored("c")) : null)));
+                Directory.Exists(Restored("c")) ? File.GetUnixFileMode(Restored("c")) : null)), polls);
 
         // Polls at 20 min (b's packs), 40 (nothing new: no wave) and 60 (c's, the last).
         Assert.Equal([1, 2, 3], polls);
@@ -151,14 +156,11 @@ public sealed class ThawedRestoreTests
         using var kill = new CancellationTokenSource();
         var waves = new List<RestoreWaveReport>();
         var polls = new List<int>();
-        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => ThawedRestore.RunAsync(test.Repo, snapshot.Domain, options, plan,
-            Driven(Retrieval.ThawAsync(store, plan, RetrievalTier.Standard, 7, _clock, Interval, 2, (_, _) => { }, kill.Token), polls),
-            o => Restorer.RunAsync(test.Repo, snapshot, o, new RestoreProgress()),
-            w =>
-            {
-                waves.Add(w);
-                if (w.Wave == 2) kill.Cancel();
-            }, kill.Token));
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => RestoreAsThawedAsync(test.Repo, snapshot, store, options, plan, w =>
+        {
+            waves.Add(w);
+            if (w.Wave == 2) kill.Cancel();
+        }, polls, kill.Token));
         Assert.Equal(2, waves.Count);
         Assert.True(File.Exists(Restored("a", "fa")));
         Assert.False(File.Exists(Restored("b", "fb")));
@@ -171,9 +173,7 @@ public sealed class ThawedRestoreTests
         var replan = await Retrieval.PlanAsync(store, await Retrieval.NeededPacksAsync(test.Repo, snapshot, [], []), 2);
         Assert.Equal(packsA.Order(), replan.Packs.Where(p => p.State.Readable).Select(p => p.Name).Order());
         waves.Clear();
-        var result = await ThawedRestore.RunAsync(test.Repo, snapshot.Domain, options, replan,
-            Driven(Retrieval.ThawAsync(store, replan, RetrievalTier.Standard, 7, _clock, Interval, 2, (_, _) => { }), polls),
-            o => Restorer.RunAsync(test.Repo, snapshot, o, new RestoreProgress()), waves.Add);
+        var result = await RestoreAsThawedAsync(test.Repo, snapshot, store, options, replan, waves.Add, polls);
         Assert.Equal((1L, 1L, 1L), (waves[0].Result.Files, waves[0].Result.Unchanged, waves[0].Result.Deferred));
         Assert.Equal(stat.Inode, PosixFile.LStat(Restored("a", "fa")).Inode);
         Assert.Equal((2L, 1L, 1L), (result.Files, result.Unchanged, result.Deleted));
