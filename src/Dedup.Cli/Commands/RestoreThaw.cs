@@ -33,10 +33,14 @@ internal static class RestoreThaw
     {
         var archive = RestoreRetrieval.ArchiveOf(ctx);
         NeededPacks needed;
+        int rounds = 0;
         // Each round makes at least one tree pack readable (for the requested days), so the walk sees deeper every time.
         while ((needed = await NeededPacksWalk.RunAsync(repo, snapshot, options.Includes, options.Excludes, skipArchivedTrees: true, ctx.Cancellation)
                    .ConfigureAwait(false)).ArchivedTrees.Count > 0)
         {
+            // Trees nest at most this deep; more rounds mean retrieved copies expire before they are read (too few --retrieve-days).
+            if (++rounds > Dedup.Format.Limits.MaxTreeDepth)
+                throw new UsageException($"tree packs still archived after {rounds - 1} rounds of retrieval; run again with more --retrieve-days");
             var trees = await Retrieval.PlanAsync(archive, needed.ArchivedTrees, ctx.S3.Connections, ctx.Cancellation).ConfigureAwait(false);
             if (ctx.Json) ctx.WriteJson(TreePlan(snapshot, trees), CliJson.Default.RestoreTreePlanJson);
             else
