@@ -8,6 +8,13 @@ public sealed record CheckOptions
     public bool ReadData { get; init; }
     /// <summary>With <see cref="ReadData"/>: read only these packs (check --read-data-subset); null reads all.</summary>
     public PackSubset? ReadDataSubset { get; init; }
+    /// <summary>
+    /// With <see cref="ReadData"/>: given the packs to read (all, or the subset's), yields them as they become readable,
+    /// each once (cold storage: the readable ones first, then archived ones in the batches their retrieval thaws). Each
+    /// batch is read and verified before the next is asked for. Null reads them all at once; an archived one is then a
+    /// warning that names what to run.
+    /// </summary>
+    public Func<IReadOnlyCollection<Format.ObjectId>, CancellationToken, IAsyncEnumerable<IReadOnlyList<Format.ObjectId>>>? ReadAsThawed { get; init; }
     /// <summary>Drives the random subsets; a seeded one makes a test repeatable.</summary>
     public Random Random { get; init; } = Random.Shared;
     /// <summary>Packs read at once with <see cref="ReadData"/>; memory is about this many packs.</summary>
@@ -115,12 +122,20 @@ internal sealed class ProblemLog
         }
     }
 
+    /// <summary>Removes the warnings about <paramref name="objectName"/> that begin with <paramref name="prefix"/> (made moot by a later phase).</summary>
+    public void WithdrawWarnings(string objectName, string prefix)
+    {
+        foreach (var (key, e) in _entries)
+            if (e.Warning && e.Name == objectName && e.Description.StartsWith(prefix, StringComparison.Ordinal))
+                _entries.TryRemove(key, out _);
+    }
+
     public bool HasErrors => _entries.Values.Any(e => !e.Warning);
 
     public List<CheckProblem> ToList()
     {
         lock (_order)
-            return _order.Select(k => _entries[k]).Select(e =>
+            return _order.Where(_entries.ContainsKey).Select(k => _entries[k]).Select(e =>
             {
                 var files = e.Dropped == 0 ? e.Files : [.. e.Files, $"… and {e.Dropped} more"];
                 return new CheckProblem(e.Name, e.Description, e.Snapshots.ToArray(), files) { IsWarning = e.Warning };

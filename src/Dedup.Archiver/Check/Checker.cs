@@ -57,7 +57,10 @@ public static class Checker
             var toRead = options.ReadDataSubset is { } subset ? subset.Select(stored, options.Random) : stored.ToList();
             packsSelected = toRead.Count;
             options.Log?.Report(options.ReadDataSubset is null ? "reading all packs" : $"reading {options.ReadDataSubset} ({toRead.Count} of {stored.Count} packs)");
-            blobsVerified = await PackDataCheck.RunAsync(repo, packs, toRead, table, badBlobs, log, progress, options.ReadConcurrency, ct).ConfigureAwait(false);
+            if (options.ReadAsThawed is null)
+                blobsVerified = await PackDataCheck.RunAsync(repo, packs, toRead, table, badBlobs, log, progress, options.ReadConcurrency, ct).ConfigureAwait(false);
+            else
+                blobsVerified = await ReadAsThawedAsync(repo, packs, toRead, table, badBlobs, log, progress, options, ct).ConfigureAwait(false);
         }
 
         options.Log?.Report("checking snapshots");
@@ -79,6 +82,28 @@ public static class Checker
             PacksRead = progress.PacksRead,
             PacksSelected = packsSelected,
         };
+    }
+
+    /// <summary>
+    /// Reads the packs in the batches <see cref="CheckOptions.ReadAsThawed"/> yields, each pack once, whatever the batches
+    /// repeat; a batch is verified before the next is asked for, so verifying starts with the first readable pack.
+    /// </summary>
+    private static async Task<long> ReadAsThawedAsync(Repo repo, Dictionary<ObjectId, List<IndexedClaim>> packs, IReadOnlyList<KeyValuePair<ObjectId, long>> toRead,
+        IndexTable table, BadLocations badBlobs, ProblemLog log, CheckProgress progress, CheckOptions options, CancellationToken ct)
+    {
+        var unread = toRead.ToDictionary(kv => kv.Key, kv => kv.Value);
+        long verified = 0;
+        await foreach (var batch in options.ReadAsThawed!(unread.Keys.ToList(), ct).ConfigureAwait(false))
+        {
+            var now = batch.Where(unread.ContainsKey).Distinct().Select(id => new KeyValuePair<ObjectId, long>(id, unread[id])).ToList();
+            foreach (var kv in now) unread.Remove(kv.Key);
+            if (now.Count > 0) options.Log?.Report($"reading {now.Count} readable pack(s), {unread.Count} still to come");
+            verified += await PackDataCheck.RunAsync(repo, packs, now, table, badBlobs, log, progress, options.ReadConcurrency, ct).ConfigureAwait(false);
+        }
+        // Packs the retrieval never handed out (it ended early): read them now, so each is verified or warned about as archived.
+        if (unread.Count > 0)
+            verified += await PackDataCheck.RunAsync(repo, packs, unread.ToList(), table, badBlobs, log, progress, options.ReadConcurrency, ct).ConfigureAwait(false);
+        return verified;
     }
 
     /// <summary>The config was verified at open; reading it again catches a replacement since, and names it.</summary>

@@ -45,6 +45,8 @@ internal static class PackDataCheck
                 log.Add(name, PackStructureCheck.ArchivedNote(e, "not read, so not verified"), warning: true);
                 return;
             }
+            // Archived when the structure check asked for its header, retrieved since: the header is verified below.
+            log.WithdrawWarnings(name, PackStructureCheck.ArchivedPrefix);
             Interlocked.Add(ref progress._bytesRead, read);
             Interlocked.Increment(ref progress._packsRead);
             // Each claim is opened as it describes the pack: that is what a restore through it would read.

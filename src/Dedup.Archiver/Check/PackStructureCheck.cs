@@ -81,10 +81,12 @@ internal static class PackStructureCheck
         }).ConfigureAwait(false);
     }
 
+    internal const string ArchivedPrefix = "archived";
+
     /// <summary>What check says of a pack in an archive class (GLACIER, DEEP_ARCHIVE) it could not read, and what to run.</summary>
     internal static string ArchivedNote(Dedup.Storage.ObjectArchivedException e, string what) =>
-        $"archived{(e.StorageClass is { } c ? $" in {c}" : "")} and not retrieved: {what}. 'dedup restore SNAPSHOT --target DIR --plan' lists the "
-        + "archived packs a snapshot needs and the cost; '--retrieve-tier standard --retrieve-days N' on that restore retrieves them, then check again";
+        $"{ArchivedPrefix}{(e.StorageClass is { } c ? $" in {c}" : "")} and not retrieved: {what}. 'dedup restore SNAPSHOT --target DIR --plan' lists the "
+        + "archived packs a snapshot needs and the cost; 'dedup check --read-data --retrieve-tier standard' retrieves the packs it reads and verifies each as it thaws";
 
     /// <summary>
     /// The exact size of a pack a writer produced from these blobs: the blobs back to back, the sealed header

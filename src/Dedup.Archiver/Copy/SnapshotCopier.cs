@@ -47,7 +47,12 @@ public sealed class SnapshotCopier
         _ct = ct;
     }
 
-    public static async Task<CopyResult> RunAsync(Repo source, Repo dest, IReadOnlyList<string> references, BackupProgress progress, CancellationToken ct = default)
+    /// <param name="order">
+    /// Given the snapshots to copy (those not yet in the destination), yields them in groups, each when it can be read
+    /// (cold storage: when all its source packs are retrieved; see <see cref="CopyOrder"/>). Null copies them as one group.
+    /// </param>
+    public static async Task<CopyResult> RunAsync(Repo source, Repo dest, IReadOnlyList<string> references, BackupProgress progress, CancellationToken ct = default,
+        Func<IReadOnlyList<LoadedSnapshot>, CancellationToken, IAsyncEnumerable<IReadOnlyList<LoadedSnapshot>>>? order = null)
     {
         source.Keys.RequireReadKey("read the source repository");
         await source.LoadIndexAsync(ct).ConfigureAwait(false);
@@ -65,38 +70,52 @@ public sealed class SnapshotCopier
         var copied = new List<(string, string)>();
         var skipped = new List<string>();
         var failed = new List<(string, string)>();
-        await using var writer = dest.StartWriting();
-        var copier = new SnapshotCopier(source, dest, writer, progress, ct);
-        var pending = new List<(LoadedSnapshot Source, IReadOnlyList<ObjectId> Tree)>();
+        var toCopy = new List<LoadedSnapshot>();
         foreach (var snapshot in wanted.DistinctBy(s => s.Id))
         {
-            if (present.Contains(snapshot.Id.ToString()))
-            {
-                skipped.Add(snapshot.Id.ToString());
-                continue;
-            }
-            copier._sourceDomain = snapshot.Domain;
-            try
-            {
-                pending.Add((snapshot, await copier.CopyDirectoryAsync(SnapshotWalker.RootTree(snapshot.Info), 0).ConfigureAwait(false)));
-            }
-            catch (Exception e) when (e is CorruptObjectException or BlobMissingException or Dedup.Storage.ObjectNotFoundException)
-            {
-                failed.Add((snapshot.Id.ToString(), e.Message));
-            }
+            if (present.Contains(snapshot.Id.ToString())) skipped.Add(snapshot.Id.ToString());
+            else toCopy.Add(snapshot);
         }
-        // Snapshots only after every pack and index file they need is stored.
-        await writer.FlushAsync(ct).ConfigureAwait(false);
-        foreach (var (snapshot, tree) in pending)
+        var groups = order is null ? OneGroup(toCopy) : order(toCopy, ct);
+        await foreach (var group in groups.ConfigureAwait(false))
         {
-            var info = snapshot.Info with
+            // Each group is stored whole (packs, index, then its snapshots) before the next is asked for: a copy killed
+            // while waiting for the next group keeps what it finished, and a re-run skips those snapshots.
+            await using var writer = dest.StartWriting();
+            var copier = new SnapshotCopier(source, dest, writer, progress, ct);
+            var pending = new List<(LoadedSnapshot Source, IReadOnlyList<ObjectId> Tree)>();
+            foreach (var snapshot in group)
             {
-                Time = snapshot.EffectiveTime, Tree = tree.Select(t => t.ToString()).ToArray(), Parent = null, Original = snapshot.Id.ToString(), Session = session.ToString(),
-            };
-            var id = await dest.Snapshots.SaveAsync(info, ct: ct).ConfigureAwait(false);
-            copied.Add((snapshot.Id.ToString(), id.ToString()));
+                copier._sourceDomain = snapshot.Domain;
+                try
+                {
+                    pending.Add((snapshot, await copier.CopyDirectoryAsync(SnapshotWalker.RootTree(snapshot.Info), 0).ConfigureAwait(false)));
+                }
+                catch (Exception e) when (e is CorruptObjectException or BlobMissingException or Dedup.Storage.ObjectNotFoundException)
+                {
+                    failed.Add((snapshot.Id.ToString(), e.Message));
+                }
+            }
+            // Snapshots only after every pack and index file they need is stored.
+            await writer.FlushAsync(ct).ConfigureAwait(false);
+            foreach (var (snapshot, tree) in pending)
+            {
+                var info = snapshot.Info with
+                {
+                    Time = snapshot.EffectiveTime, Tree = tree.Select(t => t.ToString()).ToArray(), Parent = null, Original = snapshot.Id.ToString(), Session = session.ToString(),
+                };
+                var id = await dest.Snapshots.SaveAsync(info, ct: ct).ConfigureAwait(false);
+                copied.Add((snapshot.Id.ToString(), id.ToString()));
+            }
         }
         return new CopyResult(copied, skipped, failed);
+    }
+
+#pragma warning disable CS1998 // an async iterator with nothing to await: one group, at once
+    private static async IAsyncEnumerable<IReadOnlyList<LoadedSnapshot>> OneGroup(IReadOnlyList<LoadedSnapshot> all)
+#pragma warning restore CS1998
+    {
+        if (all.Count > 0) yield return all;
     }
 
     private async Task<IReadOnlyList<ObjectId>> CopyDirectoryAsync(IReadOnlyList<ObjectId> tree, int depth)

@@ -12,6 +12,7 @@ public sealed class CheckCommand : Verb
     private readonly Option<bool> _readData = Opt.Flag("read-data", "also read and verify all data packs");
     private readonly Option<string> _readDataSubset = Opt.Text("read-data-subset", "n/t|x%|SIZE",
         "read and verify only part of the packs: the n-th of t groups (1/7 … 7/7 cover every pack once), x% at random, or about SIZE bytes at random");
+    private readonly RetrievalOptions _retrieval = new("this check reads (with --read-data or --read-data-subset)", "then verify each pack as soon as it is readable");
 
     public CheckCommand() : base("check", "Verify the repository's structure, and with --read-data every byte of every pack.", """
         Every damaged or missing object is named, with the snapshots and files it affects (all of them with --json).
@@ -20,10 +21,16 @@ public sealed class CheckCommand : Verb
         --read-data-subset reads part of the data, as restic's does: 'n/t' the n-th of t fixed groups of packs (by pack
         ID), so a daily run of 1/7, 2/7 … 7/7 reads every pack once a week; 'x%' a random share of the packs; a size
         such as 500M random packs up to about that many bytes. The structure of every pack is checked either way.
+        Cold storage (S3): data packs in GLACIER or DEEP_ARCHIVE cannot be read until retrieved; without
+        --retrieve-tier they are named as warnings (not read, so not verified; not damage). With --retrieve-tier TIER
+        [--retrieve-days N], check requests retrieval of exactly the archived packs it reads, verifies the readable ones
+        at once and the others as they thaw, and says how many are readable after each poll. If interrupted, the same
+        command again goes on: requests are idempotent; packs already verified are read and verified again.
         """)
     {
         Add(_readData);
         Add(_readDataSubset);
+        foreach (var o in _retrieval.All) Add(o);
     }
 
     public override async Task<int> RunAsync(CliContext ctx)
@@ -41,6 +48,10 @@ public sealed class CheckCommand : Verb
                 throw new UsageException($"--read-data-subset: {e.Message}");
             }
         }
+        var tier = _retrieval.Parse(ctx);
+        if (tier is not null && !ctx.Get(_readData) && subset is null)
+            throw new UsageException("--retrieve-tier goes with --read-data or --read-data-subset: without them check reads no data pack");
+        if (tier is not null) RetrievalOptions.ArchiveOf(ctx.OpenStorage(), "check");
         var repo = await ctx.OpenRepositoryAsync().ConfigureAwait(false);
         var progress = new CheckProgress();
         var phase = "starting";
@@ -50,6 +61,7 @@ public sealed class CheckCommand : Verb
             ReadDataSubset = subset,
             Progress = progress,
             Log = new Progress<string>(p => Volatile.Write(ref phase, p)),
+            ReadAsThawed = tier is null ? null : (packs, _) => _retrieval.ThawAsync(ctx, ctx.OpenStorage(), "check", packs).Select(b => (IReadOnlyList<Dedup.Format.ObjectId>)b.Select(p => p.Pack).ToList()),
         };
         CheckResult result;
         using (ctx.Progress(t => new CheckStatus(t.TotalSeconds, Volatile.Read(ref phase), progress.PacksChecked, progress.PacksTotal, progress.SnapshotsChecked,

@@ -14,6 +14,7 @@ public sealed class CopyCommand : Verb
     private readonly Option<string> _fromAsOf = Opt.Text("from-as-of", "TIME",
         "copy from the source as its bucket held it at TIME, read from the bucket's object versions (see --as-of)");
     private readonly Option<string> _fromPasswordFile = Opt.Text("from-password-file", "FILE", "read the source password from FILE (env DEDUP_FROM_PASSWORD_FILE)");
+    private readonly RetrievalOptions _retrieval = new("of the source that the snapshots to copy read", "then copy each snapshot as soon as all its packs are readable");
 
     public CopyCommand() : base("copy", "Copy snapshots from another repository into this one (-r), with deduplication.", """
         Without SNAPSHOT arguments every snapshot is copied. A re-run copies only what is missing: snapshots
@@ -21,6 +22,12 @@ public sealed class CopyCommand : Verb
         The source password comes from --from-password-file, DEDUP_FROM_PASSWORD_FILE, DEDUP_FROM_PASSWORD or a
         prompt. Both repositories use the same S3 settings and AWS credentials.
         With --json, status lines ("message_type": "status") come first and the summary is the last line.
+        Cold storage (S3): the source's data packs in GLACIER or DEEP_ARCHIVE must be retrieved before they can be read;
+        without --retrieve-tier a copy that meets one stops with one line saying what to run. With --retrieve-tier TIER
+        [--retrieve-days N], copy requests retrieval of exactly the archived packs the snapshots to copy read, then copies
+        each snapshot as soon as all its packs are readable (those that need none first), saying how many packs are
+        readable after each poll. If interrupted, the same command again goes on: requests are idempotent and snapshots
+        already copied are skipped.
         Example: dedup -r /mnt/nas/backup copy --from-repo s3:https://s3.example.com/backups
         """)
     {
@@ -29,6 +36,7 @@ public sealed class CopyCommand : Verb
         Add(_fromRepo);
         Add(_fromPasswordFile);
         Add(_fromAsOf);
+        foreach (var o in _retrieval.All) Add(o);
     }
 
     public override async Task<int> RunAsync(CliContext ctx)
@@ -37,7 +45,9 @@ public sealed class CopyCommand : Verb
         if (from == ctx.RepositoryUrl) throw new UsageException("--from-repo and -r name the same repository");
         if (ctx.Given(GlobalOptions.AsOf)) AsOfReading.RequireReadVerb(ctx.VerbName);
         var fromAsOf = ctx.Get(_fromAsOf) is { } time ? AsOfReading.ParseTime(time, "--from-as-of") : (DateTimeOffset?)null;
+        var tier = _retrieval.Parse(ctx);
         using var sourceStorage = StorageFactory.Open(from, ctx.S3, ctx.Bandwidth, fromAsOf);
+        if (tier is not null) RetrievalOptions.ArchiveOf(sourceStorage, "copy from --from-repo");
         Repo source;
         using (var password = Passwords.ForSource(ctx.Get(_fromPasswordFile)))
             source = await AsOfReading.ExplainMissingAsync(sourceStorage, from,
@@ -49,7 +59,9 @@ public sealed class CopyCommand : Verb
             CopyResult result;
             using (ctx.Progress(t => new CopyStatus(t.TotalSeconds, progress.Files, progress.BytesProcessed, progress.BytesAdded), CliJson.Default.CopyStatus,
                        s => $"{s.FilesDone} files, {Text.Bytes(s.BytesDone)} copied, {Text.Bytes(s.BytesAdded)} added, {Text.Duration(TimeSpan.FromSeconds(s.SecondsElapsed))}"))
-                result = await SnapshotCopier.RunAsync(source, dest, ctx.Get(_snapshots) ?? [], progress, ctx.Cancellation).ConfigureAwait(false);
+                result = await SnapshotCopier.RunAsync(source, dest, ctx.Get(_snapshots) ?? [], progress, ctx.Cancellation, tier is null ? null : (snapshots, ct) =>
+                    CopyOrder.AsPacksThawAsync(source, snapshots, packs => _retrieval.ThawAsync(ctx, sourceStorage, "copy", packs).Select(b => (IReadOnlyList<Dedup.Format.ObjectId>)b.Select(p => p.Pack).ToList()), ct)
+                        .Select(group => SayGroup(ctx, group))).ConfigureAwait(false);
             if (ctx.Json)
             {
                 ctx.WriteJson(new CopySummary(result.Copied.Select(c => new CopiedSnapshot(c.Source, c.Destination)).ToList(), result.AlreadyPresent,
@@ -62,6 +74,13 @@ public sealed class CopyCommand : Verb
                     + (result.Failed.Count > 0 ? $"; {result.Failed.Count} could not be copied (listed above; 'dedup check' on the source says more)" : ""));
             return result.Failed.Count > 0 ? ExitCodes.Partial : ExitCodes.Ok;
         }
+    }
+
+    /// <summary>With --retrieve-tier: which snapshots are copied now that their packs are readable.</summary>
+    private static IReadOnlyList<Dedup.Repository.Snapshots.LoadedSnapshot> SayGroup(CliContext ctx, IReadOnlyList<Dedup.Repository.Snapshots.LoadedSnapshot> group)
+    {
+        if (!ctx.Json) ctx.Say($"copying {group.Count} snapshot(s) whose packs are all readable: {string.Join(", ", group.Select(s => s.Id.ToShortString()))}");
+        return group;
     }
 }
 

@@ -25,8 +25,8 @@ public sealed class RestoreCommand : Verb
     private readonly Option<bool> _noSparse = Opt.Flag("no-sparse", "write runs of zeros as data instead of leaving holes (sparse files are the default)");
     private readonly Option<bool> _noXattrs = Opt.Flag("no-xattrs", "do not restore extended attributes and POSIX ACLs");
     private readonly Option<bool> _plan = Opt.Flag("plan", "list the archived data packs (GLACIER, DEEP_ARCHIVE) this restore needs, their size and the retrieval cost per tier; requests and writes nothing");
-    private readonly Option<string> _retrieveTier = Opt.OneOf("retrieve-tier", "first request retrieval of the archived packs this restore needs at this tier, wait until they are readable, then restore", "expedited", "standard", "bulk");
-    private readonly Option<int?> _retrieveDays = Opt.Int("retrieve-days", "N", 1, 365, "with --retrieve-tier: keep the retrieved copies readable for N days (default 7; AWS charges their storage meanwhile)");
+    private readonly Option<string> _retrieveTier = RetrievalOptions.TierOption("this restore needs", "wait until they are readable, then restore");
+    private readonly Option<int?> _retrieveDays = RetrievalOptions.DaysOption();
     private readonly SnapshotSelection _selection = new();
 
     public RestoreCommand() : base("restore", "Restore a snapshot, or part of it, into a directory.", """

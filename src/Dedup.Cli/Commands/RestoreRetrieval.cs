@@ -83,10 +83,11 @@ internal static class RestoreRetrieval
     /// <summary>
     /// Requests what the plan lacks, then yields the packs as they become readable (<see cref="Retrieval.ThawAsync"/>),
     /// saying how many are readable after each poll. The caller acts on each batch before the next poll.
+    /// <paramref name="storage"/> holds the packs: the repository's (-r) unless given (copy's source).
     /// </summary>
-    public static async IAsyncEnumerable<IReadOnlyList<PackState>> ThawAsync(CliContext ctx, RetrievalPlan plan, RetrievalTier tier, int days)
+    public static async IAsyncEnumerable<IReadOnlyList<PackState>> ThawAsync(CliContext ctx, RetrievalPlan plan, RetrievalTier tier, int days, StorageHandle? storage = null)
     {
-        var handle = ctx.OpenStorage();
+        var handle = storage ?? ctx.OpenStorage();
         var archive = handle.Archive!;
         var toRequest = plan.ToRequest;
         await Retrieval.RequestAsync(archive, plan, tier, days, ctx.S3.Connections, ctx.Cancellation).ConfigureAwait(false);
