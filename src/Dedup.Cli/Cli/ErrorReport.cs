@@ -27,7 +27,7 @@ public static class ErrorReport
         StorageFullException => (ExitCodes.Error, $"{e.Message}; free some space and run it again: what was already stored is reused"),
         ObjectNotFoundException => (ExitCodes.Error, e.Message),
         ObjectArchivedException => (ExitCodes.Error, $"{e.Message} 'dedup restore SNAPSHOT --target DIR --plan' lists the archived packs a restore needs and the cost; "
-            + "the same restore with --retrieve-tier standard retrieves them and goes on (copy and check --read-data can read them while they stay retrieved)"),
+            + "the same restore with --retrieve-tier standard retrieves them and goes on (copy and check --read-data take --retrieve-tier too)"),
         StorageException => (ExitCodes.Error, e.Message),
         UnauthorizedAccessException => (ExitCodes.Error, $"{e.Message}; check the file permissions, or run as a user who can read it"),
         FileNotFoundException or DirectoryNotFoundException => (ExitCodes.Error, e.Message),

@@ -70,7 +70,8 @@ public sealed class S3ColdStorageTests : S3TestBase
         Assert.Contains("f0.bin", Ok(client, url, ["ls", "latest"], Emulated).Stdout, StringComparison.Ordinal);
         var failed = Run(client, url, ["restore", "latest", "--target", Cli.Dir.Combine("t")], Emulated);
         AssertOneLineError(failed, "archive storage class", "--plan", "--retrieve-tier");
-        // check names each archived pack and what to run, and does not call it damage; copy fails with one line.
+        // Without --retrieve-tier (threat 38): check names each archived pack and what to run, and does not call it damage;
+        // copy fails with one line; neither requests anything.
         var check = Run(client, url, ["check", "--read-data"], Emulated);
         Assert.True(check.ExitCode == 0, check.ToString());
         foreach (var pack in glacier)
@@ -206,6 +207,120 @@ public sealed class S3ColdStorageTests : S3TestBase
             Assert.Equal(File.ReadAllBytes(Path.Combine(src, "a", f)), File.ReadAllBytes(Path.Combine(target + src, "a", f)));
     }
 
+    /// <summary>Flips one byte of an object with the admin's credentials, keeping its storage class (an attack, or bit rot).</summary>
+    private static async Task DamageAsync(string bucket, string prefix, string name)
+    {
+        using var s3 = S3Env.Sdk(S3Env.Admin);
+        byte[] bytes;
+        using (var got = await s3.GetObjectAsync(bucket, prefix + "/" + name))
+        using (var ms = new MemoryStream())
+        {
+            await got.ResponseStream.CopyToAsync(ms);
+            bytes = ms.ToArray();
+        }
+        bytes[bytes.Length / 3] ^= 0x01;
+        await s3.PutObjectAsync(new PutObjectRequest
+        {
+            BucketName = bucket, Key = prefix + "/" + name, InputStream = new MemoryStream(bytes), StorageClass = Amazon.S3.S3StorageClass.Glacier,
+        });
+    }
+
+    [Fact]
+    public async Task Check_read_data_with_a_tier_requests_exactly_the_archived_packs_survives_a_kill_and_a_damaged_archived_pack_is_damage_after_it_thaws()
+    {
+        var (url, prefix) = NewRepo(S3Env.Bucket, "cold-check");
+        var client = S3Env.Client;
+        var src = Cli.Dir.CreateDirectory("src");
+        WriteFiles(Path.Combine(src, "a"), 50);
+        Init(client, url);
+        Ok(client, url, ["--s3-storage-class", "GLACIER", "backup", src]);
+        var first = (await ClassesAsync(S3Env.Bucket, prefix)).Where(c => c.Value == "GLACIER").Select(c => c.Key).ToHashSet();
+        Assert.NotEmpty(first);
+        // README "Cold storage": check --read-data with retrieval.
+        string[] check = ["check", "--read-data", "--retrieve-tier", "standard"];
+
+        // A frozen clock: the retrievals never finish; the check waits after requesting them, and is killed there.
+        EmulatedArchiveClock.Set(_emulation, "frozen", TimeSpan.Zero);
+        using (var waiting = Cli.StartWith(["-r", url, .. check], client.Env(Emulated)))
+        {
+            waiting.WaitForLine("retrieval: ", TimeSpan.FromMinutes(2));
+            Assert.Equal(first.Order(StringComparer.Ordinal), ArchiveEmulatingStorage.RequestedNames(_emulation));
+            waiting.Signal("KILL");
+            Assert.NotEqual(0, waiting.WaitForExit(TimeSpan.FromMinutes(1)).ExitCode);
+        }
+
+        // The re-run on a clock that moves as it waits: asks again (idempotent), verifies each pack as it thaws, passes.
+        EmulatedArchiveClock.Set(_emulation, "auto", TimeSpan.Zero);
+        var passed = Ok(client, url, check, Emulated);
+        var all = passed.Stdout + passed.Stderr;
+        Assert.Contains("no errors were found", all, StringComparison.Ordinal);
+        Assert.DoesNotContain("not retrieved", all, StringComparison.Ordinal);
+        Assert.Matches(@"retrieval: (\d+)/\1 pack\(s\) readable", all);
+        Assert.Equal(first.Order(StringComparer.Ordinal), ArchiveEmulatingStorage.RequestedNames(_emulation));
+
+        // A second backup adds archived packs; one of them is damaged before anything asked for it.
+        WriteFiles(Path.Combine(src, "b"), 60);
+        Ok(client, url, ["--s3-storage-class", "GLACIER", "backup", src]);
+        var all2 = (await ClassesAsync(S3Env.Bucket, prefix)).Where(c => c.Value == "GLACIER").Select(c => c.Key).ToHashSet();
+        var added = all2.Except(first).Order(StringComparer.Ordinal).ToList();
+        Assert.NotEmpty(added);
+        await DamageAsync(S3Env.Bucket, prefix, added[0]);
+        var damaged = Run(client, url, [.. check, "--json"], Emulated);
+        Assert.True(damaged.ExitCode == 12, damaged.ToString());
+        var report = JsonOutput.Result(damaged.Stdout);
+        var errors = report.GetProperty("problems").EnumerateArray().Where(p => !p.GetProperty("warning").GetBoolean()).ToList();
+        Assert.NotEmpty(errors);
+        Assert.All(errors, e => Assert.Equal(added[0], e.GetProperty("object").GetString()));
+        Assert.Contains(errors, e => e.GetProperty("files").GetArrayLength() > 0);
+        Assert.DoesNotContain(report.GetProperty("problems").EnumerateArray(), p => p.GetProperty("description").GetString()!.Contains("not retrieved", StringComparison.Ordinal));
+        // Only the new archived packs were asked for now; every archived pack was asked for once in all.
+        Assert.Equal(all2.Order(StringComparer.Ordinal), ArchiveEmulatingStorage.RequestedNames(_emulation));
+    }
+
+    [Fact]
+    public async Task Copy_with_a_tier_retrieves_the_source_packs_copies_every_snapshot_and_the_destination_verifies()
+    {
+        var (url, prefix) = NewRepo(S3Env.Bucket, "cold-copy");
+        var client = S3Env.Client;
+        var src = Cli.Dir.CreateDirectory("src");
+        WriteFiles(Path.Combine(src, "a"), 70);
+        Init(client, url);
+        Ok(client, url, ["--s3-storage-class", "GLACIER", "backup", src]);
+        WriteFiles(Path.Combine(src, "b"), 80);
+        Ok(client, url, ["backup", src]); // b's packs hot: this snapshot needs a's archived packs too
+        var glacier = (await ClassesAsync(S3Env.Bucket, prefix)).Where(c => c.Value == "GLACIER").Select(c => c.Key).Order(StringComparer.Ordinal).ToList();
+        Assert.NotEmpty(glacier);
+        Cli.Init();
+        // README "Cold storage": copy with retrieval (the destination here a local folder).
+        string[] copy = ["-r", Cli.Repo, "copy", "--from-repo", url, "--from-password-file", Cli.PasswordFile, "--retrieve-tier", "bulk", "--retrieve-days", "2"];
+
+        EmulatedArchiveClock.Set(_emulation, "frozen", TimeSpan.Zero);
+        using (var waiting = Cli.StartWith(copy, client.Env(Emulated)))
+        {
+            waiting.WaitForLine("retrieval: ", TimeSpan.FromMinutes(2));
+            Assert.Equal(glacier, ArchiveEmulatingStorage.RequestedNames(_emulation));
+            waiting.Signal("KILL");
+            Assert.NotEqual(0, waiting.WaitForExit(TimeSpan.FromMinutes(1)).ExitCode);
+        }
+        // Killed while every snapshot still waited for a pack: none was copied.
+        var copiedSnapshots = Path.Combine(Cli.Repo, "snapshots");
+        Assert.False(Directory.Exists(copiedSnapshots) && Directory.EnumerateFiles(copiedSnapshots, "*", SearchOption.AllDirectories).Any(), "no snapshot was copied");
+
+        EmulatedArchiveClock.Set(_emulation, "auto", TimeSpan.Zero);
+        var done = Cli.Run(copy, client.Env(Emulated));
+        Assert.True(done.ExitCode == 0, done.ToString());
+        Assert.Contains("2 snapshot(s) copied", done.Stdout + done.Stderr, StringComparison.Ordinal);
+        Assert.Equal(glacier, ArchiveEmulatingStorage.RequestedNames(_emulation));
+        var verified = Cli.Run(["-r", Cli.Repo, "check", "--read-data"]);
+        Assert.True(verified.ExitCode == 0, verified.ToString());
+        Assert.Contains("no errors were found", verified.Stdout + verified.Stderr, StringComparison.Ordinal);
+        var target = Cli.Dir.Combine("t");
+        Cli.Ok("restore", "latest", "--target", target);
+        foreach (var dir in new[] { "a", "b" })
+            for (int i = 0; i < 3; i++)
+                Assert.Equal(File.ReadAllBytes(Path.Combine(src, dir, $"f{i}.bin")), File.ReadAllBytes(Path.Combine(target + src, dir, $"f{i}.bin")));
+    }
+
     [Fact]
     public void Plan_on_a_local_folder_is_one_clear_line()
     {
@@ -218,6 +333,10 @@ public sealed class S3ColdStorageTests : S3TestBase
         AssertOneLineError(Cli.Run(["-r", Cli.Repo, "restore", "latest", "--target", Cli.Dir.Combine("t"), "--retrieve-tier", "bulk"]), "local folder");
         AssertOneLineError(Cli.Run(["-r", Cli.Repo, "restore", "latest", "--target", Cli.Dir.Combine("t"), "--retrieve-days", "3"]), "--retrieve-days goes with --retrieve-tier");
         AssertOneLineError(Cli.Run(["-r", Cli.Repo, "restore", "latest", "--target", Cli.Dir.Combine("t"), "--retrieve-tier", "fast"]), "'fast' not recognized", "expedited");
+        AssertOneLineError(Cli.Run(["-r", Cli.Repo, "check", "--read-data", "--retrieve-tier", "bulk"]), "local folder");
+        AssertOneLineError(Cli.Run(["-r", Cli.Repo, "check", "--retrieve-tier", "bulk"]), "--retrieve-tier goes with --read-data");
+        AssertOneLineError(Cli.Run(["-r", Cli.Repo, "check", "--read-data", "--retrieve-days", "3"]), "--retrieve-days goes with --retrieve-tier");
+        AssertOneLineError(Cli.Run(["-r", Cli.Dir.Combine("other"), "copy", "--from-repo", Cli.Repo, "--from-password-file", Cli.PasswordFile, "--retrieve-tier", "bulk"]), "local folder");
         Assert.False(Directory.Exists(Cli.Dir.Combine("t")), "nothing was restored");
     }
 }
