@@ -122,14 +122,7 @@ public sealed class S3ColdStorageTests : S3TestBase
         Assert.Contains("GLACIER", table, StringComparison.Ordinal);
 
         // Retrieve with a frozen clock: the retrievals never finish, the process waits; kill it while it waits.
-        EmulatedArchiveClock.Set(_emulation, "frozen", TimeSpan.Zero);
-        using (var waiting = Cli.StartWith(["-r", url, .. restoreA, "--retrieve-tier", "standard", "--retrieve-days", "7"], client.Env(Emulated)))
-        {
-            waiting.WaitForLine("retrieval: 0/", TimeSpan.FromMinutes(2));
-            Assert.Equal(packsOfA.Order(), ArchiveEmulatingStorage.RequestedNames(_emulation));
-            waiting.Signal("KILL");
-            Assert.NotEqual(0, waiting.WaitForExit(TimeSpan.FromMinutes(1)).ExitCode);
-        }
+        KillWhileWaiting(client, ["-r", url, .. restoreA, "--retrieve-tier", "standard", "--retrieve-days", "7"], packsOfA);
         Assert.False(File.Exists(Path.Combine(target + src, "a", "f0.bin")), "nothing was restored before the packs thawed");
 
         // The re-run, on a clock that moves as the process waits: asks again (idempotent), waits out the 5 hours, restores.
@@ -207,6 +200,20 @@ public sealed class S3ColdStorageTests : S3TestBase
             Assert.Equal(File.ReadAllBytes(Path.Combine(src, "a", f)), File.ReadAllBytes(Path.Combine(target + src, "a", f)));
     }
 
+    /// <summary>
+    /// Runs the command on a frozen emulated clock, on which retrievals never finish, until it says it waits for them;
+    /// checks that it asked for exactly <paramref name="requested"/>, and kills it there.
+    /// </summary>
+    private void KillWhileWaiting(S3Credentials who, string[] args, IEnumerable<string> requested)
+    {
+        EmulatedArchiveClock.Set(_emulation, "frozen", TimeSpan.Zero);
+        using var waiting = Cli.StartWith(args, who.Env(Emulated));
+        waiting.WaitForLine("retrieval: ", TimeSpan.FromMinutes(2));
+        Assert.Equal(requested.Order(StringComparer.Ordinal), ArchiveEmulatingStorage.RequestedNames(_emulation));
+        waiting.Signal("KILL");
+        Assert.NotEqual(0, waiting.WaitForExit(TimeSpan.FromMinutes(1)).ExitCode);
+    }
+
     /// <summary>Flips one byte of an object with the admin's credentials, keeping its storage class (an attack, or bit rot).</summary>
     private static async Task DamageAsync(string bucket, string prefix, string name)
     {
@@ -240,14 +247,7 @@ public sealed class S3ColdStorageTests : S3TestBase
         string[] check = ["check", "--read-data", "--retrieve-tier", "standard"];
 
         // A frozen clock: the retrievals never finish; the check waits after requesting them, and is killed there.
-        EmulatedArchiveClock.Set(_emulation, "frozen", TimeSpan.Zero);
-        using (var waiting = Cli.StartWith(["-r", url, .. check], client.Env(Emulated)))
-        {
-            waiting.WaitForLine("retrieval: ", TimeSpan.FromMinutes(2));
-            Assert.Equal(first.Order(StringComparer.Ordinal), ArchiveEmulatingStorage.RequestedNames(_emulation));
-            waiting.Signal("KILL");
-            Assert.NotEqual(0, waiting.WaitForExit(TimeSpan.FromMinutes(1)).ExitCode);
-        }
+        KillWhileWaiting(client, ["-r", url, .. check], first);
 
         // The re-run on a clock that moves as it waits: asks again (idempotent), verifies each pack as it thaws, passes.
         EmulatedArchiveClock.Set(_emulation, "auto", TimeSpan.Zero);
@@ -294,14 +294,7 @@ public sealed class S3ColdStorageTests : S3TestBase
         // README "Cold storage": copy with retrieval (the destination here a local folder).
         string[] copy = ["-r", Cli.Repo, "copy", "--from-repo", url, "--from-password-file", Cli.PasswordFile, "--retrieve-tier", "bulk", "--retrieve-days", "2"];
 
-        EmulatedArchiveClock.Set(_emulation, "frozen", TimeSpan.Zero);
-        using (var waiting = Cli.StartWith(copy, client.Env(Emulated)))
-        {
-            waiting.WaitForLine("retrieval: ", TimeSpan.FromMinutes(2));
-            Assert.Equal(glacier, ArchiveEmulatingStorage.RequestedNames(_emulation));
-            waiting.Signal("KILL");
-            Assert.NotEqual(0, waiting.WaitForExit(TimeSpan.FromMinutes(1)).ExitCode);
-        }
+        KillWhileWaiting(client, copy, glacier);
         // Killed while every snapshot still waited for a pack: none was copied.
         var copiedSnapshots = Path.Combine(Cli.Repo, "snapshots");
         Assert.False(Directory.Exists(copiedSnapshots) && Directory.EnumerateFiles(copiedSnapshots, "*", SearchOption.AllDirectories).Any(), "no snapshot was copied");
