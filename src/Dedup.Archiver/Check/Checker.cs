@@ -84,6 +84,16 @@ public static class Checker
         };
     }
 
+    /// <summary>The packs a run with these options reads whole (none without ReadData; a random subset is chosen anew each call).</summary>
+    public static async Task<IReadOnlyList<ObjectId>> PacksToReadAsync(Repo repo, CheckOptions options, CancellationToken ct = default)
+    {
+        if (!options.ReadData) return [];
+        var stored = new Dictionary<ObjectId, long>();
+        await foreach (var obj in repo.Storage.ListAsync(Layout.DataPrefix, ct).ConfigureAwait(false))
+            if (Layout.TryParseId(obj.Name, out var id) && obj.Name == Layout.Pack(id)) stored[id] = obj.Size;
+        return (options.ReadDataSubset is { } subset ? subset.Select(stored, options.Random) : stored.ToList()).Select(kv => kv.Key).ToList();
+    }
+
     /// <summary>
     /// Reads the packs in the batches <see cref="CheckOptions.ReadAsThawed"/> yields, each pack once, whatever the batches
     /// repeat; a batch is verified before the next is asked for, so verifying starts with the first readable pack.

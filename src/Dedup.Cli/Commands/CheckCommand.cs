@@ -12,6 +12,8 @@ public sealed class CheckCommand : Verb
     private readonly Option<bool> _readData = Opt.Flag("read-data", "also read and verify all data packs");
     private readonly Option<string> _readDataSubset = Opt.Text("read-data-subset", "n/t|x%|SIZE",
         "read and verify only part of the packs: the n-th of t groups (1/7 … 7/7 cover every pack once), x% at random, or about SIZE bytes at random");
+    private readonly Option<bool> _plan = Opt.Flag("plan",
+        "with --read-data or --read-data-subset: list the archived data packs (GLACIER, DEEP_ARCHIVE) this check would read, their size and the retrieval cost per tier; checks, requests and reads nothing");
     private readonly RetrievalOptions _retrieval = new("this check reads (with --read-data or --read-data-subset)", "then verify each pack as soon as it is readable");
 
     public CheckCommand() : base("check", "Verify the repository's structure, and with --read-data every byte of every pack.", """
@@ -25,11 +27,13 @@ public sealed class CheckCommand : Verb
         --retrieve-tier they are named as warnings (not read, so not verified; not damage). With --retrieve-tier TIER
         [--retrieve-days N], check requests retrieval of exactly the archived packs it reads, verifies the readable ones
         at once and the others as they thaw, and says how many are readable after each poll. If interrupted, the same
-        command again goes on: requests are idempotent; packs already verified are read and verified again.
+        command again goes on: requests are idempotent; packs already verified are read and verified again. --plan
+        lists the archived packs it would read and the cost per tier first (a random subset is chosen anew each run).
         """)
     {
         Add(_readData);
         Add(_readDataSubset);
+        Add(_plan);
         foreach (var o in _retrieval.All) Add(o);
     }
 
@@ -49,9 +53,10 @@ public sealed class CheckCommand : Verb
             }
         }
         var tier = _retrieval.Parse(ctx);
-        if (tier is not null && !ctx.Get(_readData) && subset is null)
-            throw new UsageException("--retrieve-tier goes with --read-data or --read-data-subset: without them check reads no data pack");
-        if (tier is not null) RetrievalOptions.ArchiveOf(ctx.OpenStorage(), "check");
+        bool plan = ctx.Get(_plan);
+        if ((tier is not null || plan) && !ctx.Get(_readData) && subset is null)
+            throw new UsageException($"{(plan ? "--plan" : "--retrieve-tier")} goes with --read-data or --read-data-subset: without them check reads no data pack");
+        if (tier is not null || plan) RetrievalOptions.ArchiveOf(ctx.OpenStorage(), "check", plan ? "--plan" : "--retrieve-tier");
         var repo = await ctx.OpenRepositoryAsync().ConfigureAwait(false);
         var progress = new CheckProgress();
         var phase = "starting";
@@ -63,6 +68,12 @@ public sealed class CheckCommand : Verb
             Log = new Progress<string>(p => Volatile.Write(ref phase, p)),
             ReadAsThawed = tier is null ? null : (packs, _) => _retrieval.ThawAsync(ctx, ctx.OpenStorage(), "check", packs).Select(b => (IReadOnlyList<Dedup.Format.ObjectId>)b.Select(p => p.Pack).ToList()),
         };
+        if (plan)
+        {
+            SayPlan(ctx, subset, await RetrievalOptions.PlanAsync(ctx, ctx.OpenStorage(), "check", await Checker.PacksToReadAsync(repo, options, ctx.Cancellation).ConfigureAwait(false), "--plan")
+                .ConfigureAwait(false));
+            return ExitCodes.Ok;
+        }
         CheckResult result;
         using (ctx.Progress(t => new CheckStatus(t.TotalSeconds, Volatile.Read(ref phase), progress.PacksChecked, progress.PacksTotal, progress.SnapshotsChecked,
                    progress.BytesRead), CliJson.Default.CheckStatus,
@@ -96,6 +107,20 @@ public sealed class CheckCommand : Verb
         if (result.IsOk) return ExitCodes.Ok;
         ctx.Warn($"the repository is damaged: {result.Errors.Count()} problem(s) found; the affected snapshots and files are listed above");
         return ExitCodes.Damaged;
+    }
+
+    /// <summary>What --plan prints: what the check would read, the archived packs among them, and the cost per tier.</summary>
+    private static void SayPlan(CliContext ctx, PackSubset? subset, Dedup.Archiver.Restore.RetrievalPlan plan)
+    {
+        var p = PlanReport.Of(plan);
+        if (ctx.Json)
+        {
+            ctx.WriteJson(new CheckPlanJson(subset?.ToString(), p.Packs, p.Bytes, p.Archived, p.Retrieving, p.Readable, p.BytesToRetrieve, p.Costs, p.Unreadable),
+                CliJson.Default.CheckPlanJson);
+            return;
+        }
+        ctx.Say($"check --read-data{(subset is null ? "" : $" ({subset})")} reads {p.Headline}");
+        p.SayDetails(ctx, "the same check");
     }
 
     private static string Short(string id) => id.Length > 8 ? id[..8] : id;

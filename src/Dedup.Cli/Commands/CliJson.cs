@@ -20,6 +20,7 @@ namespace Dedup.Cli.Commands;
 [JsonSerializable(typeof(List<OwnSnapshotJson>))]
 [JsonSerializable(typeof(RestoreStatus))]
 [JsonSerializable(typeof(RestorePlanJson))]
+[JsonSerializable(typeof(CheckPlanJson))]
 [JsonSerializable(typeof(RetrievalStatus))]
 [JsonSerializable(typeof(RestoreSummary))]
 [JsonSerializable(typeof(RestoreActionLine))]

@@ -200,6 +200,22 @@ public sealed class S3ColdStorageTests : S3TestBase
             Assert.Equal(File.ReadAllBytes(Path.Combine(src, "a", f)), File.ReadAllBytes(Path.Combine(target + src, "a", f)));
     }
 
+    /// <summary>A repository under a fresh prefix with one backup of SRC/a (files seeded by <paramref name="seed"/>) in GLACIER, and its archived packs.</summary>
+    private async Task<(string Url, string Prefix, string Src, HashSet<string> Glacier)> ColdBackupAsync(string purpose, int seed)
+    {
+        var (url, prefix) = NewRepo(S3Env.Bucket, purpose);
+        var src = Cli.Dir.CreateDirectory("src");
+        WriteFiles(Path.Combine(src, "a"), seed);
+        Init(S3Env.Client, url);
+        Ok(S3Env.Client, url, ["--s3-storage-class", "GLACIER", "backup", src]);
+        var glacier = await GlacierAsync(prefix);
+        Assert.NotEmpty(glacier);
+        return (url, prefix, src, glacier);
+    }
+
+    private static async Task<HashSet<string>> GlacierAsync(string prefix) =>
+        (await ClassesAsync(S3Env.Bucket, prefix)).Where(c => c.Value == "GLACIER").Select(c => c.Key).ToHashSet(StringComparer.Ordinal);
+
     /// <summary>
     /// Runs the command on a frozen emulated clock, on which retrievals never finish, until it says it waits for them;
     /// checks that it asked for exactly <paramref name="requested"/>, and kills it there.
@@ -235,15 +251,19 @@ public sealed class S3ColdStorageTests : S3TestBase
     [Fact]
     public async Task Check_read_data_with_a_tier_requests_exactly_the_archived_packs_survives_a_kill_and_a_damaged_archived_pack_is_damage_after_it_thaws()
     {
-        var (url, prefix) = NewRepo(S3Env.Bucket, "cold-check");
+        var (url, prefix, src, first) = await ColdBackupAsync("cold-check", 50);
         var client = S3Env.Client;
-        var src = Cli.Dir.CreateDirectory("src");
-        WriteFiles(Path.Combine(src, "a"), 50);
-        Init(client, url);
-        Ok(client, url, ["--s3-storage-class", "GLACIER", "backup", src]);
-        var first = (await ClassesAsync(S3Env.Bucket, prefix)).Where(c => c.Value == "GLACIER").Select(c => c.Key).ToHashSet();
-        Assert.NotEmpty(first);
-        // README "Cold storage": check --read-data with retrieval.
+        // --plan: every archived pack the check reads, a cost per tier; nothing requested.
+        var plan = JsonOutput.Result(Ok(client, url, ["check", "--read-data", "--plan", "--json"], Emulated).Stdout);
+        Assert.Equal("check_plan", plan.GetProperty("message_type").GetString());
+        Assert.Equal(first.Order(StringComparer.Ordinal), plan.GetProperty("unreadable").EnumerateArray().Select(p => p.GetProperty("name").GetString()!).Order(StringComparer.Ordinal));
+        Assert.Equal(first.Count, plan.GetProperty("archived_packs").GetInt32());
+        Assert.True(plan.GetProperty("packs").GetInt32() > first.Count, "the tree pack is read too, and is hot");
+        // README "Cold storage": check's plan as a table, then check --read-data with retrieval.
+        var table = Ok(client, url, ["check", "--read-data", "--plan"], Emulated).Stdout;
+        Assert.Contains("GLACIER", table, StringComparison.Ordinal);
+        Assert.Contains("then run the same check with --retrieve-tier", table, StringComparison.Ordinal);
+        Assert.Empty(ArchiveEmulatingStorage.RequestedNames(_emulation));
         string[] check = ["check", "--read-data", "--retrieve-tier", "standard"];
 
         // A frozen clock: the retrievals never finish; the check waits after requesting them, and is killed there.
@@ -261,7 +281,7 @@ public sealed class S3ColdStorageTests : S3TestBase
         // A second backup adds archived packs; one of them is damaged before anything asked for it.
         WriteFiles(Path.Combine(src, "b"), 60);
         Ok(client, url, ["--s3-storage-class", "GLACIER", "backup", src]);
-        var all2 = (await ClassesAsync(S3Env.Bucket, prefix)).Where(c => c.Value == "GLACIER").Select(c => c.Key).ToHashSet();
+        var all2 = await GlacierAsync(prefix);
         var added = all2.Except(first).Order(StringComparer.Ordinal).ToList();
         Assert.NotEmpty(added);
         await DamageAsync(S3Env.Bucket, prefix, added[0]);
@@ -280,16 +300,11 @@ public sealed class S3ColdStorageTests : S3TestBase
     [Fact]
     public async Task Copy_with_a_tier_retrieves_the_source_packs_copies_every_snapshot_and_the_destination_verifies()
     {
-        var (url, prefix) = NewRepo(S3Env.Bucket, "cold-copy");
+        var (url, prefix, src, glacier) = await ColdBackupAsync("cold-copy", 70);
         var client = S3Env.Client;
-        var src = Cli.Dir.CreateDirectory("src");
-        WriteFiles(Path.Combine(src, "a"), 70);
-        Init(client, url);
-        Ok(client, url, ["--s3-storage-class", "GLACIER", "backup", src]);
         WriteFiles(Path.Combine(src, "b"), 80);
         Ok(client, url, ["backup", src]); // b's packs hot: this snapshot needs a's archived packs too
-        var glacier = (await ClassesAsync(S3Env.Bucket, prefix)).Where(c => c.Value == "GLACIER").Select(c => c.Key).Order(StringComparer.Ordinal).ToList();
-        Assert.NotEmpty(glacier);
+        Assert.Equal(glacier.Order(StringComparer.Ordinal), (await GlacierAsync(prefix)).Order(StringComparer.Ordinal));
         Cli.Init();
         // README "Cold storage": copy with retrieval (the destination here a local folder).
         string[] copy = ["-r", Cli.Repo, "copy", "--from-repo", url, "--from-password-file", Cli.PasswordFile, "--retrieve-tier", "bulk", "--retrieve-days", "2"];
@@ -303,7 +318,7 @@ public sealed class S3ColdStorageTests : S3TestBase
         var done = Cli.Run(copy, client.Env(Emulated));
         Assert.True(done.ExitCode == 0, done.ToString());
         Assert.Contains("2 snapshot(s) copied", done.Stdout + done.Stderr, StringComparison.Ordinal);
-        Assert.Equal(glacier, ArchiveEmulatingStorage.RequestedNames(_emulation));
+        Assert.Equal(glacier.Order(StringComparer.Ordinal), ArchiveEmulatingStorage.RequestedNames(_emulation));
         var verified = Cli.Run(["-r", Cli.Repo, "check", "--read-data"]);
         Assert.True(verified.ExitCode == 0, verified.ToString());
         Assert.Contains("no errors were found", verified.Stdout + verified.Stderr, StringComparison.Ordinal);
@@ -328,6 +343,8 @@ public sealed class S3ColdStorageTests : S3TestBase
         AssertOneLineError(Cli.Run(["-r", Cli.Repo, "restore", "latest", "--target", Cli.Dir.Combine("t"), "--retrieve-tier", "fast"]), "'fast' not recognized", "expedited");
         AssertOneLineError(Cli.Run(["-r", Cli.Repo, "check", "--read-data", "--retrieve-tier", "bulk"]), "local folder");
         AssertOneLineError(Cli.Run(["-r", Cli.Repo, "check", "--retrieve-tier", "bulk"]), "--retrieve-tier goes with --read-data");
+        AssertOneLineError(Cli.Run(["-r", Cli.Repo, "check", "--read-data", "--plan"]), "--plan is for S3", "local folder");
+        AssertOneLineError(Cli.Run(["-r", Cli.Repo, "check", "--plan"]), "--plan goes with --read-data");
         AssertOneLineError(Cli.Run(["-r", Cli.Repo, "check", "--read-data", "--retrieve-days", "3"]), "--retrieve-days goes with --retrieve-tier");
         AssertOneLineError(Cli.Run(["-r", Cli.Dir.Combine("other"), "copy", "--from-repo", Cli.Repo, "--from-password-file", Cli.PasswordFile, "--retrieve-tier", "bulk"]), "local folder");
         Assert.False(Directory.Exists(Cli.Dir.Combine("t")), "nothing was restored");
