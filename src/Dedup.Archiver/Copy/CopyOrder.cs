@@ -21,10 +21,18 @@ public static class CopyOrder
         Func<IReadOnlyCollection<ObjectId>, IAsyncEnumerable<IReadOnlyList<ObjectId>>> thaw,
         [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct = default)
     {
+        var needs = await NeedsAsync(source, snapshots, ct).ConfigureAwait(false);
+        var all = needs.SelectMany(n => n.Packs).ToHashSet();
+        await foreach (var group in Ready(needs, thaw(all), ct).ConfigureAwait(false)) yield return group;
+    }
+
+    /// <summary>The source data packs each snapshot reads, as a restore of all of it would (its index must be loaded).</summary>
+    public static async Task<IReadOnlyList<(LoadedSnapshot Snapshot, IReadOnlySet<ObjectId> Packs)>> NeedsAsync(Repo source, IReadOnlyList<LoadedSnapshot> snapshots,
+        CancellationToken ct = default)
+    {
         var needs = new List<(LoadedSnapshot, IReadOnlySet<ObjectId>)>(snapshots.Count);
         foreach (var s in snapshots) needs.Add((s, await Retrieval.NeededPacksAsync(source, s, [], [], ct).ConfigureAwait(false)));
-        var all = needs.SelectMany(n => n.Item2).ToHashSet();
-        await foreach (var group in Ready(needs, thaw(all), ct).ConfigureAwait(false)) yield return group;
+        return needs;
     }
 
     /// <summary>

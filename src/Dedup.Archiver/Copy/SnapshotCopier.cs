@@ -59,23 +59,9 @@ public sealed class SnapshotCopier
         var session = await dest.WriteBackupMarkerAsync(Environment.MachineName, ct).ConfigureAwait(false);
         await dest.LoadIndexAsync(ct).ConfigureAwait(false);
 
-        // Only trusted snapshots are copied: a copy is signed by the destination's key, which would vouch for a forgery.
-        var wanted = references.Count == 0
-            ? (await source.Snapshots.LoadAllAsync((_, _) => { }, ct).ConfigureAwait(false)).Where(s => s.IsTrusted).ToList()
-            : [.. await Task.WhenAll(references.Select(r => source.Snapshots.ResolveAsync(r, null, ct))).ConfigureAwait(false)];
-        var present = dest.Keys.ReadKey is null
-            ? []
-            : (await dest.Snapshots.LoadAllAsync((_, _) => { }, ct).ConfigureAwait(false)).Select(s => s.Info.Original ?? "").ToHashSet();
-
+        var (toCopy, skipped) = await SelectAsync(source, dest, references, ct).ConfigureAwait(false);
         var copied = new List<(string, string)>();
-        var skipped = new List<string>();
         var failed = new List<(string, string)>();
-        var toCopy = new List<LoadedSnapshot>();
-        foreach (var snapshot in wanted.DistinctBy(s => s.Id))
-        {
-            if (present.Contains(snapshot.Id.ToString())) skipped.Add(snapshot.Id.ToString());
-            else toCopy.Add(snapshot);
-        }
         var groups = order is null ? OneGroup(toCopy) : order(toCopy, ct);
         await foreach (var group in groups.ConfigureAwait(false))
         {
@@ -109,6 +95,31 @@ public sealed class SnapshotCopier
             }
         }
         return new CopyResult(copied, skipped, failed);
+    }
+
+    /// <summary>
+    /// The source snapshots a copy with these references copies (all trusted ones without references), and the IDs of
+    /// those it skips because the destination holds a copy already (matched by its "original" field). The source's index
+    /// need not be loaded; nothing is written.
+    /// </summary>
+    public static async Task<(IReadOnlyList<LoadedSnapshot> ToCopy, IReadOnlyList<string> Present)> SelectAsync(Repo source, Repo dest, IReadOnlyList<string> references,
+        CancellationToken ct = default)
+    {
+        // Only trusted snapshots are copied: a copy is signed by the destination's key, which would vouch for a forgery.
+        var wanted = references.Count == 0
+            ? (await source.Snapshots.LoadAllAsync((_, _) => { }, ct).ConfigureAwait(false)).Where(s => s.IsTrusted).ToList()
+            : [.. await Task.WhenAll(references.Select(r => source.Snapshots.ResolveAsync(r, null, ct))).ConfigureAwait(false)];
+        var present = dest.Keys.ReadKey is null
+            ? []
+            : (await dest.Snapshots.LoadAllAsync((_, _) => { }, ct).ConfigureAwait(false)).Select(s => s.Info.Original ?? "").ToHashSet();
+        var toCopy = new List<LoadedSnapshot>();
+        var skipped = new List<string>();
+        foreach (var snapshot in wanted.DistinctBy(s => s.Id))
+        {
+            if (present.Contains(snapshot.Id.ToString())) skipped.Add(snapshot.Id.ToString());
+            else toCopy.Add(snapshot);
+        }
+        return (toCopy, skipped);
     }
 
 #pragma warning disable CS1998 // an async iterator with nothing to await: one group, at once

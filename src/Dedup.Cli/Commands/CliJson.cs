@@ -21,6 +21,7 @@ namespace Dedup.Cli.Commands;
 [JsonSerializable(typeof(RestoreStatus))]
 [JsonSerializable(typeof(RestorePlanJson))]
 [JsonSerializable(typeof(CheckPlanJson))]
+[JsonSerializable(typeof(CopyPlanJson))]
 [JsonSerializable(typeof(RetrievalStatus))]
 [JsonSerializable(typeof(RestoreSummary))]
 [JsonSerializable(typeof(RestoreActionLine))]

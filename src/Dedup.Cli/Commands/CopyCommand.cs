@@ -14,6 +14,8 @@ public sealed class CopyCommand : Verb
     private readonly Option<string> _fromAsOf = Opt.Text("from-as-of", "TIME",
         "copy from the source as its bucket held it at TIME, read from the bucket's object versions (see --as-of)");
     private readonly Option<string> _fromPasswordFile = Opt.Text("from-password-file", "FILE", "read the source password from FILE (env DEDUP_FROM_PASSWORD_FILE)");
+    private readonly Option<bool> _plan = Opt.Flag("plan",
+        "list the archived data packs (GLACIER, DEEP_ARCHIVE) of the source that the snapshots to copy read, their size and the retrieval cost per tier; copies and requests nothing");
     private readonly RetrievalOptions _retrieval = new("of the source that the snapshots to copy read", "then copy each snapshot as soon as all its packs are readable");
 
     public CopyCommand() : base("copy", "Copy snapshots from another repository into this one (-r), with deduplication.", """
@@ -27,7 +29,7 @@ public sealed class CopyCommand : Verb
         [--retrieve-days N], copy requests retrieval of exactly the archived packs the snapshots to copy read, then copies
         each snapshot as soon as all its packs are readable (those that need none first), saying how many packs are
         readable after each poll. If interrupted, the same command again goes on: requests are idempotent and snapshots
-        already copied are skipped.
+        already copied are skipped. --plan lists the archived packs the copy would need and the cost per tier first.
         Example: dedup -r /mnt/nas/backup copy --from-repo s3:https://s3.example.com/backups
         """)
     {
@@ -36,6 +38,7 @@ public sealed class CopyCommand : Verb
         Add(_fromRepo);
         Add(_fromPasswordFile);
         Add(_fromAsOf);
+        Add(_plan);
         foreach (var o in _retrieval.All) Add(o);
     }
 
@@ -47,7 +50,8 @@ public sealed class CopyCommand : Verb
         var fromAsOf = ctx.Get(_fromAsOf) is { } time ? AsOfReading.ParseTime(time, "--from-as-of") : (DateTimeOffset?)null;
         var tier = _retrieval.Parse(ctx);
         using var sourceStorage = StorageFactory.Open(from, ctx.S3, ctx.Bandwidth, fromAsOf);
-        if (tier is not null) RetrievalOptions.ArchiveOf(sourceStorage, "copy from --from-repo");
+        bool plan = ctx.Get(_plan);
+        if (tier is not null || plan) RetrievalOptions.ArchiveOf(sourceStorage, "copy from --from-repo", plan ? "--plan" : "--retrieve-tier");
         Repo source;
         using (var password = Passwords.ForSource(ctx.Get(_fromPasswordFile)))
             source = await AsOfReading.ExplainMissingAsync(sourceStorage, from,
@@ -55,6 +59,11 @@ public sealed class CopyCommand : Verb
         await using (source.ConfigureAwait(false))
         {
             var dest = await ctx.OpenRepositoryAsync().ConfigureAwait(false);
+            if (plan)
+            {
+                await SayPlanAsync(ctx, source, dest, sourceStorage).ConfigureAwait(false);
+                return ExitCodes.Ok;
+            }
             var progress = new BackupProgress();
             CopyResult result;
             using (ctx.Progress(t => new CopyStatus(t.TotalSeconds, progress.Files, progress.BytesProcessed, progress.BytesAdded), CliJson.Default.CopyStatus,
@@ -76,12 +85,37 @@ public sealed class CopyCommand : Verb
         }
     }
 
+    /// <summary>What --plan prints: the snapshots a copy would copy, the source's archived packs they read, and the cost per tier.</summary>
+    private async Task SayPlanAsync(CliContext ctx, Repo source, Repo dest, StorageHandle sourceStorage)
+    {
+        source.Keys.RequireReadKey("read the source repository");
+        await source.LoadIndexAsync(ctx.Cancellation).ConfigureAwait(false);
+        var (toCopy, present) = await SnapshotCopier.SelectAsync(source, dest, ctx.Get(_snapshots) ?? [], ctx.Cancellation).ConfigureAwait(false);
+        var needs = await CopyOrder.NeedsAsync(source, toCopy, ctx.Cancellation).ConfigureAwait(false);
+        var p = PlanReport.Of(await RetrievalOptions.PlanAsync(ctx, sourceStorage, "copy", needs.SelectMany(n => n.Packs).ToHashSet(), "--plan").ConfigureAwait(false));
+        if (ctx.Json)
+        {
+            ctx.WriteJson(new CopyPlanJson(toCopy.Count, present.Count, p.Packs, p.Bytes, p.Archived, p.Retrieving, p.Readable, p.BytesToRetrieve, p.Costs, p.Unreadable),
+                CliJson.Default.CopyPlanJson);
+            return;
+        }
+        ctx.Say($"copying {toCopy.Count} snapshot(s) ({present.Count} already present) reads {p.Headline}");
+        p.SayDetails(ctx, "the same copy");
+    }
+
     /// <summary>With --retrieve-tier: which snapshots are copied now that their packs are readable.</summary>
     private static IReadOnlyList<Dedup.Repository.Snapshots.LoadedSnapshot> SayGroup(CliContext ctx, IReadOnlyList<Dedup.Repository.Snapshots.LoadedSnapshot> group)
     {
         if (!ctx.Json) ctx.Say($"copying {group.Count} snapshot(s) whose packs are all readable: {string.Join(", ", group.Select(s => s.Id.ToShortString()))}");
         return group;
     }
+}
+
+/// <summary>'copy --plan --json': the snapshots to copy, the source packs they read, and what retrieving the archived part costs per tier.</summary>
+public sealed record CopyPlanJson(int Snapshots, int AlreadyPresent, int Packs, long Bytes, int ArchivedPacks, int RetrievingPacks, int ReadablePacks, long BytesToRetrieve,
+    IReadOnlyList<TierCost> Tiers, IReadOnlyList<PlannedPack> Unreadable)
+{
+    [JsonPropertyOrder(-1)] public string MessageType => "copy_plan";
 }
 
 public sealed record CopyStatus(double SecondsElapsed, long FilesDone, long BytesDone, long BytesAdded)

@@ -306,6 +306,14 @@ public sealed class S3ColdStorageTests : S3TestBase
         Ok(client, url, ["backup", src]); // b's packs hot: this snapshot needs a's archived packs too
         Assert.Equal(glacier.Order(StringComparer.Ordinal), (await GlacierAsync(prefix)).Order(StringComparer.Ordinal));
         Cli.Init();
+        // --plan: the snapshots to copy and every archived pack they read, a cost per tier; nothing requested or copied.
+        var planned = Cli.Run(["-r", Cli.Repo, "copy", "--from-repo", url, "--from-password-file", Cli.PasswordFile, "--plan", "--json"], client.Env(Emulated));
+        Assert.True(planned.ExitCode == 0, planned.ToString());
+        var plan = JsonOutput.Result(planned.Stdout);
+        Assert.Equal("copy_plan", plan.GetProperty("message_type").GetString());
+        Assert.Equal(2, plan.GetProperty("snapshots").GetInt32());
+        Assert.Equal(glacier.Order(StringComparer.Ordinal), plan.GetProperty("unreadable").EnumerateArray().Select(p => p.GetProperty("name").GetString()!).Order(StringComparer.Ordinal));
+        Assert.Empty(ArchiveEmulatingStorage.RequestedNames(_emulation));
         // README "Cold storage": copy with retrieval (the destination here a local folder).
         string[] copy = ["-r", Cli.Repo, "copy", "--from-repo", url, "--from-password-file", Cli.PasswordFile, "--retrieve-tier", "bulk", "--retrieve-days", "2"];
 
