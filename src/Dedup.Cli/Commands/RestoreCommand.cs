@@ -25,7 +25,7 @@ public sealed class RestoreCommand : Verb
     private readonly Option<bool> _noSparse = Opt.Flag("no-sparse", "write runs of zeros as data instead of leaving holes (sparse files are the default)");
     private readonly Option<bool> _noXattrs = Opt.Flag("no-xattrs", "do not restore extended attributes and POSIX ACLs");
     private readonly Option<bool> _plan = Opt.Flag("plan", "list the archived data packs (GLACIER, DEEP_ARCHIVE) this restore needs, their size and the retrieval cost per tier; requests and writes nothing");
-    private readonly Option<string> _retrieveTier = RetrievalOptions.TierOption("this restore needs", "wait until they are readable, then restore");
+    private readonly Option<string> _retrieveTier = RetrievalOptions.TierOption("this restore needs", "then restore each file as soon as its packs are readable (in waves; a re-run goes on)");
     private readonly Option<int?> _retrieveDays = RetrievalOptions.DaysOption();
     private readonly SnapshotSelection _selection = new();
 

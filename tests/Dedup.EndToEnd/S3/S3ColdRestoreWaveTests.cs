@@ -4,7 +4,6 @@ using Amazon.S3.Model;
 using Dedup.Storage.S3;
 using Dedup.TestKit;
 using Xunit;
-using static Dedup.EndToEnd.S3.S3ColdStorageTests;
 
 namespace Dedup.EndToEnd.S3;
 
@@ -13,14 +12,8 @@ namespace Dedup.EndToEnd.S3;
 /// the archive emulation (DEDUP_EMULATE_ARCHIVE; its clock moves only when the test says: frozen, or auto while waiting).
 /// </summary>
 [Collection("S3")]
-public sealed class S3ColdRestoreWaveTests : S3TestBase
+public sealed class S3ColdRestoreWaveTests : S3ColdTestBase
 {
-    private readonly string _emulation;
-
-    public S3ColdRestoreWaveTests() => _emulation = Cli.Dir.Combine("archive-emulation");
-
-    private Dictionary<string, string?> Emulated => new() { [ArchiveEmulatingStorage.EnvironmentVariable] = _emulation };
-
     private static async Task<HashSet<string>> GlacierAsync(string prefix) =>
         (await ClassesAsync(S3Env.Bucket, prefix)).Where(c => c.Value == "GLACIER").Select(c => c.Key).ToHashSet();
 
@@ -40,7 +33,7 @@ public sealed class S3ColdRestoreWaveTests : S3TestBase
         Assert.NotEmpty(packsOfB);
 
         // a's packs were asked for earlier, by a restore of a/ alone that was killed while it waited.
-        EmulatedArchiveClock.Set(_emulation, "frozen", TimeSpan.Zero);
+        EmulatedArchiveClock.Set(EmulationState, "frozen", TimeSpan.Zero);
         using (var onlyA = Cli.StartWith(["-r", url, "restore", "latest", "--target", Cli.Dir.Combine("only-a"), "--include", Path.Combine(src, "a"),
                    "--retrieve-tier", "standard"], client.Env(Emulated)))
         {
@@ -48,10 +41,10 @@ public sealed class S3ColdRestoreWaveTests : S3TestBase
             onlyA.Signal("KILL");
             onlyA.WaitForExit(TimeSpan.FromMinutes(1));
         }
-        Assert.Equal(packsOfA.Order(), ArchiveEmulatingStorage.RequestedNames(_emulation));
+        Assert.Equal(packsOfA.Order(), ArchiveEmulatingStorage.RequestedNames(EmulationState));
 
         // Six hours on, the clock frozen there: a's packs have thawed (5 h), b's are requested now and take 5 h more.
-        EmulatedArchiveClock.Set(_emulation, "frozen", TimeSpan.FromHours(6));
+        EmulatedArchiveClock.Set(EmulationState, "frozen", TimeSpan.FromHours(6));
         var target = Cli.Dir.Combine("t");
         string[] restoreAll = ["restore", "latest", "--target", target, "--retrieve-tier", "standard"];
         using (var waiting = Cli.StartWith(["-r", url, .. restoreAll], client.Env(Emulated)))
@@ -67,11 +60,11 @@ public sealed class S3ColdRestoreWaveTests : S3TestBase
             waiting.Signal("KILL");
             Assert.NotEqual(0, waiting.WaitForExit(TimeSpan.FromMinutes(1)).ExitCode);
         }
-        Assert.Equal(packsOfA.Union(packsOfB).Order(), ArchiveEmulatingStorage.RequestedNames(_emulation));
+        Assert.Equal(packsOfA.Union(packsOfB).Order(), ArchiveEmulatingStorage.RequestedNames(EmulationState));
 
         // The re-run, on a clock that moves as it waits: its first wave finds a's files complete and keeps them, the
         // wave after b's packs thaw writes b's files and the directories' metadata.
-        EmulatedArchiveClock.Set(_emulation, "auto", TimeSpan.FromHours(6));
+        EmulatedArchiveClock.Set(EmulationState, "auto", TimeSpan.FromHours(6));
         var done = Ok(client, url, [.. restoreAll, "--json"], Emulated);
         var waves = JsonOutput.Lines(done.Stdout).Where(l => l.GetProperty("message_type").GetString() == "restore_wave").ToList();
         Assert.Equal([(1, 3L, 3L, false), (2, 3L, 0L, true)], waves.Select(w =>
@@ -81,7 +74,7 @@ public sealed class S3ColdRestoreWaveTests : S3TestBase
         Assert.Equal(DataGen.Digest(src), DataGen.Digest(target + src));
         foreach (var dir in new[] { "a", "b" })
             Assert.Equal(Directory.GetLastWriteTimeUtc(Path.Combine(src, dir)), Directory.GetLastWriteTimeUtc(Path.Combine(target + src, dir)));
-        Assert.Equal(packsOfA.Union(packsOfB).Order(), ArchiveEmulatingStorage.RequestedNames(_emulation));
+        Assert.Equal(packsOfA.Union(packsOfB).Order(), ArchiveEmulatingStorage.RequestedNames(EmulationState));
     }
 
     /// <summary>
@@ -142,16 +135,16 @@ public sealed class S3ColdRestoreWaveTests : S3TestBase
         Assert.True(trees.GetProperty("tiers").EnumerateArray().First(t => t.GetProperty("tier").GetString() == "expedited").GetProperty("cost_usd").GetDecimal() > 0);
         Assert.Equal("restore_plan", plan[^1].GetProperty("message_type").GetString());
         Assert.Contains("trees:", Ok(admin, url, ["restore", "latest", "--target", target, "--plan"], Emulated).Stdout, StringComparison.Ordinal);
-        Assert.Empty(ArchiveEmulatingStorage.RequestedNames(_emulation));
+        Assert.Empty(ArchiveEmulatingStorage.RequestedNames(EmulationState));
 
         // --retrieve-tier: the tree packs first (level by level), then the data packs; every file comes back.
-        EmulatedArchiveClock.Set(_emulation, "auto", TimeSpan.Zero);
+        EmulatedArchiveClock.Set(EmulationState, "auto", TimeSpan.Zero);
         var done = Ok(admin, url, ["restore", "latest", "--target", target, "--retrieve-tier", "standard"], Emulated);
         Assert.Contains("tree pack(s) this restore must read are in an archive class", done.Stdout, StringComparison.Ordinal);
         Assert.DoesNotContain("damage", done.Stdout + done.Stderr, StringComparison.OrdinalIgnoreCase);
         Assert.Equal(DataGen.Digest(src), DataGen.Digest(target + src));
         // Exactly the snapshot's packs were retrieved (every pack here: the two backups' trees and data), nothing deleted.
-        Assert.Equal(before.Keys.Where(k => k.StartsWith("data/", StringComparison.Ordinal)).Order(), ArchiveEmulatingStorage.RequestedNames(_emulation));
+        Assert.Equal(before.Keys.Where(k => k.StartsWith("data/", StringComparison.Ordinal)).Order(), ArchiveEmulatingStorage.RequestedNames(EmulationState));
         Assert.Equal(before.Keys, (await ClassesAsync(S3Env.Bucket, prefix)).Keys);
     }
 }

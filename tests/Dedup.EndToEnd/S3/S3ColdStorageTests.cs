@@ -12,36 +12,8 @@ namespace Dedup.EndToEnd.S3;
 /// keeps GLACIER objects readable and has no RestoreObject.
 /// </summary>
 [Collection("S3")]
-public sealed class S3ColdStorageTests : S3TestBase
+public sealed class S3ColdStorageTests : S3ColdTestBase
 {
-    private readonly string _emulation;
-
-    public S3ColdStorageTests() => _emulation = Cli.Dir.Combine("archive-emulation");
-
-    private Dictionary<string, string?> Emulated => new() { [ArchiveEmulatingStorage.EnvironmentVariable] = _emulation };
-
-    /// <summary>Key (under the prefix) → storage class, as the admin's listing reports it.</summary>
-    internal static async Task<SortedDictionary<string, string>> ClassesAsync(string bucket, string prefix)
-    {
-        using var s3 = S3Env.Sdk(S3Env.Admin);
-        var result = new SortedDictionary<string, string>(StringComparer.Ordinal);
-        var request = new ListObjectsV2Request { BucketName = bucket, Prefix = prefix + "/" };
-        ListObjectsV2Response page;
-        do
-        {
-            page = await s3.ListObjectsV2Async(request);
-            foreach (var o in page.S3Objects ?? []) result[o.Key[(prefix.Length + 1)..]] = o.StorageClass?.Value is { Length: > 0 } c ? c : "STANDARD";
-            request.ContinuationToken = page.NextContinuationToken;
-        } while (page.IsTruncated == true);
-        return result;
-    }
-
-    internal static void WriteFiles(string dir, int seed)
-    {
-        Directory.CreateDirectory(dir);
-        for (int i = 0; i < 3; i++) File.WriteAllBytes(Path.Combine(dir, $"f{i}.bin"), RandomBytes(2 << 20, seed + i));
-    }
-
     [Fact]
     public async Task With_glacier_only_data_packs_are_archived_and_listing_works_while_a_restore_names_what_to_run()
     {
@@ -80,7 +52,7 @@ public sealed class S3ColdStorageTests : S3TestBase
         Cli.Init();
         var copy = Cli.Run(["-r", Cli.Repo, "copy", "--from-repo", url, "--from-password-file", Cli.PasswordFile], client.Env(Emulated));
         AssertOneLineError(copy, "archive storage class", "--retrieve-tier");
-        Assert.Empty(ArchiveEmulatingStorage.RequestedNames(_emulation));
+        Assert.Empty(ArchiveEmulatingStorage.RequestedNames(EmulationState));
     }
 
     private static async Task<(string?, Dedup.Storage.ArchiveStatus)> StateOf(S3Storage s3, string name)
@@ -113,7 +85,7 @@ public sealed class S3ColdStorageTests : S3TestBase
         Assert.Equal(packsOfA.Count, plan.GetProperty("archived_packs").GetInt32());
         var tiers = plan.GetProperty("tiers").EnumerateArray().ToDictionary(t => t.GetProperty("tier").GetString()!, t => t.GetProperty("cost_usd"));
         Assert.True(tiers["expedited"].GetDecimal() > tiers["standard"].GetDecimal(), "expedited costs more than standard");
-        Assert.Empty(ArchiveEmulatingStorage.RequestedNames(_emulation));
+        Assert.Empty(ArchiveEmulatingStorage.RequestedNames(EmulationState));
         Assert.False(Directory.Exists(target));
         // The same, as a table on a terminal (the README's command).
         // README "Cold storage": the plan as a table, and below the retrieval with the same arguments.
@@ -126,15 +98,15 @@ public sealed class S3ColdStorageTests : S3TestBase
         Assert.False(File.Exists(Path.Combine(target + src, "a", "f0.bin")), "nothing was restored before the packs thawed");
 
         // The re-run, on a clock that moves as the process waits: asks again (idempotent), waits out the 5 hours, restores.
-        EmulatedArchiveClock.Set(_emulation, "auto", TimeSpan.Zero);
+        EmulatedArchiveClock.Set(EmulationState, "auto", TimeSpan.Zero);
         var done = Ok(client, url, [.. restoreA, "--retrieve-tier", "standard", "--retrieve-days", "7"], Emulated);
         Assert.Contains($"retrieval: {packsOfA.Count}/{packsOfA.Count} pack(s) readable", done.Stdout, StringComparison.Ordinal);
-        Assert.Equal(packsOfA.Order(), ArchiveEmulatingStorage.RequestedNames(_emulation));
+        Assert.Equal(packsOfA.Order(), ArchiveEmulatingStorage.RequestedNames(EmulationState));
         for (int i = 0; i < 3; i++)
             Assert.Equal(File.ReadAllBytes(Path.Combine(src, "a", $"f{i}.bin")), File.ReadAllBytes(Path.Combine(target + src, "a", $"f{i}.bin")));
         Assert.False(Directory.Exists(Path.Combine(target + src, "b")));
         // The emulated clock moved by at least the standard tier's 5 hours: the wait was measured on it, not slept.
-        var offset = double.Parse(File.ReadAllText(Path.Combine(_emulation, "clock")).Split(' ')[1], System.Globalization.CultureInfo.InvariantCulture);
+        var offset = double.Parse(File.ReadAllText(Path.Combine(EmulationState, "clock")).Split(' ')[1], System.Globalization.CultureInfo.InvariantCulture);
         Assert.True(offset >= TimeSpan.FromHours(5).TotalSeconds, $"clock moved {offset} s");
     }
 
@@ -192,7 +164,7 @@ public sealed class S3ColdStorageTests : S3TestBase
         Assert.Equal(packsOfA.Order(), after.Intersect(packsOfA).Order());
 
         // Nothing the latest snapshot needs was lost: retrieve and restore it, byte-identical.
-        EmulatedArchiveClock.Set(_emulation, "auto", TimeSpan.Zero);
+        EmulatedArchiveClock.Set(EmulationState, "auto", TimeSpan.Zero);
         var target = Cli.Dir.Combine("t");
         // README "Cold storage": the restore with retrieval (bulk: free per GB on GLACIER).
         Ok(admin, url, ["restore", "latest", "--target", target, "--retrieve-tier", "bulk"], Emulated);
@@ -222,10 +194,10 @@ public sealed class S3ColdStorageTests : S3TestBase
     /// </summary>
     private void KillWhileWaiting(S3Credentials who, string[] args, IEnumerable<string> requested)
     {
-        EmulatedArchiveClock.Set(_emulation, "frozen", TimeSpan.Zero);
+        EmulatedArchiveClock.Set(EmulationState, "frozen", TimeSpan.Zero);
         using var waiting = Cli.StartWith(args, who.Env(Emulated));
         waiting.WaitForLine("retrieval: ", TimeSpan.FromMinutes(2));
-        Assert.Equal(requested.Order(StringComparer.Ordinal), ArchiveEmulatingStorage.RequestedNames(_emulation));
+        Assert.Equal(requested.Order(StringComparer.Ordinal), ArchiveEmulatingStorage.RequestedNames(EmulationState));
         waiting.Signal("KILL");
         Assert.NotEqual(0, waiting.WaitForExit(TimeSpan.FromMinutes(1)).ExitCode);
     }
@@ -263,20 +235,20 @@ public sealed class S3ColdStorageTests : S3TestBase
         var table = Ok(client, url, ["check", "--read-data", "--plan"], Emulated).Stdout;
         Assert.Contains("GLACIER", table, StringComparison.Ordinal);
         Assert.Contains("then run the same check with --retrieve-tier", table, StringComparison.Ordinal);
-        Assert.Empty(ArchiveEmulatingStorage.RequestedNames(_emulation));
+        Assert.Empty(ArchiveEmulatingStorage.RequestedNames(EmulationState));
         string[] check = ["check", "--read-data", "--retrieve-tier", "standard"];
 
         // A frozen clock: the retrievals never finish; the check waits after requesting them, and is killed there.
         KillWhileWaiting(client, ["-r", url, .. check], first);
 
         // The re-run on a clock that moves as it waits: asks again (idempotent), verifies each pack as it thaws, passes.
-        EmulatedArchiveClock.Set(_emulation, "auto", TimeSpan.Zero);
+        EmulatedArchiveClock.Set(EmulationState, "auto", TimeSpan.Zero);
         var passed = Ok(client, url, check, Emulated);
         var all = passed.Stdout + passed.Stderr;
         Assert.Contains("no errors were found", all, StringComparison.Ordinal);
         Assert.DoesNotContain("not retrieved", all, StringComparison.Ordinal);
         Assert.Matches(@"retrieval: (\d+)/\1 pack\(s\) readable", all);
-        Assert.Equal(first.Order(StringComparer.Ordinal), ArchiveEmulatingStorage.RequestedNames(_emulation));
+        Assert.Equal(first.Order(StringComparer.Ordinal), ArchiveEmulatingStorage.RequestedNames(EmulationState));
 
         // A second backup adds archived packs; one of them is damaged before anything asked for it.
         WriteFiles(Path.Combine(src, "b"), 60);
@@ -294,7 +266,7 @@ public sealed class S3ColdStorageTests : S3TestBase
         Assert.Contains(errors, e => e.GetProperty("files").GetArrayLength() > 0);
         Assert.DoesNotContain(report.GetProperty("problems").EnumerateArray(), p => p.GetProperty("description").GetString()!.Contains("not retrieved", StringComparison.Ordinal));
         // Only the new archived packs were asked for now; every archived pack was asked for once in all.
-        Assert.Equal(all2.Order(StringComparer.Ordinal), ArchiveEmulatingStorage.RequestedNames(_emulation));
+        Assert.Equal(all2.Order(StringComparer.Ordinal), ArchiveEmulatingStorage.RequestedNames(EmulationState));
     }
 
     [Fact]
@@ -313,7 +285,7 @@ public sealed class S3ColdStorageTests : S3TestBase
         Assert.Equal("copy_plan", plan.GetProperty("message_type").GetString());
         Assert.Equal(2, plan.GetProperty("snapshots").GetInt32());
         Assert.Equal(glacier.Order(StringComparer.Ordinal), plan.GetProperty("unreadable").EnumerateArray().Select(p => p.GetProperty("name").GetString()!).Order(StringComparer.Ordinal));
-        Assert.Empty(ArchiveEmulatingStorage.RequestedNames(_emulation));
+        Assert.Empty(ArchiveEmulatingStorage.RequestedNames(EmulationState));
         // README "Cold storage": copy with retrieval (the destination here a local folder).
         string[] copy = ["-r", Cli.Repo, "copy", "--from-repo", url, "--from-password-file", Cli.PasswordFile, "--retrieve-tier", "bulk", "--retrieve-days", "2"];
 
@@ -322,11 +294,11 @@ public sealed class S3ColdStorageTests : S3TestBase
         var copiedSnapshots = Path.Combine(Cli.Repo, "snapshots");
         Assert.False(Directory.Exists(copiedSnapshots) && Directory.EnumerateFiles(copiedSnapshots, "*", SearchOption.AllDirectories).Any(), "no snapshot was copied");
 
-        EmulatedArchiveClock.Set(_emulation, "auto", TimeSpan.Zero);
+        EmulatedArchiveClock.Set(EmulationState, "auto", TimeSpan.Zero);
         var done = Cli.Run(copy, client.Env(Emulated));
         Assert.True(done.ExitCode == 0, done.ToString());
         Assert.Contains("2 snapshot(s) copied", done.Stdout + done.Stderr, StringComparison.Ordinal);
-        Assert.Equal(glacier.Order(StringComparer.Ordinal), ArchiveEmulatingStorage.RequestedNames(_emulation));
+        Assert.Equal(glacier.Order(StringComparer.Ordinal), ArchiveEmulatingStorage.RequestedNames(EmulationState));
         var verified = Cli.Run(["-r", Cli.Repo, "check", "--read-data"]);
         Assert.True(verified.ExitCode == 0, verified.ToString());
         Assert.Contains("no errors were found", verified.Stdout + verified.Stderr, StringComparison.Ordinal);
