@@ -78,13 +78,6 @@ public static class Retrieval
         }
     }
 
-    /// <summary>Waits until every pack of the plan is readable (<see cref="ThawAsync"/>, acting on no batch).</summary>
-    public static async Task WaitAsync(IArchiveStorage archive, RetrievalPlan plan, RetrievalTier tier, int days, TimeProvider clock, TimeSpan interval,
-        int parallel, Action<int, int> progress, CancellationToken ct = default)
-    {
-        await foreach (var _ in ThawAsync(archive, plan, tier, days, clock, interval, parallel, progress, ct).ConfigureAwait(false)) { }
-    }
-
     /// <summary>How often to ask: about a tenth of the tier's typical time (Expedited 1-5 min, Standard 3-5 h, Bulk 5-12 h).</summary>
     public static TimeSpan PollInterval(RetrievalTier tier) => tier switch
     {

@@ -4,7 +4,6 @@ using Dedup.Archiver.Restore;
 using Dedup.Cli.Cli;
 using Dedup.Repository.Snapshots;
 using Dedup.Storage;
-using Repo = Dedup.Repository.Repository;
 
 namespace Dedup.Cli.Commands;
 
@@ -17,18 +16,6 @@ internal static class RestoreRetrieval
         "bulk" => RetrievalTier.Bulk,
         _ => RetrievalTier.Standard,
     };
-
-    public static async Task<RetrievalPlan> PlanAsync(CliContext ctx, Repo repo, LoadedSnapshot snapshot, IReadOnlyList<string> includes, IReadOnlyList<string> excludes)
-    {
-        var archive = ArchiveOf(ctx);
-        var needed = await Retrieval.NeededPacksAsync(repo, snapshot, includes, excludes, ctx.Cancellation).ConfigureAwait(false);
-        return await Retrieval.PlanAsync(archive, needed, ctx.S3.Connections, ctx.Cancellation).ConfigureAwait(false);
-    }
-
-    /// <summary>The store's archive side, or one clear line for a store that has none.</summary>
-    public static IArchiveStorage ArchiveOf(CliContext ctx) =>
-        ctx.OpenStorage().Archive
-        ?? throw new UsageException("--plan and --retrieve-tier are for S3 repositories whose data packs are in an archive class (GLACIER, DEEP_ARCHIVE); a local folder is always readable");
 
     /// <summary>What --plan prints: the counts, the archived packs, and the cost per tier. Nothing is requested.</summary>
     public static void SayPlan(CliContext ctx, LoadedSnapshot snapshot, RetrievalPlan plan)

@@ -17,7 +17,7 @@ internal static class RestoreThaw
     /// <summary>--plan: the archived tree packs the walk met (if any), then the data packs it could see. Requests nothing.</summary>
     public static async Task SayPlanAsync(CliContext ctx, Repo repo, LoadedSnapshot snapshot, IReadOnlyList<string> includes, IReadOnlyList<string> excludes)
     {
-        var archive = RestoreRetrieval.ArchiveOf(ctx);
+        var archive = RetrievalOptions.ArchiveOf(ctx.OpenStorage(), "restore", "--plan");
         var needed = await NeededPacksWalk.RunAsync(repo, snapshot, includes, excludes, skipArchivedTrees: true, ctx.Cancellation).ConfigureAwait(false);
         if (needed.ArchivedTrees.Count > 0)
             SayTrees(ctx, snapshot, await Retrieval.PlanAsync(archive, needed.ArchivedTrees, ctx.S3.Connections, ctx.Cancellation).ConfigureAwait(false));
@@ -31,7 +31,7 @@ internal static class RestoreThaw
     public static async Task<RestoreResult> RestoreAsync(CliContext ctx, Repo repo, LoadedSnapshot snapshot, RestoreOptions options,
         RetrievalTier tier, int days, Func<RestoreOptions, Task<RestoreResult>> restore)
     {
-        var archive = RestoreRetrieval.ArchiveOf(ctx);
+        var archive = RetrievalOptions.ArchiveOf(ctx.OpenStorage(), "restore");
         NeededPacks needed;
         int rounds = 0;
         // Each round makes at least one tree pack readable (for the requested days), so the walk sees deeper every time.
