@@ -21,7 +21,7 @@
 #
 # Per repetition and dataset, each tool runs the same sequence on a fresh repository; the tool that goes
 # first alternates between repetitions:
-#   backup (first) -> backup (no change) -> edit dataset, backup (edits) -> revert -> restore latest
+#   backup (first) -> snapshots (the start-up floor) -> backup (no change) -> edit dataset, backup (edits) -> revert -> restore latest
 #   -> check with full data read -> forget --keep-last 1 + prune
 # Measured with /usr/bin/time: wall, user+sys CPU, peak RSS; repository size with du -sb (local only).
 # On S3, after Dedup's restore, the floors (issue #14): the time to plainly download Dedup's data/ objects from the
@@ -184,6 +184,9 @@ run_sequence() { # BACKEND DATASET TOOL REP
   measure "${R[@]}" backup "$tool" "$rep" -- "${cmd[@]}" backup "$DATA/$ds"
   s1=$(repo_size "$backend" "$repo")
   note "$backend" "$ds" "$tool" "$rep" repo_size "$s1"
+  # The start-up floor: opening the repository (the key derivation) and listing one snapshot. The targets' bounds
+  # subtract it, and its peak RSS is each tool's floor.
+  measure "${R[@]}" open "$tool" "$rep" -- "${cmd[@]}" snapshots
 
   warm "$DATA/$ds"; cold
   measure "${R[@]}" backup-nochange "$tool" "$rep" -- "${cmd[@]}" backup "$DATA/$ds"
