@@ -470,6 +470,7 @@ public sealed class Repository : IAsyncDisposable
     public ValueTask DisposeAsync()
     {
         Blobs.Dispose();
+        Index.Dispose();
         Keys.Dispose();
         return ValueTask.CompletedTask;
     }

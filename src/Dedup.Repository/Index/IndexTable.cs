@@ -25,7 +25,7 @@ public sealed record PackClaim(ObjectId Id, BlobType Type, DomainId Domain, Pack
 /// per-process random seed, so crafted IDs cannot force collisions. Thread-safe: lookups take a read lock, additions a
 /// write lock (cheap at one lookup per chunk).
 /// </summary>
-public sealed class IndexTable
+public sealed unsafe partial class IndexTable
 {
     [StructLayout(LayoutKind.Sequential, Pack = 4)]
     private struct Entry
@@ -39,14 +39,12 @@ public sealed class IndexTable
 
     private const int SegmentBits = 16;
     private const int SegmentSize = 1 << SegmentBits;
-    private readonly List<Entry[]> _segments = [];
     private readonly List<PackClaim> _claims = [];
     private readonly Dictionary<(ObjectId Pack, DomainId Domain), List<int>> _claimsByPack = [];
     private readonly HashSet<ObjectId> _packIds = [];
     private readonly Dictionary<int, int> _nextSameId = [];
     private readonly ReaderWriterLockSlim _lock = new(LockRecursionPolicy.NoRecursion);
     private readonly ulong _seed = BitConverter.ToUInt64(RandomNumberGenerator.GetBytes(8));
-    private int[] _slots = new int[1024]; // entry number + 1; 0 = empty
     private int _count;
 
     /// <summary>Entries in the table (a blob with two locations counts twice).</summary>
@@ -54,7 +52,7 @@ public sealed class IndexTable
     public int ClaimCount => _claims.Count;
 
     /// <summary>Bytes held per blob, for the scale figures.</summary>
-    public long ApproximateBytes => (long)_segments.Count * SegmentSize * Marshal.SizeOf<Entry>() + (long)_slots.Length * 4;
+    public long ApproximateBytes => (long)_segments.Count * SegmentSize * sizeof(Entry) + (long)_slotCount * 4;
 
     /// <summary>
     /// Adds one claim; returns its claim number. A claim identical to one already held (the same pack, domain, key and
@@ -75,16 +73,17 @@ public sealed class IndexTable
                         if (pack.Origin == PackOrigin.FullKey && _claims[c].Origin != PackOrigin.FullKey) _claims[c] = _claims[c] with { Origin = PackOrigin.FullKey };
                         return c;
                     }
+            // Memory first (it may fail: a full disk past the resident budget), so a failure leaves the table as it was.
+            EnsureCapacity(_count + pack.Blobs.Length);
+            while ((long)_segments.Count << SegmentBits < (long)_count + pack.Blobs.Length) AddSegment();
             int claimNo = _claims.Count;
             _claims.Add(new PackClaim(pack.PackId, pack.Type, domain, pack.Origin, pack.WrappedKey, marked, _count, pack.Blobs.Length));
             if (existing is null) _claimsByPack[(pack.PackId, domain)] = existing = [];
             existing.Add(claimNo);
             _packIds.Add(pack.PackId);
-            EnsureCapacity(_count + pack.Blobs.Length);
             foreach (var b in pack.Blobs)
             {
                 int n = _count++;
-                if ((n >> SegmentBits) == _segments.Count) _segments.Add(new Entry[SegmentSize]);
                 At(n) = new Entry { Id = b.Id, Claim = claimNo, Offset = (uint)b.Offset, Stored = b.StoredLength, Raw = b.RawLength };
                 if (FindSlot(b.Id, out int head))
                 {
@@ -117,7 +116,7 @@ public sealed class IndexTable
         return true;
     }
 
-    private ref Entry At(int n) => ref _segments[n >> SegmentBits][n & (SegmentSize - 1)];
+    private ref Entry At(int n) => ref ((Entry*)_segments[n >> SegmentBits])[n & (SegmentSize - 1)];
 
     private BlobLocation Location(int n)
     {
@@ -302,12 +301,12 @@ public sealed class IndexTable
     {
         Span<byte> b = stackalloc byte[ObjectId.Size];
         id.WriteTo(b);
-        return (int)(XxHash3.HashToUInt64(b[..16], (long)_seed) & (ulong)(_slots.Length - 1));
+        return (int)(XxHash3.HashToUInt64(b[..16], (long)_seed) & (ulong)(_slotCount - 1));
     }
 
     private bool FindSlot(in ObjectId id, out int entry)
     {
-        int mask = _slots.Length - 1;
+        int mask = _slotCount - 1;
         for (int i = Home(id); ; i = (i + 1) & mask)
         {
             int s = _slots[i];
@@ -326,7 +325,7 @@ public sealed class IndexTable
 
     private void Insert(in ObjectId id, int entry)
     {
-        int mask = _slots.Length - 1;
+        int mask = _slotCount - 1;
         int i = Home(id);
         while (_slots[i] != 0) i = (i + 1) & mask;
         _slots[i] = entry + 1;
@@ -350,10 +349,10 @@ public sealed class IndexTable
     {
         // Keep the load factor at or below 3/4 so linear probes stay short. Chained duplicates hold no slot, but
         // sizing by entries keeps this simple and errs on the roomy side.
-        if ((long)count * 4 <= (long)_slots.Length * 3) return;
-        long size = _slots.Length;
+        if ((long)count * 4 <= (long)_slotCount * 3) return;
+        long size = _slotCount;
         while (size * 3 < (long)count * 4) size *= 2;
-        _slots = new int[size];
+        ReplaceSlots(checked((int)size));
         // The head of each ID is its first entry; later entries of the same ID sit in its chain and take no slot.
         for (int n = 0; n < _count; n++)
             if (!FindSlot(At(n).Id, out _)) Insert(At(n).Id, n);

@@ -82,9 +82,19 @@ public sealed class PackAndIndexTests
     /// with other contents, and identical claims repeated) agree with a model that keeps every distinct location.
     /// </summary>
     [Property(Arbitrary = [typeof(DedupArbitraries)], MaxTest = 60)]
-    public bool IndexTable_keeps_every_distinct_claim(IndexPack[] packs, ObjectId[] probes)
+    public bool IndexTable_keeps_every_distinct_claim(IndexPack[] packs, ObjectId[] probes) =>
+        KeepsEveryDistinctClaim(new IndexTable(), packs, probes);
+
+    /// <summary>The same model with every entry and slot in the table's temporary files (a resident budget of 0).</summary>
+    [Property(Arbitrary = [typeof(DedupArbitraries)], MaxTest = 30)]
+    public bool IndexTable_spilled_to_disk_keeps_every_distinct_claim(IndexPack[] packs, ObjectId[] probes)
     {
-        var table = new IndexTable();
+        using var table = new IndexTable(0);
+        return KeepsEveryDistinctClaim(table, packs, probes) && (table.Count == 0 || table.SpilledBytes > 0);
+    }
+
+    private static bool KeepsEveryDistinctClaim(IndexTable table, IndexPack[] packs, ObjectId[] probes)
+    {
         DomainId[] domains = [DomainId.Repository, new DomainId(Enumerable.Repeat((byte)7, DomainId.Size).ToArray())];
         var model = new Dictionary<(ObjectId, DomainId), HashSet<(ObjectId, long, int, int)>>();
         var claims = new HashSet<string>();
