@@ -30,9 +30,9 @@ public static class PruneScale
     public static async Task RunAsync(string[] args)
     {
         if (args.Length >= 3 && args[1] == "make") await MakeAsync(args[2], args.Length > 3 ? int.Parse(args[3], System.Globalization.CultureInfo.InvariantCulture) : 10_000_000);
-        else if (args.Length >= 3 && args[1] == "plan") await PlanAsync(args[2]);
+        else if (args.Length >= 3 && args[1] == "plan") await PlanAsync(args[2], args.Contains("--phases"));
         else if (args.Length >= 3 && args[1] == "check") await CheckAsync(args[2]);
-        else Console.Error.WriteLine("usage: prune-scale make DIR [blobs] | prune-scale plan DIR | prune-scale check DIR");
+        else Console.Error.WriteLine("usage: prune-scale make DIR [blobs] | prune-scale plan DIR [--phases] | prune-scale check DIR");
     }
 
     private static async Task MakeAsync(string dir, int blobs)
@@ -94,14 +94,16 @@ public static class PruneScale
         Console.WriteLine($"  snapshot using {used.Count:N0} blobs in {dirs.Count:N0} directories written in {sw.Elapsed.TotalSeconds:F1} s");
     }
 
-    private static async Task PlanAsync(string dir)
+    /// <param name="phases">Print the live managed heap after each phase of planning (a full GC each: slower, so not for the timed run).</param>
+    private static async Task PlanAsync(string dir, bool phases)
     {
         var sw = Stopwatch.StartNew();
         var storage = new WithSyntheticPacks(new LocalStorage(Path.Join(dir, "repo")), dir);
         await using var repo = await Repo.OpenAsync(storage, Password);
         Console.WriteLine($"  opened in {sw.Elapsed.TotalSeconds:F1} s");
         sw.Restart();
-        var plan = await Pruner.PlanAsync(repo, storage, new PruneOptions { DryRun = true });
+        var log = phases ? new HeapAfterPhase(sw) : null;
+        var plan = await Pruner.PlanAsync(repo, storage, new PruneOptions { DryRun = true, Log = log });
         double seconds = sw.Elapsed.TotalSeconds;
         Console.WriteLine($"  plan made in {seconds:F1} s: {plan.PacksStored:N0} packs, {plan.BytesStored / (1L << 30):N0} GiB stored, "
                           + $"{plan.BytesUsed / (1L << 30):N0} GiB used, {plan.BytesUnused / (1L << 30):N0} GiB unused; "
@@ -109,6 +111,19 @@ public static class PruneScale
                           + $"{plan.BytesUnusedAfter / (1L << 30):N0} GiB unused after (limit {plan.UnusedLimit / (1L << 30):N0} GiB)");
         Console.WriteLine($"  index table: {repo.Index.Count:N0} entries, ~{repo.Index.ApproximateBytes / 1048576.0:F0} MiB; managed heap now {GC.GetTotalMemory(false) / 1048576.0:F0} MiB; "
                           + $"process peak working set {Process.GetCurrentProcess().PeakWorkingSet64 / 1048576.0:F0} MiB");
+    }
+
+    /// <summary>Prints, as each phase ends, the heap that is still reachable then (the garbage collected first).</summary>
+    private sealed class HeapAfterPhase(Stopwatch clock) : IProgress<string>
+    {
+        private long _last = GC.GetTotalMemory(true);
+
+        public void Report(string value)
+        {
+            long now = GC.GetTotalMemory(true);
+            Console.WriteLine($"  {clock.Elapsed.TotalSeconds,6:F1} s {value}: heap {now / 1048576.0:F0} MiB ({(now - _last) / 1048576.0:+0;-0} MiB)");
+            _last = now;
+        }
     }
 
     private static async Task CheckAsync(string dir)

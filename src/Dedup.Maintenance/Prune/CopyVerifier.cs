@@ -28,7 +28,7 @@ internal sealed class CopyVerifier(Repo repo, PruneReport report)
     /// (only with grace 0 does that matter in the same run; the executor asks again once the copies exist).
     /// </summary>
     public async Task<Dictionary<ObjectId, string>> NeededPacksAsync(HashSet<ObjectId> candidates, UsedBlobs used, IndexTable view,
-        HashSet<ObjectId> present, HashSet<int> foreignClaims, IReadOnlySet<ObjectId> beingRepacked, CancellationToken ct)
+        IReadOnlyDictionary<ObjectId, ListedPack> present, HashSet<int> foreignClaims, IReadOnlySet<ObjectId> beingRepacked, CancellationToken ct)
     {
         var keep = new Dictionary<ObjectId, string>();
         var verified = new Dictionary<(ObjectId, DomainId), bool>();
@@ -59,14 +59,14 @@ internal sealed class CopyVerifier(Repo repo, PruneReport report)
     /// pack exists: a compacted index file that prune deleted can be uploaded again (by anyone who kept a copy; write-only
     /// hosts may read index/) and then claims, with the full key's origin, packs that are long gone.
     /// </remarks>
-    private async Task<bool> HasVerifiedCopyAsync(ObjectId id, DomainId domain, HashSet<ObjectId> candidates, IndexTable view, HashSet<ObjectId> present,
+    private async Task<bool> HasVerifiedCopyAsync(ObjectId id, DomainId domain, HashSet<ObjectId> candidates, IndexTable view, IReadOnlyDictionary<ObjectId, ListedPack> present,
         IReadOnlySet<ObjectId> beingRepacked, BlobReader reader, CancellationToken ct)
     {
         var all = view.Locations(id, domain);
         if (all.Any(l => beingRepacked.Contains(l.PackId))) return true;
         var others = all.Where(l => !candidates.Contains(l.PackId)).ToList();
-        if (others.Any(l => l.Origin == PackOrigin.FullKey && present.Contains(l.PackId))) return true;
-        if (_readOk.TryGetValue((id, domain), out var readBefore) && others.Any(l => l.PackId == readBefore) && present.Contains(readBefore)) return true;
+        if (others.Any(l => l.Origin == PackOrigin.FullKey && present.ContainsKey(l.PackId))) return true;
+        if (_readOk.TryGetValue((id, domain), out var readBefore) && others.Any(l => l.PackId == readBefore) && present.ContainsKey(readBefore)) return true;
         foreach (var l in others)
         {
             try

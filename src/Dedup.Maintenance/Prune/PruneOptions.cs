@@ -31,6 +31,9 @@ public sealed record PruneOptions
 
     public bool DryRun { get; init; }
 
+    /// <summary>Told each phase of planning as it ends (the scale benchmark measures the heap there); null: not told.</summary>
+    public IProgress<string>? Log { get; init; }
+
     /// <summary>
     /// Versioned buckets: how long a deleted pack's old versions stay recoverable before prune removes them (null: the
     /// bucket's retention period, or 30 days without one). See spec/object-lock.md.

@@ -24,8 +24,45 @@ public enum PackAction
 /// <summary>
 /// One pack's fate. Sizes are stored bytes. <paramref name="Unused"/> counts the bytes of blobs no trusted snapshot uses;
 /// the pack's header and trailer are overhead, not unused (every pack has them, and repacking cannot remove them).
+/// A value, not an object, and its reason a sentence shared by the plan's rows, formatted only when read: a plan lists
+/// hundreds of thousands of packs at 10M blobs (docs/performance.md, "Scale").
 /// </summary>
-public sealed record PackPlan(ObjectId Pack, PackAction Action, long Size, long Used, long Unused, bool DeletedThisRun, string Reason);
+public readonly record struct PackPlan(ObjectId Pack, PackAction Action, long Size, long Used, long Unused, bool DeletedThisRun, PackReason Why)
+{
+    /// <summary>Why, as printed: the pack's unused share first where the sentence needs it, then the shared sentence.</summary>
+    public string Reason => Why.Format(this);
+}
+
+/// <summary>
+/// The reason a pack gets its <see cref="PackAction"/>: a sentence that many rows share (one object per plan, not one
+/// string per pack), optionally led by the row's own unused share ("33.3% unused; ..."). A pack marked and deleted in the
+/// same run (grace 0) says so at the end.
+/// </summary>
+public sealed class PackReason
+{
+    private readonly string _text;
+    private readonly bool _ledByShare;
+
+    private PackReason(string text, bool ledByShare)
+    {
+        _text = text;
+        _ledByShare = ledByShare;
+    }
+
+    /// <summary>A sentence that is the whole reason.</summary>
+    public static PackReason Of(string text) => new(text, false);
+
+    /// <summary>A sentence printed after the row's unused share: <c>Unused / Size</c> as "12.5% unused", then <paramref name="rest"/>.</summary>
+    public static PackReason AfterShare(string rest) => new(rest, true);
+
+    public string Format(in PackPlan row)
+    {
+        var text = _ledByShare ? $"{100.0 * row.Unused / row.Size:0.#}% unused{_text}" : _text;
+        return row.DeletedThisRun && row.Action != PackAction.Delete ? text + "; deleted at once (grace 0)" : text;
+    }
+
+    public override string ToString() => _text;
+}
 
 /// <summary>
 /// Prune's decisions, made before anything is written (rustic's prune plan is the model): for every pack that changes,
@@ -68,13 +105,14 @@ public sealed class PrunePlan
     public int MarksPending { get; init; }
     public int MarksExpired { get; init; }
 
+    /// <summary>Packs the plan lists with this action, and their stored bytes.</summary>
     public int Count(PackAction action) => Packs.Count(p => p.Action == action);
     public long Bytes(PackAction action) => Packs.Where(p => p.Action == action).Sum(p => p.Size);
 
     // What the executor needs and the printout does not.
     internal PruneReport Report { get; init; } = null!;
     internal UsedBlobs Used { get; init; } = null!;
-    internal Dictionary<ObjectId, List<int>> Claims { get; init; } = null!;
+    internal ClaimsByPack Claims { get; init; } = null!;
     internal HashSet<int> ForeignClaims { get; init; } = null!;
     internal List<BackupMarker> Markers { get; init; } = null!;
     internal HashSet<ObjectId> FinishedMarkers { get; init; } = null!;

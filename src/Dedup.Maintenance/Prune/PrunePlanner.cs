@@ -30,12 +30,23 @@ internal sealed class PrunePlanner
     // Packs in a class other than the default: their class (GLACIER, STANDARD_IA...) and when they were stored.
     private readonly Dictionary<ObjectId, string> _classes = [];
 
+    // The reasons most packs share, one object each per plan (PackReason): a row holds a reference, not a sentence.
+    private static readonly PackReason Blind = PackReason.Of("its domain has a tree that cannot be read (see the notes)");
+    private static readonly PackReason NoSnapshotUsesIt = PackReason.Of("no trusted snapshot uses it");
+    private static readonly PackReason NoIndexListsIt = PackReason.Of("no index lists it (an interrupted backup, or claims that do not count)");
+    private readonly PackReason _withinBudget, _capReached, _repacked;
+    private readonly Dictionary<string, PackReason> _archivedIn = [];
+    private readonly Dictionary<ObjectId, PackReason> _deletedAfter = [];
+
     public PrunePlanner(Repo repo, IMaintenanceStorage storage, PruneOptions options, IArchiveStorage? archive = null)
     {
         _archive = archive;
         _repo = repo;
         _storage = storage;
         _options = options;
+        _withinBudget = PackReason.AfterShare($"; the repository is within --max-unused {options.MaxUnused}");
+        _capReached = PackReason.AfterShare($"; --max-repack-size {options.MaxRepackSize ?? long.MaxValue} bytes is reached for this run");
+        _repacked = PackReason.AfterShare($"; repacked, emptiest first, to meet --max-unused {options.MaxUnused}");
     }
 
     private DateTimeOffset Now => _repo.Clock.GetUtcNow();
@@ -50,6 +61,7 @@ internal sealed class PrunePlanner
         var snapshots = await LoadSnapshotsAsync(ct).ConfigureAwait(false);
         await _repo.LoadIndexAsync(ct).ConfigureAwait(false);
         ReportIndex(_repo.IndexReport);
+        Phase("index loaded");
         var used = new UsedBlobs(_repo.Index);
         foreach (var s in snapshots) await used.AddSnapshotAsync(_repo, s, ct).ConfigureAwait(false);
         foreach (var d in used.Dangling)
@@ -61,14 +73,17 @@ internal sealed class PrunePlanner
         _report.Snapshots = snapshots.Count;
         _report.BlobsUsed = used.Count;
         _report.BlobsTotal = _repo.Index.Count;
+        Phase("used blobs found");
 
         var stored = await Pruner.ListPacksAsync(_storage, ct).ConfigureAwait(false);
         if (_archive is not null)
             await foreach (var (obj, storageClass) in _archive.ListNonDefaultClassAsync(Layout.DataPrefix, ct).ConfigureAwait(false))
                 if (Layout.TryParseId(obj.Name, out var id) && obj.Name == Layout.Pack(id)) _classes[id] = storageClass;
+        Phase("data/ listed");
         var marks = _repo.Marks;
-        var claims = ClaimsByPack();
+        var claims = new ClaimsByPack(_repo.Index.Claims());
         await FindForeignClaimsAsync(claims, stored, ct).ConfigureAwait(false);
+        Phase("claims grouped by pack");
 
         // Phase 1: what the new mark lists.
         var plans = new Dictionary<ObjectId, PackPlan>();
@@ -77,6 +92,7 @@ internal sealed class PrunePlanner
             foreach (var p in m.Packs) markedBy.TryAdd(p, m);
         var budget = Classify(claims, used, markedBy, stored, plans);
         long orphaned = FindOrphanPacks(markedBy, stored, plans);
+        Phase("packs classified");
 
         // Phase 2: what expired marks let go. With grace 0 the new mark expires at once, so its packs are candidates too.
         var finished = FinishedMarkers(markers, snapshots);
@@ -87,7 +103,7 @@ internal sealed class PrunePlanner
         if (graceZero) candidates.UnionWith(plans.Values.Where(p => p.Action is PackAction.Mark or PackAction.Repack).Select(p => p.Pack));
         var verifier = new CopyVerifier(_repo, _report);
         // Repacked blobs get a full key's copy before the mark is written; with grace 0 that copy is what lets them go.
-        var needed = await verifier.NeededPacksAsync(candidates, used, _repo.Index, stored.Keys.ToHashSet(), _foreignClaims,
+        var needed = await verifier.NeededPacksAsync(candidates, used, _repo.Index, stored, _foreignClaims,
             graceZero ? repacking : [], ct).ConfigureAwait(false);
         foreach (var packId in candidates)
         {
@@ -96,16 +112,21 @@ internal sealed class PrunePlanner
             {
                 var mark = markedBy[packId];
                 plans[packId] = needed.TryGetValue(packId, out var why)
-                    ? new PackPlan(packId, PackAction.Recover, size, 0, 0, false, $"marked {mark.StoredAt:u}, but {why}")
-                    : new PackPlan(packId, PackAction.Delete, size, 0, 0, true, $"marked {mark.StoredAt:u}; the grace period has passed and nothing needs it");
+                    ? new PackPlan(packId, PackAction.Recover, size, 0, 0, false, PackReason.Of($"marked {mark.StoredAt:u}, but {why}"))
+                    : new PackPlan(packId, PackAction.Delete, size, 0, 0, true, DeletedAfter(mark));
             }
             else if (!needed.ContainsKey(packId))
             {
-                plans[packId] = now with { DeletedThisRun = true, Reason = now.Reason + "; deleted at once (grace 0)" };
+                plans[packId] = now with { DeletedThisRun = true };
             }
         }
 
-        var list = plans.Values.OrderBy(p => p.Action).ThenByDescending(p => p.Size).ToList();
+        Phase("expired marks decided");
+        // Rows are values: copied into the list, the dictionary's go before sorting.
+        var list = new List<PackPlan>(plans.Values);
+        plans.Clear();
+        plans.TrimExcess();
+        list.Sort(PrintOrder);
         long repackBytes = list.Where(p => p.Action == PackAction.Repack).Sum(p => p.Used);
         long deleteBytes = list.Where(p => p.DeletedThisRun).Sum(p => p.Size);
         // New packs carry about the overhead of the ones they replace, in proportion; the compacted index is rewritten
@@ -142,12 +163,26 @@ internal sealed class PrunePlanner
             Verifier = verifier,
         };
         _report.Plan = plan;
-        _report.PacksTotal = claims.Count;
-        _report.PacksUnused = list.Count(p => p.Action == PackAction.Mark && claims.ContainsKey(p.Pack));
+        _report.PacksTotal = claims.PackCount;
+        _report.PacksUnused = list.Count(p => p.Action == PackAction.Mark && claims.Contains(p.Pack));
         _report.PacksToRepack = list.Count(p => p.Action == PackAction.Repack);
         _report.BytesUnused = budget.Unused;
         _report.BytesRepacked = repackBytes;
+        Phase("plan built");
         return plan;
+    }
+
+    private void Phase(string name) => _options.Log?.Report(name);
+
+    /// <summary>By action, largest first; ties by pack ID, so that the same state prints the same plan.</summary>
+    private static int PrintOrder(PackPlan a, PackPlan b) =>
+        a.Action != b.Action ? a.Action.CompareTo(b.Action) : a.Size != b.Size ? b.Size.CompareTo(a.Size) : a.Pack.CompareTo(b.Pack);
+
+    private PackReason DeletedAfter(PruneMark mark)
+    {
+        if (!_deletedAfter.TryGetValue(mark.Id, out var reason))
+            _deletedAfter[mark.Id] = reason = PackReason.Of($"marked {mark.StoredAt:u}; the grace period has passed and nothing needs it");
+        return reason;
     }
 
     private void ReportIndex(IndexLoadReport index)
@@ -211,10 +246,10 @@ internal sealed class PrunePlanner
     /// for nothing here: they neither keep the pack nor are copied from it. A header that does not open leaves every
     /// claim counting (nothing is decided on damage).
     /// </summary>
-    private async Task FindForeignClaimsAsync(Dictionary<ObjectId, List<int>> claims, Dictionary<ObjectId, StoredObject> stored, CancellationToken ct)
+    private async Task FindForeignClaimsAsync(ClaimsByPack claims, Dictionary<ObjectId, ListedPack> stored, CancellationToken ct)
     {
         var readKey = _repo.Keys.RequireReadKey("read pack headers");
-        foreach (var (packId, packClaims) in claims)
+        foreach (var (packId, packClaims) in claims.Groups())
         {
             var domains = packClaims.Select(c => _repo.Index.GetClaim(c).Domain).Distinct().ToList();
             if (domains.Count < 2 || !stored.TryGetValue(packId, out var obj)) continue;
@@ -232,18 +267,6 @@ internal sealed class PrunePlanner
         }
     }
 
-    private Dictionary<ObjectId, List<int>> ClaimsByPack()
-    {
-        var byPack = new Dictionary<ObjectId, List<int>>();
-        var all = _repo.Index.Claims();
-        for (int c = 0; c < all.Count; c++)
-        {
-            if (!byPack.TryGetValue(all[c].Id, out var list)) byPack[all[c].Id] = list = [];
-            list.Add(c);
-        }
-        return byPack;
-    }
-
     private readonly record struct Budget(long Used, long Unused, long UnusedAfter, long Limit, long Overhead, long RepackOverhead);
 
     /// <summary>
@@ -252,17 +275,17 @@ internal sealed class PrunePlanner
     /// A pack is judged by the claim that finds the most of it used, so a false claim can only make a pack look more
     /// used. Its unused bytes are that claim's unused blobs: header and trailer are overhead, which no repack removes.
     /// </summary>
-    private Budget Classify(Dictionary<ObjectId, List<int>> claims, UsedBlobs used, Dictionary<ObjectId, PruneMark> markedBy,
-        Dictionary<ObjectId, StoredObject> stored, Dictionary<ObjectId, PackPlan> plans)
+    private Budget Classify(ClaimsByPack claims, UsedBlobs used, Dictionary<ObjectId, PruneMark> markedBy,
+        Dictionary<ObjectId, ListedPack> stored, Dictionary<ObjectId, PackPlan> plans)
     {
         var partly = new List<(ObjectId Pack, long Size, long Used, long Unused)>();
         long usedTotal = 0, unusedTotal = 0, overhead = 0, whollyUnused = 0;
-        foreach (var (packId, packClaims) in claims)
+        foreach (var (packId, packClaims) in claims.Groups())
         {
             if (markedBy.ContainsKey(packId) || !stored.TryGetValue(packId, out var obj)) continue;
             if (packClaims.Any(c => !_foreignClaims.Contains(c) && used.BlindDomains.ContainsKey(_repo.Index.GetClaim(c).Domain)))
             {
-                plans[packId] = new PackPlan(packId, PackAction.Keep, obj.Size, obj.Size, 0, false, "its domain has a tree that cannot be read (see the notes)");
+                plans[packId] = new PackPlan(packId, PackAction.Keep, obj.Size, obj.Size, 0, false, Blind);
                 continue;
             }
             long usedBytes = 0, claimed = 0;
@@ -281,7 +304,7 @@ internal sealed class PrunePlanner
             if (usedBytes == 0)
             {
                 if (WaitsForMinimumDuration(packId, obj, plans, "no trusted snapshot uses it")) continue;
-                plans[packId] = new PackPlan(packId, PackAction.Mark, obj.Size, 0, obj.Size, false, "no trusted snapshot uses it");
+                plans[packId] = new PackPlan(packId, PackAction.Mark, obj.Size, 0, obj.Size, false, NoSnapshotUsesIt);
                 whollyUnused += obj.Size;
                 continue;
             }
@@ -294,8 +317,9 @@ internal sealed class PrunePlanner
             {
                 // Repacking reads the pack: an archived one would need a retrieval first (hours, and a fee), so it stays,
                 // and its unused bytes do not drive the repacking of hot packs.
-                plans[packId] = new PackPlan(packId, PackAction.Keep, obj.Size, usedBytes, unused, false,
-                    $"{100.0 * unused / obj.Size:0.#}% unused, but archived in {storageClass}: never repacked (that would need a retrieval)");
+                if (!_archivedIn.TryGetValue(storageClass, out var archived))
+                    _archivedIn[storageClass] = archived = PackReason.AfterShare($", but archived in {storageClass}: never repacked (that would need a retrieval)");
+                plans[packId] = new PackPlan(packId, PackAction.Keep, obj.Size, usedBytes, unused, false, archived);
                 _report.ArchivedPacksKept++;
                 continue;
             }
@@ -309,14 +333,13 @@ internal sealed class PrunePlanner
         // Emptiest first: each byte repacked frees the most unused space.
         foreach (var p in partly.OrderByDescending(p => (double)p.Unused / p.Size).ThenBy(p => p.Size))
         {
-            string share = $"{100.0 * p.Unused / p.Size:0.#}% unused";
             if (left <= limit)
-                plans[p.Pack] = new PackPlan(p.Pack, PackAction.Keep, p.Size, p.Used, p.Unused, false, $"{share}; the repository is within --max-unused {_options.MaxUnused}");
+                plans[p.Pack] = new PackPlan(p.Pack, PackAction.Keep, p.Size, p.Used, p.Unused, false, _withinBudget);
             else if (repackSize + p.Size > cap)
-                plans[p.Pack] = new PackPlan(p.Pack, PackAction.Keep, p.Size, p.Used, p.Unused, false, $"{share}; --max-repack-size {cap} bytes is reached for this run");
+                plans[p.Pack] = new PackPlan(p.Pack, PackAction.Keep, p.Size, p.Used, p.Unused, false, _capReached);
             else
             {
-                plans[p.Pack] = new PackPlan(p.Pack, PackAction.Repack, p.Size, p.Used, p.Unused, false, $"{share}; repacked, emptiest first, to meet --max-unused {_options.MaxUnused}");
+                plans[p.Pack] = new PackPlan(p.Pack, PackAction.Repack, p.Size, p.Used, p.Unused, false, _repacked);
                 left -= p.Unused;
                 repackSize += p.Size;
                 repackOverhead += p.Size - p.Used - p.Unused;
@@ -330,7 +353,7 @@ internal sealed class PrunePlanner
     /// interrupted backups, or by a writer whose claims do not count. None while an index file could not be read: it
     /// might list them.
     /// </summary>
-    private long FindOrphanPacks(Dictionary<ObjectId, PruneMark> markedBy, Dictionary<ObjectId, StoredObject> stored, Dictionary<ObjectId, PackPlan> plans)
+    private long FindOrphanPacks(Dictionary<ObjectId, PruneMark> markedBy, Dictionary<ObjectId, ListedPack> stored, Dictionary<ObjectId, PackPlan> plans)
     {
         if (!_repo.IndexReport.Complete)
         {
@@ -343,7 +366,7 @@ internal sealed class PrunePlanner
         {
             if (_repo.Index.ContainsPack(id) || markedBy.ContainsKey(id) || o.LastModified >= cutoff) continue;
             if (WaitsForMinimumDuration(id, o, plans, "no index lists it")) continue;
-            plans[id] = new PackPlan(id, PackAction.Mark, o.Size, 0, o.Size, false, "no index lists it (an interrupted backup, or claims that do not count)");
+            plans[id] = new PackPlan(id, PackAction.Mark, o.Size, 0, o.Size, false, NoIndexListsIt);
             bytes += o.Size;
             _report.OrphanPacks++;
         }
@@ -354,13 +377,13 @@ internal sealed class PrunePlanner
     /// An unused pack in a class with a minimum storage duration is not marked before that duration has passed since it
     /// was stored (deleting it earlier saves nothing: AWS charges the rest), unless told to ignore it. It stays, with when.
     /// </summary>
-    private bool WaitsForMinimumDuration(ObjectId packId, StoredObject obj, Dictionary<ObjectId, PackPlan> plans, string why)
+    private bool WaitsForMinimumDuration(ObjectId packId, ListedPack obj, Dictionary<ObjectId, PackPlan> plans, string why)
     {
         if (_options.IgnoreMinStorageDuration || !_classes.TryGetValue(packId, out var storageClass)) return false;
         var until = obj.LastModified + StorageClasses.MinimumStorageDuration(storageClass);
         if (until <= Now) return false;
-        plans[packId] = new PackPlan(packId, PackAction.Keep, obj.Size, 0, obj.Size, false,
-            $"{why}, but it is in {storageClass} since {obj.LastModified:u}: marked by a prune after {until:u} (minimum storage duration; --ignore-min-storage-duration marks it now)");
+        plans[packId] = new PackPlan(packId, PackAction.Keep, obj.Size, 0, obj.Size, false, PackReason.Of(
+            $"{why}, but it is in {storageClass} since {obj.LastModified:u}: marked by a prune after {until:u} (minimum storage duration; --ignore-min-storage-duration marks it now)"));
         _report.PacksWaitingMinDuration++;
         return true;
     }
@@ -372,17 +395,17 @@ internal sealed class PrunePlanner
     /// The packs of the others are pending, with the reason.
     /// </summary>
     private List<PruneMark> ExpiredMarks(IReadOnlyList<PruneMark> marks, List<BackupMarker> markers, HashSet<ObjectId> finished,
-        Dictionary<ObjectId, PruneMark> markedBy, Dictionary<ObjectId, StoredObject> stored, Dictionary<ObjectId, PackPlan> plans)
+        Dictionary<ObjectId, PruneMark> markedBy, Dictionary<ObjectId, ListedPack> stored, Dictionary<ObjectId, PackPlan> plans)
     {
         var now = Now;
         var expired = new List<PruneMark>();
-        var pending = new List<(PruneMark Mark, string Why)>();
+        var pending = new List<(PruneMark Mark, PackReason Why)>();
         foreach (var m in marks)
         {
             // Both the storage's clock and the admin's must agree the grace period has passed.
             if (m.StoredAt + _options.Grace > now || m.MarkedAt + _options.Grace > now)
             {
-                pending.Add((m, $"marked {m.StoredAt:u}; deleted by a prune after {Latest(m.StoredAt, m.MarkedAt) + _options.Grace:u}"));
+                pending.Add((m, PackReason.Of($"marked {m.StoredAt:u}; deleted by a prune after {Latest(m.StoredAt, m.MarkedAt) + _options.Grace:u}")));
                 continue;
             }
             // A backup that announced itself before the mark was stored may have read an index listing these packs.
@@ -390,7 +413,7 @@ internal sealed class PrunePlanner
             var running = markers.Where(b => b.Signer.IsTrusted && !finished.Contains(b.Id) && b.StoredAt <= m.StoredAt && now - b.StoredAt < _options.MaxBackupAge).ToList();
             if (running.Count > 0 && _options.Grace > TimeSpan.Zero)
             {
-                pending.Add((m, $"marked {m.StoredAt:u}; waits for {running.Count} backup(s) still running"));
+                pending.Add((m, PackReason.Of($"marked {m.StoredAt:u}; waits for {running.Count} backup(s) still running")));
                 _report.Notes.Add($"mark {m.Id.ToShortString()} waits for {running.Count} backup(s) still running, e.g. from host '{running[0].Host}' since {running[0].StartedAt:u}");
                 continue;
             }

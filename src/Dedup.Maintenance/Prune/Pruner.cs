@@ -103,7 +103,7 @@ public sealed class Pruner
             var marks = await _repo.LoadMarksAsync(ct).ConfigureAwait(false);
             var view = new IndexTable();
             await _repo.LoadIndexIntoAsync(view, marks.SelectMany(m => m.Packs).ToHashSet(), ct).ConfigureAwait(false);
-            var present = (await ListPacksAsync(_storage, ct).ConfigureAwait(false)).Keys.ToHashSet();
+            var present = await ListPacksAsync(_storage, ct).ConfigureAwait(false);
             var keep = await _plan.Verifier.NeededPacksAsync(delete, _plan.Used, view, present, _plan.ForeignClaims, new HashSet<ObjectId>(), ct).ConfigureAwait(false);
             delete.ExceptWith(keep.Keys);
             _report.PacksRecovered += keep.Count;
@@ -128,11 +128,12 @@ public sealed class Pruner
         return _report;
     }
 
-    internal static async Task<Dictionary<ObjectId, StoredObject>> ListPacksAsync(IStorage storage, CancellationToken ct)
+    /// <summary>The packs in data/ by ID, with their sizes and times (names are not kept: they are the IDs').</summary>
+    internal static async Task<Dictionary<ObjectId, ListedPack>> ListPacksAsync(IStorage storage, CancellationToken ct)
     {
-        var stored = new Dictionary<ObjectId, StoredObject>();
+        var stored = new Dictionary<ObjectId, ListedPack>();
         await foreach (var obj in storage.ListAsync(Layout.DataPrefix, ct).ConfigureAwait(false))
-            if (Layout.TryParseId(obj.Name, out var id)) stored[id] = obj;
+            if (Layout.TryParseId(obj.Name, out var id)) stored[id] = new ListedPack(obj.Size, obj.LastModified);
         return stored;
     }
 
@@ -159,7 +160,7 @@ public sealed class Pruner
         var wants = new List<(ObjectId, BlobLocation, (ObjectId Pack, BlobType Type))>();
         foreach (var packId in packs)
         {
-            foreach (var c in _plan.Claims[packId].Where(c => !_plan.ForeignClaims.Contains(c)))
+            foreach (var c in _plan.Claims.Of(packId).Where(c => !_plan.ForeignClaims.Contains(c)))
             {
                 var claim = _repo.Index.GetClaim(c);
                 for (int i = 0; i < claim.Count; i++)

@@ -91,7 +91,7 @@ public sealed class PrunePlanTests
     }
 
     /// <summary>Backs up, forgets and (if the history says so) prunes and waits; returns each kept snapshot's files.</summary>
-    private static async Task<List<(string Id, Dictionary<string, byte[]> Files)>> BuildAsync(Scenario s, Repo admin, History h)
+    internal static async Task<List<(string Id, Dictionary<string, byte[]> Files)>> BuildAsync(Scenario s, Repo admin, History h)
     {
         var files = h.FileSizes.Select((size, i) => RandomNumberGenerator.GetBytes(size)).ToArray();
         var src = Path.Join(s.Work, "src");
@@ -202,7 +202,7 @@ public sealed class PrunePlanTests
     }
 
     /// <summary>Three snapshots share files; forgetting two leaves packs partly used, to different degrees.</summary>
-    private static async Task<(Scenario S, Repo Repo)> PartlyUsedAsync()
+    internal static async Task<(Scenario S, Repo Repo)> PartlyUsedAsync()
     {
         var s = await Scenario.CreateAsync();
         var repo = await s.OpenAsync();
