@@ -17,7 +17,7 @@ namespace Dedup.Benchmarks;
 /// the packs are a third unused (every third blob), the second third wholly unused, the last third fully used — the
 /// state after forgetting snapshots. The data packs themselves are not written (only their names and sizes, in
 /// DIR/synthetic-packs): the plan lists data/ and reads the index and the trees, never a data pack. 'plan' opens it and
-/// makes the plan (a dry run), printing the time of each part and the plan's totals. 'check' runs the whole of
+/// makes the plan (a dry run), printing the time of each part and the plan's totals (with --phases, the live heap after each phase). 'check' runs the whole of
 /// `dedup check` (without --read-data) on it: for that every synthetic pack has a real tail — its header sealed under a
 /// data key wrapped to the repository's read key, as a writer seals it — kept in DIR/synthetic-tails and served from there, so
 /// check's pack-header reads (two ranged reads per pack, an unwrap and an AES-GCM open) are the real work.
@@ -113,7 +113,7 @@ public static class PruneScale
                           + $"process peak working set {Process.GetCurrentProcess().PeakWorkingSet64 / 1048576.0:F0} MiB");
     }
 
-    /// <summary>Prints, as each phase ends, the heap that is still reachable then (the garbage collected first).</summary>
+    /// <summary>Prints, as each phase ends, the heap that is still reachable then (the garbage collected first), and the process's peak so far.</summary>
     private sealed class HeapAfterPhase(Stopwatch clock) : IProgress<string>
     {
         private long _last = GC.GetTotalMemory(true);
@@ -121,7 +121,8 @@ public static class PruneScale
         public void Report(string value)
         {
             long now = GC.GetTotalMemory(true);
-            Console.WriteLine($"  {clock.Elapsed.TotalSeconds,6:F1} s {value}: heap {now / 1048576.0:F0} MiB ({(now - _last) / 1048576.0:+0;-0} MiB)");
+            Console.WriteLine($"  {clock.Elapsed.TotalSeconds,6:F1} s {value}: heap {now / 1048576.0:F0} MiB ({(now - _last) / 1048576.0:+0;-0} MiB), "
+                              + $"peak working set so far {Process.GetCurrentProcess().PeakWorkingSet64 / 1048576.0:F0} MiB");
             _last = now;
         }
     }
