@@ -2,6 +2,8 @@ using Dedup.Format;
 using Dedup.Maintenance;
 using Dedup.Maintenance.Prune;
 using Dedup.Repository.Index;
+using Dedup.Storage;
+using Dedup.TestKit;
 using FsCheck;
 using FsCheck.Fluent;
 using FsCheck.Xunit;
@@ -66,6 +68,37 @@ public sealed class PrunePlanRowTests
         Assert.All(goes, p => Assert.True(p.DeletedThisRun));
         foreach (var p in goes)
             Assert.Equal($"{100.0 * p.Unused / p.Size:0.#}% unused; repacked, emptiest first, to meet --max-unused {options.MaxUnused}; deleted at once (grace 0)", p.Reason);
+    }
+
+    [Fact]
+    public async Task Archived_packs_read_as_before_and_the_listings_time_survives_into_the_minimum_duration_reason()
+    {
+        var store = new ArchivingMemoryStorage(TimeProvider.System);
+        var (s, repo) = await PrunePlanTests.PartlyUsedAsync(store);
+        await using var _ = s;
+        // Every pack to GLACIER but the tree packs the kept snapshot reads (prune must walk its trees): the ones a plan
+        // with every pack hot marks stay archived.
+        var unused = (await Pruner.PlanAsync(repo, store, Grace48h)).Packs.Where(p => p.Action == PackAction.Mark).Select(p => p.Pack).ToHashSet();
+        await store.FreezeAllPacksAsync();
+        foreach (var c in repo.Index.Claims().Where(c => c.Type == BlobType.Tree && !unused.Contains(c.Id))) store.Heat(Layout.Pack(c.Id));
+        var plan = await Pruner.PlanAsync(repo, store, Grace48h with { MaxUnused = UnusedBudget.Percent(0) }, archive: store);
+
+        var partly = plan.Packs.Where(p => p.Action == PackAction.Keep && p.Used > 0).ToList();
+        Assert.True(partly.Count >= 2, $"the scenario should leave several partly used packs, not {partly.Count}");
+        foreach (var p in partly)
+            Assert.Equal($"{100.0 * p.Unused / p.Size:0.#}% unused, but archived in GLACIER: never repacked (that would need a retrieval)", p.Reason);
+
+        // Unused packs stored (by the store's clock) after the plan's time wait out GLACIER's minimum duration from then.
+        var waiting = plan.Packs.Where(p => p.Action == PackAction.Keep && p.Used == 0).ToList();
+        Assert.NotEmpty(waiting);
+        foreach (var p in waiting)
+        {
+            var stored = (await store.StatAsync(Layout.Pack(p.Pack)))!.Value.LastModified;
+            var until = stored + StorageClasses.MinimumStorageDuration("GLACIER");
+            Assert.Equal($"no trusted snapshot uses it, but it is in GLACIER since {stored:u}: marked by a prune after {until:u} "
+                         + "(minimum storage duration; --ignore-min-storage-duration marks it now)", p.Reason);
+        }
+        Assert.DoesNotContain(plan.Packs, p => p.Action is PackAction.Repack or PackAction.Mark);
     }
 
     [Property(Arbitrary = [typeof(PrunePlanTests.Histories)], MaxTest = 10)]

@@ -202,10 +202,12 @@ public sealed class PrunePlanTests
     }
 
     /// <summary>Three snapshots share files; forgetting two leaves packs partly used, to different degrees.</summary>
-    internal static async Task<(Scenario S, Repo Repo)> PartlyUsedAsync()
+    /// <param name="store">Where the repository is made instead of the scenario's own store.</param>
+    internal static async Task<(Scenario S, Repo Repo)> PartlyUsedAsync(IMaintenanceStorage? store = null)
     {
         var s = await Scenario.CreateAsync();
-        var repo = await s.OpenAsync();
+        if (store is not null) await Repo.InitAsync(store, System.Text.Encoding.UTF8.GetBytes(Scenario.Password), Scenario.SmallRepo, s.Clock);
+        var repo = await s.OpenAsync(storage: store);
         var src = Path.Join(s.Work, "src");
         // Used and unused data share packs by construction, not by how the backup happens to spread files over packs:
         // each of the first two snapshots holds one file A+B; the third holds the A parts alone, whose chunks (all but
@@ -220,7 +222,7 @@ public sealed class PrunePlanTests
             ids.Add((await s.BackupAsync(repo, src)).SnapshotId.ToString());
             s.Clock.Advance(TimeSpan.FromMinutes(1));
         }
-        await Forget.RunAsync(repo, s.Storage, new ForgetOptions { Ids = ids.Take(2).ToArray() });
+        await Forget.RunAsync(repo, store ?? s.Storage, new ForgetOptions { Ids = ids.Take(2).ToArray() });
         return (s, repo);
     }
 
