@@ -109,7 +109,7 @@ public static class PruneScale
                           + $"{plan.BytesUsed / (1L << 30):N0} GiB used, {plan.BytesUnused / (1L << 30):N0} GiB unused; "
                           + $"repack {plan.Count(PackAction.Repack):N0}, mark {plan.Count(PackAction.Mark):N0}, keep {plan.Count(PackAction.Keep):N0}; "
                           + $"{plan.BytesUnusedAfter / (1L << 30):N0} GiB unused after (limit {plan.UnusedLimit / (1L << 30):N0} GiB)");
-        Console.WriteLine($"  index table: {repo.Index.Count:N0} entries, ~{repo.Index.ApproximateBytes / 1048576.0:F0} MiB; managed heap now {GC.GetTotalMemory(false) / 1048576.0:F0} MiB; "
+        Console.WriteLine($"  index table: {repo.Index.Count:N0} entries, ~{repo.Index.ApproximateBytes / 1048576.0:F0} MiB, {repo.Index.SpilledBytes / 1048576.0:F0} MiB of it spilled to temporary files; managed heap now {GC.GetTotalMemory(false) / 1048576.0:F0} MiB; "
                           + $"process peak working set {Process.GetCurrentProcess().PeakWorkingSet64 / 1048576.0:F0} MiB");
     }
 
