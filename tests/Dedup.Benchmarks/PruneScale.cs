@@ -32,7 +32,8 @@ public static class PruneScale
         if (args.Length >= 3 && args[1] == "make") await MakeAsync(args[2], args.Length > 3 ? int.Parse(args[3], System.Globalization.CultureInfo.InvariantCulture) : 10_000_000);
         else if (args.Length >= 3 && args[1] == "plan") await PlanAsync(args[2], args.Contains("--phases"));
         else if (args.Length >= 3 && args[1] == "check") await CheckAsync(args[2]);
-        else Console.Error.WriteLine("usage: prune-scale make DIR [blobs] | prune-scale plan DIR [--phases] | prune-scale check DIR");
+        else if (args.Length >= 3 && args[1] == "run") await RunPruneAsync(args[2]);
+        else Console.Error.WriteLine("usage: prune-scale make DIR [blobs] | prune-scale plan DIR [--phases] | prune-scale check DIR | prune-scale run DIR");
     }
 
     private static async Task MakeAsync(string dir, int blobs)
@@ -146,6 +147,91 @@ public static class PruneScale
         if (result.Problems.Count > 0 || storage.TailReads == 0) Environment.ExitCode = 1;
     }
 
+    /// <summary>
+    /// 'prune-scale run DIR': executes prune on the synthetic repository in two runs, as an admin would: phase 1 (grace
+    /// 48 h) plans and writes the mark; phase 2 (grace 0, so that mark has expired) plans again, compacts the index and
+    /// deletes the marked packs. The budget is unlimited, so nothing is repacked (the synthetic packs' blob bytes are
+    /// zeros and could not be): the wholly unused third of the packs is marked and deleted, the partly used third stays.
+    /// A fresh open afterwards must find exactly the claims and blobs of the packs that stay, no mark, and none of the
+    /// deleted packs listed; exit code 1 otherwise. It deletes the unused packs' claims for good: run it on a copy of
+    /// the directory 'make' wrote (deleted synthetic packs are only dropped from this process's listing).
+    /// </summary>
+    private static async Task RunPruneAsync(string dir)
+    {
+        var storage = new WithSyntheticPacks(new LocalStorage(Path.Join(dir, "repo")), dir);
+        using var sampler = new PeakSampler();
+        var sw = Stopwatch.StartNew();
+        await using var repo = await Repo.OpenAsync(storage, Password);
+        Console.WriteLine($"  opened in {sw.Elapsed.TotalSeconds:F1} s");
+        var budget = UnusedBudget.Percent(100);
+
+        sw.Restart();
+        var marking = await Pruner.PlanAsync(repo, storage, new PruneOptions { MaxUnused = budget });
+        Console.WriteLine($"  phase 1 plan: {sw.Elapsed.TotalSeconds:F1} s, {sampler.TakePhase()}; mark {marking.Count(PackAction.Mark):N0}, "
+                          + $"repack {marking.Count(PackAction.Repack):N0}, keep {marking.Count(PackAction.Keep):N0} packs");
+        sw.Restart();
+        var marked = await Pruner.ExecuteAsync(repo, storage, marking);
+        Console.WriteLine($"  phase 1 execute (write the mark): {sw.Elapsed.TotalSeconds:F1} s, {sampler.TakePhase()}; {marked.PacksMarked:N0} packs marked");
+
+        sw.Restart();
+        var deleting = await Pruner.PlanAsync(repo, storage, new PruneOptions { MaxUnused = budget, Grace = TimeSpan.Zero });
+        var doomed = deleting.Packs.Where(p => p.DeletedThisRun).Select(p => p.Pack).ToHashSet();
+        var claims = repo.Index.Claims();
+        int claimsAfter = claims.Count(c => !doomed.Contains(c.Id));
+        long blobsAfter = repo.Index.Count - claims.Where(c => doomed.Contains(c.Id)).Sum(c => (long)c.Count);
+        Console.WriteLine($"  phase 2 plan: {sw.Elapsed.TotalSeconds:F1} s, {sampler.TakePhase()}; delete {doomed.Count:N0} packs");
+        sw.Restart();
+        var deleted = await Pruner.ExecuteAsync(repo, storage, deleting);
+        Console.WriteLine($"  phase 2 execute (index compaction, pack deletes): {sw.Elapsed.TotalSeconds:F1} s, {sampler.TakePhase()}; "
+                          + $"{deleted.PacksDeleted:N0} packs deleted, {deleted.IndexFilesWritten:N0} index files written, {deleted.IndexFilesDeleted:N0} deleted");
+        Console.WriteLine($"  process peak working set {Process.GetCurrentProcess().PeakWorkingSet64 / 1048576.0:F0} MiB");
+
+        sw.Restart();
+        await using var after = await Repo.OpenAsync(storage, Password);
+        await after.LoadIndexAsync();
+        var listed = (await storage.ListAsync(Layout.DataPrefix).Select(o => o.Name).ToListAsync()).ToHashSet();
+        var problems = new List<string>();
+        if (after.Index.Count != blobsAfter) problems.Add($"the index holds {after.Index.Count:N0} blobs, not {blobsAfter:N0}");
+        if (after.Index.ClaimCount != claimsAfter) problems.Add($"the index holds {after.Index.ClaimCount:N0} claims, not {claimsAfter:N0}");
+        if (after.Index.Claims().Any(c => doomed.Contains(c.Id))) problems.Add("a deleted pack is still claimed");
+        if (doomed.Count == 0 || deleted.PacksDeleted != doomed.Count || doomed.Any(p => listed.Contains(Layout.Pack(p))) || storage.Deleted != doomed.Count)
+            problems.Add($"{deleted.PacksDeleted:N0} of {doomed.Count:N0} packs deleted, {storage.Deleted:N0} synthetic packs gone");
+        if (after.Marks.Count != 0) problems.Add($"{after.Marks.Count} mark(s) left");
+        Console.WriteLine($"  verified in {sw.Elapsed.TotalSeconds:F1} s: {after.Index.Count:N0} blobs in {after.Index.ClaimCount:N0} claims"
+                          + (problems.Count == 0 ? ", as expected" : "; PROBLEMS: " + string.Join("; ", problems)));
+        if (problems.Count > 0) Environment.ExitCode = 1;
+    }
+
+    /// <summary>The highest working set and managed heap seen (sampled every 20 ms) since the last <see cref="TakePhase"/>.</summary>
+    private sealed class PeakSampler : IDisposable
+    {
+        private readonly Timer _timer;
+        private long _workingSet, _heap;
+
+        public PeakSampler() => _timer = new Timer(_ => Sample(), null, 0, 20);
+
+        public string TakePhase()
+        {
+            Sample();
+            var text = $"peak working set {Interlocked.Exchange(ref _workingSet, 0) / 1048576.0:F0} MiB, managed heap {Interlocked.Exchange(ref _heap, 0) / 1048576.0:F0} MiB";
+            return text;
+        }
+
+        private void Sample()
+        {
+            Max(ref _workingSet, Environment.WorkingSet);
+            Max(ref _heap, GC.GetTotalMemory(false));
+        }
+
+        private static void Max(ref long field, long value)
+        {
+            for (long seen = Interlocked.Read(ref field); value > seen; seen = Interlocked.Read(ref field))
+                if (Interlocked.CompareExchange(ref field, value, seen) == seen) return;
+        }
+
+        public void Dispose() => _timer.Dispose();
+    }
+
     /// <summary>A pack's sealed header and trailer as <see cref="PackWriter"/> would write them for these blobs.</summary>
     private static byte[] SyntheticTail(IndexPack pack, byte[] dataKey)
     {
@@ -173,6 +259,7 @@ public static class PruneScale
         private readonly string _tailsPath;
         private readonly Dictionary<ObjectId, (long Size, long TailOffset, int TailLength)> _packs = new();
         private readonly DateTimeOffset _stamp = DateTimeOffset.UtcNow.AddDays(-30);
+        private readonly HashSet<string> _deleted = [];
         private long _tailReads;
 
         public WithSyntheticPacks(IMaintenanceStorage inner, string dir)
@@ -187,7 +274,13 @@ public static class PruneScale
         public long TailReads => Interlocked.Read(ref _tailReads);
         public string Location => _inner.Location;
         public Task<PutOutcome> PutAsync(string name, ReadOnlyMemory<byte> data, CancellationToken ct = default) => _inner.PutAsync(name, data, ct);
-        public Task DeleteAsync(string name, CancellationToken ct = default) => throw new InvalidOperationException("the scale run only plans and checks");
+        /// <summary>A synthetic pack is dropped from the listing; anything else is deleted from the repository's folder.</summary>
+        public Task DeleteAsync(string name, CancellationToken ct = default)
+        {
+            if (Synthetic(name) is null) return _inner.DeleteAsync(name, ct);
+            lock (_deleted) _deleted.Add(name);
+            return Task.CompletedTask;
+        }
         public Task<int> AbortIncompleteUploadsAsync(TimeSpan olderThan, CancellationToken ct = default) => Task.FromResult(0);
 
         public Task<StoredObject?> StatAsync(string name, CancellationToken ct = default) =>
@@ -214,10 +307,20 @@ public static class PruneScale
         {
             await foreach (var o in _inner.ListAsync(prefix, ct)) yield return o;
             if (!Layout.DataPrefix.StartsWith(prefix, StringComparison.Ordinal)) yield break;
-            foreach (var (id, p) in _packs) yield return new StoredObject(Layout.Pack(id), p.Size, _stamp);
+            foreach (var (id, p) in _packs)
+                if (Synthetic(Layout.Pack(id)) is not null) yield return new StoredObject(Layout.Pack(id), p.Size, _stamp);
         }
 
-        private (long Size, long TailOffset, int TailLength)? Synthetic(string name) =>
-            Layout.TryParseId(name, out var id) && name == Layout.Pack(id) && _packs.TryGetValue(id, out var p) ? p : null;
+        /// <summary>The synthetic packs deleted so far.</summary>
+        public int Deleted
+        {
+            get { lock (_deleted) return _deleted.Count; }
+        }
+
+        private (long Size, long TailOffset, int TailLength)? Synthetic(string name)
+        {
+            if (!Layout.TryParseId(name, out var id) || name != Layout.Pack(id) || !_packs.TryGetValue(id, out var p)) return null;
+            lock (_deleted) return _deleted.Contains(name) ? null : p;
+        }
     }
 }
