@@ -165,20 +165,13 @@ public static class PruneScale
         Console.WriteLine($"  opened in {sw.Elapsed.TotalSeconds:F1} s");
         var budget = UnusedBudget.Percent(100);
 
-        sw.Restart();
-        var marking = await Pruner.PlanAsync(repo, storage, new PruneOptions { MaxUnused = budget });
-        Console.WriteLine($"  phase 1 plan: {sw.Elapsed.TotalSeconds:F1} s, {sampler.TakePhase()}; mark {marking.Count(PackAction.Mark):N0}, "
-                          + $"repack {marking.Count(PackAction.Repack):N0}, keep {marking.Count(PackAction.Keep):N0} packs");
-        sw.Restart();
-        var marked = await Pruner.ExecuteAsync(repo, storage, marking);
-        Console.WriteLine($"  phase 1 execute (write the mark): {sw.Elapsed.TotalSeconds:F1} s, {sampler.TakePhase()}; {marked.PacksMarked:N0} packs marked");
+        await MarkAsync(repo, storage, budget, sampler);
+        GC.Collect(); // phase 1's plan is garbage now: phase 2's figures are its own
 
         sw.Restart();
         var deleting = await Pruner.PlanAsync(repo, storage, new PruneOptions { MaxUnused = budget, Grace = TimeSpan.Zero });
         var doomed = deleting.Packs.Where(p => p.DeletedThisRun).Select(p => p.Pack).ToHashSet();
-        var claims = repo.Index.Claims();
-        int claimsAfter = claims.Count(c => !doomed.Contains(c.Id));
-        long blobsAfter = repo.Index.Count - claims.Where(c => doomed.Contains(c.Id)).Sum(c => (long)c.Count);
+        var (claimsAfter, blobsAfter) = WhatStays(repo.Index, doomed);
         Console.WriteLine($"  phase 2 plan: {sw.Elapsed.TotalSeconds:F1} s, {sampler.TakePhase()}; delete {doomed.Count:N0} packs");
         sw.Restart();
         var deleted = await Pruner.ExecuteAsync(repo, storage, deleting);
@@ -200,6 +193,25 @@ public static class PruneScale
         Console.WriteLine($"  verified in {sw.Elapsed.TotalSeconds:F1} s: {after.Index.Count:N0} blobs in {after.Index.ClaimCount:N0} claims"
                           + (problems.Count == 0 ? ", as expected" : "; PROBLEMS: " + string.Join("; ", problems)));
         if (problems.Count > 0) Environment.ExitCode = 1;
+    }
+
+    /// <summary>The claims and blobs the index holds once the doomed packs' claims are gone (the claim list is dropped on return).</summary>
+    private static (int Claims, long Blobs) WhatStays(IndexTable index, HashSet<ObjectId> doomed)
+    {
+        var claims = index.Claims();
+        return (claims.Count(c => !doomed.Contains(c.Id)), index.Count - claims.Where(c => doomed.Contains(c.Id)).Sum(c => (long)c.Count));
+    }
+
+    /// <summary>Phase 1 in a method of its own, so that nothing holds its plan once it returns.</summary>
+    private static async Task MarkAsync(Repo repo, IMaintenanceStorage storage, UnusedBudget budget, PeakSampler sampler)
+    {
+        var sw = Stopwatch.StartNew();
+        var marking = await Pruner.PlanAsync(repo, storage, new PruneOptions { MaxUnused = budget });
+        Console.WriteLine($"  phase 1 plan: {sw.Elapsed.TotalSeconds:F1} s, {sampler.TakePhase()}; mark {marking.Count(PackAction.Mark):N0}, "
+                          + $"repack {marking.Count(PackAction.Repack):N0}, keep {marking.Count(PackAction.Keep):N0} packs");
+        sw.Restart();
+        var marked = await Pruner.ExecuteAsync(repo, storage, marking);
+        Console.WriteLine($"  phase 1 execute (write the mark): {sw.Elapsed.TotalSeconds:F1} s, {sampler.TakePhase()}; {marked.PacksMarked:N0} packs marked");
     }
 
     /// <summary>The highest working set and managed heap seen (sampled every 20 ms) since the last <see cref="TakePhase"/>.</summary>
