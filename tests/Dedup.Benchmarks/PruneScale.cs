@@ -160,15 +160,12 @@ public static class PruneScale
     {
         var storage = new WithSyntheticPacks(new LocalStorage(Path.Join(dir, "repo")), dir);
         using var sampler = new PeakSampler();
+        var budget = UnusedBudget.Percent(100);
+        await MarkAsync(storage, budget, sampler);
+        GC.Collect(); // phase 1's repository and plan are garbage now: phase 2's figures are its own, as in a second run
+
         var sw = Stopwatch.StartNew();
         await using var repo = await Repo.OpenAsync(storage, Password);
-        Console.WriteLine($"  opened in {sw.Elapsed.TotalSeconds:F1} s");
-        var budget = UnusedBudget.Percent(100);
-
-        await MarkAsync(repo, storage, budget, sampler);
-        GC.Collect(); // phase 1's plan is garbage now: phase 2's figures are its own
-
-        sw.Restart();
         var deleting = await Pruner.PlanAsync(repo, storage, new PruneOptions { MaxUnused = budget, Grace = TimeSpan.Zero });
         var doomed = deleting.Packs.Where(p => p.DeletedThisRun).Select(p => p.Pack).ToHashSet();
         var (claimsAfter, blobsAfter) = WhatStays(repo.Index, doomed);
@@ -202,10 +199,11 @@ public static class PruneScale
         return (claims.Count(c => !doomed.Contains(c.Id)), index.Count - claims.Where(c => doomed.Contains(c.Id)).Sum(c => (long)c.Count));
     }
 
-    /// <summary>Phase 1 in a method of its own, so that nothing holds its plan once it returns.</summary>
-    private static async Task MarkAsync(Repo repo, IMaintenanceStorage storage, UnusedBudget budget, PeakSampler sampler)
+    /// <summary>Phase 1, with a repository object of its own, as a separate prune run would: nothing holds its index or plan once it returns.</summary>
+    private static async Task MarkAsync(IMaintenanceStorage storage, UnusedBudget budget, PeakSampler sampler)
     {
         var sw = Stopwatch.StartNew();
+        await using var repo = await Repo.OpenAsync(storage, Password);
         var marking = await Pruner.PlanAsync(repo, storage, new PruneOptions { MaxUnused = budget });
         Console.WriteLine($"  phase 1 plan: {sw.Elapsed.TotalSeconds:F1} s, {sampler.TakePhase()}; mark {marking.Count(PackAction.Mark):N0}, "
                           + $"repack {marking.Count(PackAction.Repack):N0}, keep {marking.Count(PackAction.Keep):N0} packs");
