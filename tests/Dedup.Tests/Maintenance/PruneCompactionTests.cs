@@ -5,6 +5,7 @@ using Dedup.Repository;
 using Dedup.Repository.Index;
 using Dedup.Repository.Snapshots;
 using Dedup.Storage;
+using Dedup.TestKit;
 using FsCheck;
 using FsCheck.Fluent;
 using FsCheck.Xunit;
@@ -39,6 +40,41 @@ public sealed class PruneCompactionTests
         Assert.True(deletes[0] > puts[^1], "an old index file was deleted before every new one was written");
     }
 
+    [Fact]
+    public async Task A_compaction_stopped_by_a_failed_index_put_deletes_nothing_and_the_next_run_finishes_it()
+    {
+        await using var s = await Scenario.CreateAsync();
+        var used = Enumerable.Range(0, 30).Select(i => i % 3 != 0).ToArray();
+        await WriteRepositoryAsync(s, used, blobsPerPack: 2);
+        var before = await s.OpenAsync();
+        await before.LoadIndexAsync();
+        var oldFiles = s.Storage.ListAsync(Layout.IndexPrefix).ToBlockingEnumerable().Select(o => o.Name).ToList();
+        var packs = s.Storage.ListAsync(Layout.DataPrefix).ToBlockingEnumerable().Count();
+        var options = new PruneOptions { Grace = TimeSpan.Zero, MaxUnused = UnusedBudget.Percent(100), PacksPerIndexFile = 2 };
+
+        // The fourth new index file fails to store: the reading stops, and that failure is what the run reports.
+        var store = new FaultInjectingStorage(s.Storage).Add(new FaultRule { Operations = StorageOp.Put, NamePattern = "index/*", Kind = FaultKind.Full, AfterSuccesses = 3, Times = 1 });
+        var admin = await s.OpenAsync(storage: store);
+        var error = await Assert.ThrowsAsync<StorageFullException>(() => Pruner.RunAsync(admin, store, options));
+        Assert.Contains("Injected fault", error.Message);
+        Assert.Equal(1, store.FaultsInjected);
+        var files = s.Storage.ListAsync(Layout.IndexPrefix).ToBlockingEnumerable().Select(o => o.Name).ToList();
+        Assert.Equal(3, files.Except(oldFiles).Count());
+        Assert.Empty(oldFiles.Except(files));
+        Assert.Equal(packs, s.Storage.ListAsync(Layout.DataPrefix).ToBlockingEnumerable().Count());
+
+        // The next run reads the old files and the three new ones, writes each claim once and deletes every other file.
+        var report = await Pruner.RunAsync(await s.OpenAsync(), s.Storage, options);
+        Assert.Equal(10, report.PacksDeleted);
+        var fresh = await s.OpenAsync();
+        await fresh.LoadIndexAsync();
+        var deleted = before.Index.Claims().Select(c => c.Id).Except(fresh.Index.Claims().Select(c => c.Id)).ToHashSet();
+        Assert.Equal(10, deleted.Count);
+        Assert.Equal(Entries(before.Index).Where(e => !deleted.Contains(e.Location.PackId)).ToList(), Entries(fresh.Index).ToList());
+        Assert.Equal(11, s.Storage.ListAsync(Layout.IndexPrefix).ToBlockingEnumerable().Count()); // 21 claims, 2 a file
+        Assert.Equal(packs - 10, s.Storage.ListAsync(Layout.DataPrefix).ToBlockingEnumerable().Count());
+    }
+
     public static class Inputs
     {
         public static Arbitrary<(bool[] Used, int BlobsPerPack, int PerFile)> ClaimSets() =>
@@ -60,25 +96,7 @@ public sealed class PruneCompactionTests
     private static async Task<(List<string> Log, PruneReport Report)> PruneAndCompareAsync(bool[] used, int blobsPerPack, int perFile)
     {
         await using var s = await Scenario.CreateAsync();
-        var writer = await s.OpenAsync();
-        var packs = new List<ObjectId[]>();
-        for (int p = 0; p < used.Length; p++)
-        {
-            await using var w = writer.StartWriting();
-            var ids = new ObjectId[blobsPerPack];
-            for (int b = 0; b < blobsPerPack; b++) ids[b] = await w.SaveAsync(BlobType.Data, System.Text.Encoding.UTF8.GetBytes($"pack {p} blob {b}"));
-            await w.FlushAsync();
-            packs.Add(ids);
-        }
-        var files = packs.Where((_, p) => used[p]).Select((ids, i) => new TreeNode { Name = $"f{i:D4}", Type = NodeType.File, Content = ids, Size = ids.Length }).ToList();
-        ObjectId root;
-        await using (var w = writer.StartWriting())
-        {
-            root = await w.SaveAsync(BlobType.Tree, TreeCodec.Encode(files));
-            await w.FlushAsync();
-        }
-        await writer.Snapshots.SaveAsync(new SnapshotInfo { Time = s.Clock.Now, Host = "h", Paths = ["/p"], Tree = [root.ToString()] });
-
+        await WriteRepositoryAsync(s, used, blobsPerPack);
         var recorder = new IndexOrderRecorder(s.Storage);
         var admin = await s.OpenAsync(storage: recorder);
         var plan = await Pruner.PlanAsync(admin, recorder, new PruneOptions { Grace = TimeSpan.Zero, MaxUnused = UnusedBudget.Percent(100), PacksPerIndexFile = perFile });
@@ -97,6 +115,29 @@ public sealed class PruneCompactionTests
         int kept = used.Count(u => u) + 1;
         Assert.Equal(deleted.Count == 0 ? used.Length + 1 : (kept + perFile - 1) / perFile, s.Storage.ListAsync(Layout.IndexPrefix).ToBlockingEnumerable().Count());
         return (log, report);
+    }
+
+    /// <summary>One pack and one index file per entry of <paramref name="used"/>, and a snapshot whose tree uses the packs flagged used.</summary>
+    private static async Task WriteRepositoryAsync(Scenario s, bool[] used, int blobsPerPack)
+    {
+        var writer = await s.OpenAsync();
+        var packs = new List<ObjectId[]>();
+        for (int p = 0; p < used.Length; p++)
+        {
+            await using var w = writer.StartWriting();
+            var ids = new ObjectId[blobsPerPack];
+            for (int b = 0; b < blobsPerPack; b++) ids[b] = await w.SaveAsync(BlobType.Data, System.Text.Encoding.UTF8.GetBytes($"pack {p} blob {b}"));
+            await w.FlushAsync();
+            packs.Add(ids);
+        }
+        var files = packs.Where((_, p) => used[p]).Select((ids, i) => new TreeNode { Name = $"f{i:D4}", Type = NodeType.File, Content = ids, Size = ids.Length }).ToList();
+        ObjectId root;
+        await using (var w = writer.StartWriting())
+        {
+            root = await w.SaveAsync(BlobType.Tree, TreeCodec.Encode(files));
+            await w.FlushAsync();
+        }
+        await writer.Snapshots.SaveAsync(new SnapshotInfo { Time = s.Clock.Now, Host = "h", Paths = ["/p"], Tree = [root.ToString()] });
     }
 
     /// <summary>Every blob's place, with its claim's origin and key, in a fixed order; the table's own claim and entry numbers left out.</summary>
