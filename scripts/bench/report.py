@@ -195,6 +195,9 @@ for b in backends:
                 if od is not None and orr is not None:
                     rest = "without it %.2fx" % ((r[0] - orr) / (d[0] - od)) if d[0] > od and r[0] > orr else "it is most of the run"
                     parts.append("start-up (snapshots) %.2f s vs restic's %.2f s, %s" % (od, orr, rest))
+                    if od >= r[0] / speeds[b]:
+                        parts.append("the start-up alone is more than the %.2f s the target allows (restic's %.2f s / %.1f)" % (
+                            r[0] / speeds[b], r[0], speeds[b]))
                 if floor:
                     parts.append("restic itself is at %.2fx the floor" % (r[0] / floor))
                     if r[0] / floor < speeds[b]:
