@@ -172,6 +172,9 @@ public sealed unsafe partial class IndexTable : IDisposable
                 {
                     Mode = FileMode.CreateNew, Access = FileAccess.ReadWrite, Share = FileShare.ReadWrite | FileShare.Delete,
                     PreallocationSize = bytes,
+                    // Private from the first instant: another user who opened it before the unlink could read the index
+                    // (spec threat 41). Without it the mode would be 0666 less the umask.
+                    UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite,
                 });
             }
             catch (IOException e)

@@ -66,6 +66,22 @@ public sealed class IndexTableSpillTests : IDisposable
         Assert.Empty(SpillMappings()); // Dispose unmaps them
     }
 
+    /// <summary>
+    /// Threat 41: another user of the admin host must not read the index through the spill files. They are created 0600
+    /// and unlinked at once; the mapping's /proc/self/map_files entry is the only way left to the inode.
+    /// </summary>
+    [Fact]
+    public void Spill_files_are_private_and_have_no_name()
+    {
+        using var table = new IndexTable(0, _folder);
+        table.AddPack(Packs(Ids(4, 5), 4)[0], DomainId.Repository);
+        var mapping = Assert.Single(SpillMappings().Select(l => l.Split(' ')[0]).Distinct());
+        var inode = new FileInfo(Path.Join("/proc/self/map_files", mapping));
+        Assert.True(inode.Exists);
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(inode.FullName));
+        Assert.Empty(Directory.EnumerateFileSystemEntries(_folder));
+    }
+
     [Fact]
     public void A_table_within_its_budget_spills_nothing()
     {
